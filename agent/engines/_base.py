@@ -1,0 +1,82 @@
+"""The engine interface: token ids in, a stream of token ids out.
+
+Nothing else about the model reaches the agent loop. Every engine, real or scripted, fits this
+shape (the gpt-oss reference `token_generator` does the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Engine", "FinishReason", "SamplingParams", "TokenChunk"]
+
+
+class FinishReason(StrEnum):
+    """Why a generation ended."""
+
+    STOP = "stop"
+    """A stop token was generated (it is the last token of the stream)."""
+    LENGTH = "length"
+    """`max_tokens` was reached, or the context window is full."""
+    ABORT = "abort"
+    """The engine gave up on the request (aborted or preempted for good)."""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to pick tokens. `temperature=0` is greedy decoding."""
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class TokenChunk:
+    """Newly generated token ids; the last chunk of a stream carries `finish_reason`.
+
+    A stop token that ended the generation is included in `token_ids`. `cached_prompt_tokens`
+    is how many prompt tokens the engine served from its prefix cache, where it reports that
+    (on the last chunk only).
+    """
+
+    token_ids: tuple[int, ...]
+    finish_reason: FinishReason | None = None
+    cached_prompt_tokens: int | None = None
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Generates harmony tokens. Implementations must be safe to share between many concurrent
+    runs on one event loop.
+
+    Closing the returned iterator early (or cancelling the task that consumes it) must abort
+    the request in the engine.
+    """
+
+    def generate(
+        self,
+        prompt_tokens: Sequence[int],
+        *,
+        stop_token_ids: Sequence[int],
+        max_tokens: int,
+        sampling: SamplingParams,
+    ) -> AsyncIterator[TokenChunk]:
+        """Streams the tokens that follow `prompt_tokens` until a stop token or `max_tokens`.
+
+        `prompt_tokens` is only read during this call; engines must not keep or mutate it.
+        """
+        ...
+
+    @property
+    def max_model_len(self) -> int | None:
+        """The context window in tokens (prompt plus generation), where the engine knows it."""
+        ...
+
+    async def aclose(self) -> None:
+        """Releases the engine's resources; the engine cannot be used afterwards."""
+        ...

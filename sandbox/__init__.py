@@ -1,0 +1,1 @@
+"""Where model-written code runs, isolated. Knows nothing of tools or agents."""
