@@ -1,0 +1,45 @@
+"""The exceptions harmony-agent raises: what a developer or the infrastructure must fix.
+
+What the MODEL can fix never raises: it goes back to the model as a tool message and is
+recorded on the run result. Everything else raises from this tree::
+
+    HarmonyAgentError
+    ├── ConfigError            bad settings, bad tool definitions, bad config files
+    ├── EngineError            the engine failed to generate
+    │   ├── EngineUnavailable  cannot reach or start the engine (server down, vllm missing)
+    │   └── ScriptExhausted    a ScriptedEngine was asked for more than its script holds
+
+`ToolError` (in `harmony_agent.tools`) is not part of this tree: tool code raises it to send a
+message to the model.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "EngineError",
+    "EngineUnavailable",
+    "HarmonyAgentError",
+    "ScriptExhausted",
+]
+
+
+class HarmonyAgentError(Exception):
+    """Base class of every exception harmony-agent raises on purpose."""
+
+
+class ConfigError(HarmonyAgentError, ValueError):
+    """Invalid settings: an agent option, a tool definition or a config file."""
+
+
+class EngineError(HarmonyAgentError):
+    """The engine failed to generate (the request, the server or the process)."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot be reached or started."""
+
+
+class ScriptExhausted(EngineError):
+    """A `ScriptedEngine` received a generate call beyond the end of its script."""
+
