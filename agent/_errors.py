@@ -42,4 +42,3 @@ class EngineUnavailable(EngineError):
 
 class ScriptExhausted(EngineError):
     """A `ScriptedEngine` received a generate call beyond the end of its script."""
-

@@ -83,6 +83,7 @@ class ToolSession(ABC):
         model can fix are raised as `ToolError`.
         """
 
+    @abstractmethod
     async def aclose(self) -> None:
         """Releases what the session holds; called once when the run ends."""
 
