@@ -18,7 +18,7 @@ from harmony_agent.tools.browser._html import html_to_text
 from harmony_agent.tools.browser._links import clean_text
 from harmony_agent.tools.browser._page import Page, PageKind
 
-__all__ = ["Download", "to_page"]
+__all__ = ["Download", "to_page", "url_header"]
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _JSON_TYPES = frozenset({"application/json", "text/json"})
@@ -72,9 +72,14 @@ def to_page(download: Download, *, view_source: bool = False) -> Page:
     return Page(
         url=download.url,
         title=title or _file_name(download.url),
-        text=f"\nURL: {download.url}\n{text}",
+        text=url_header(download.url) + text,
         links=links,
     )
+
+
+def url_header(url: str) -> str:
+    """What a document page's text starts with: its URL (as in the gpt-oss reference)."""
+    return f"\nURL: {url}\n"
 
 
 def _kind(download: Download) -> str:

@@ -149,7 +149,7 @@ def html_to_text(html: str, url: str) -> HtmlText:
 
 @functools.cache
 def _trafilatura_config() -> ConfigParser:
-    """trafilatura's settings, its raw-text fallback off (see the module docstring)."""
+    """The settings for trafilatura, its raw-text fallback off (see the module docstring)."""
     config = trafilatura.settings.use_config()
     config.set("DEFAULT", "MIN_EXTRACTED_SIZE", "1")
     return config

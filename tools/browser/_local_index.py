@@ -19,7 +19,7 @@ from typing import Literal
 import httpx
 from harmony_agent._errors import ConfigError
 from harmony_agent.tools.browser._backend import PageFetcher, SearchBackend, SearchResult
-from harmony_agent.tools.browser._content import Download, to_page
+from harmony_agent.tools.browser._content import Download, to_page, url_header
 from harmony_agent.tools.browser._errors import OpenError
 from harmony_agent.tools.browser._links import strip_links
 from harmony_agent.tools.browser._page import Page
@@ -101,13 +101,16 @@ class LocalIndexBackend(SearchBackend):
 
     async def page(self, url: str) -> Page | None:
         """The indexed page of `url`, if the index holds it."""
+        if not self._ready:  # building: the index does not exist yet
+            return None
         rows = await asyncio.to_thread(
             self._query, "SELECT page FROM documents WHERE url = ? LIMIT 1", (url,)
         )
         return Page.model_validate_json(rows[0][0]) if rows else None
 
     def _query(self, sql: str, parameters: tuple[object, ...]) -> list[tuple[str, ...]]:
-        with contextlib.closing(sqlite3.connect(self._config.index)) as connection:
+        read_only = f"{self._config.index.resolve().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(read_only, uri=True)) as connection:
             return list(connection.execute(sql, parameters))
 
     async def _build(self, fetch_page: PageFetcher) -> None:
@@ -143,6 +146,10 @@ def _folder_pages(folder: Path) -> list[Page]:
     return pages
 
 
+def _searchable(page: Page) -> str:
+    return strip_links(page.text.removeprefix(url_header(page.url)))
+
+
 def _write(index: Path, pages: Iterable[Page]) -> None:
     index.parent.mkdir(parents=True, exist_ok=True)
     partial = index.with_name(index.name + ".partial")
@@ -151,9 +158,6 @@ def _write(index: Path, pages: Iterable[Page]) -> None:
         connection.execute(_SCHEMA)
         connection.executemany(
             "INSERT INTO documents (url, title, body, page) VALUES (?, ?, ?, ?)",
-            (
-                (page.url, page.title, strip_links(page.text), page.model_dump_json())
-                for page in pages
-            ),
+            ((page.url, page.title, _searchable(page), page.model_dump_json()) for page in pages),
         )
     partial.replace(index)  # a crash mid-build leaves no half-built index behind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import sys
 import threading
 import time
 from collections import Counter
@@ -123,7 +124,8 @@ class Reply:
 
 
 class Site:
-    """The routes, and what the server saw: hits per path, fetches in flight at once."""
+    """The routes, and what the server saw: hits per path, and the most `/concurrent/`
+    requests in flight at once."""
 
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
@@ -139,23 +141,35 @@ class Site:
             "/article2.html": lambda *_: Reply(body=SMALL),
             "/broken.html": lambda *_: Reply(body=BROKEN),
             "/cp1251.html": lambda *_: Reply(body=CP1251),
-            "/latin1.txt": lambda *_: Reply(body=LATIN1_PLAIN, content_type="text/plain; charset=iso-8859-1"),
+            "/latin1.txt": lambda *_: Reply(
+                body=LATIN1_PLAIN, content_type="text/plain; charset=iso-8859-1"
+            ),
             "/undeclared.html": lambda *_: Reply(body=UNDECLARED),
             "/huge.html": lambda *_: Reply(body=self.huge),
-            "/data.json": lambda *_: Reply(body=json.dumps(JSON_DATA).encode(), content_type="application/json"),
+            "/data.json": lambda *_: Reply(
+                body=json.dumps(JSON_DATA).encode(), content_type="application/json"
+            ),
             "/notes.txt": lambda *_: Reply(body=b"line one\nline two\n", content_type="text/plain"),
             "/report.pdf": lambda *_: Reply(
-                body=pdf_document("Tidal report", ["Tidal output rose in 2024.", "La Rance: 240 MW."]),
+                body=pdf_document(
+                    "Tidal report", ["Tidal output rose in 2024.", "La Rance: 240 MW."]
+                ),
                 content_type="application/pdf",
             ),
-            "/image.png": lambda *_: Reply(body=b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, content_type="image/png"),
-            "/blob": lambda *_: Reply(body=bytes(range(256)) * 16, content_type="application/octet-stream"),
+            "/image.png": lambda *_: Reply(
+                body=b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, content_type="image/png"
+            ),
+            "/blob": lambda *_: Reply(
+                body=bytes(range(256)) * 16, content_type="application/octet-stream"
+            ),
             "/slow": lambda *_: Reply(body=SMALL, delay_s=2.0),
             "/redirect/one": lambda *_: self._redirect("/redirect/two"),
             "/redirect/two": lambda *_: self._redirect("/small.html"),
             "/redirect/loop": lambda *_: self._redirect("/redirect/loop"),
             "/redirect/private": lambda *_: self._redirect("http://10.0.0.1/admin"),
-            "/redirect/metadata": lambda *_: self._redirect("http://169.254.169.254/latest/meta-data/"),
+            "/redirect/metadata": lambda *_: self._redirect(
+                "http://169.254.169.254/latest/meta-data/"
+            ),
             "/redirect/mapped": lambda *_: self._redirect("http://[::ffff:127.0.0.1]/"),
             "/redirect/file": lambda *_: self._redirect("file:///etc/passwd"),
             "/searxng/search": self._searxng,
@@ -174,9 +188,21 @@ class Site:
 
     def _results(self) -> list[dict[str, str]]:
         return [
-            {"url": self.url("/article.html"), "title": "Tidal power in 2024", "content": "Tidal power converts the energy of tides into electricity."},
-            {"url": self.url("/small.html"), "title": "Small page", "content": "The quick brown fox."},
-            {"url": "https://example.org/tides", "title": "Tides explained", "content": "Why tides happen."},
+            {
+                "url": self.url("/article.html"),
+                "title": "Tidal power in 2024",
+                "content": "Tidal power converts the energy of tides into electricity.",
+            },
+            {
+                "url": self.url("/small.html"),
+                "title": "Small page",
+                "content": "The quick brown fox.",
+            },
+            {
+                "url": "https://example.org/tides",
+                "title": "Tides explained",
+                "content": "Why tides happen.",
+            },
         ]
 
     def _searxng(self, query: str, headers: dict[str, str], body: bytes) -> Reply:
@@ -188,39 +214,55 @@ class Site:
 
     def _brave(self, query: str, headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("x-subscription-token") != "brave-test-key":
-            return Reply(status=401, body=b'{"error": "unauthorized"}', content_type="application/json")
+            return Reply(
+                status=401, body=b'{"error": "unauthorized"}', content_type="application/json"
+            )
         count = int(parse_qs(query)["count"][0])
         results = [
-            {"url": r["url"], "title": r["title"], "description": f"<strong>Tidal</strong> {r['content']}"}
+            {
+                "url": r["url"],
+                "title": r["title"],
+                "description": f"<strong>Tidal</strong> {r['content']}",
+            }
             for r in self._results()
         ][:count]
-        return Reply(body=json.dumps({"web": {"results": results}}).encode(), content_type="application/json")
+        return Reply(
+            body=json.dumps({"web": {"results": results}}).encode(), content_type="application/json"
+        )
 
     def _exa(self, query: str, headers: dict[str, str], body: bytes) -> Reply:
         if headers.get("x-api-key") != "exa-test-key":
             return Reply(status=401, body=b"{}", content_type="application/json")
         request = json.loads(body)
         results = [
-            {"url": r["url"], "title": r["title"], "highlights": [r["content"]]} for r in self._results()
+            {"url": r["url"], "title": r["title"], "highlights": [r["content"]]}
+            for r in self._results()
         ][: request["numResults"]]
-        return Reply(body=json.dumps({"results": results}).encode(), content_type="application/json")
+        return Reply(
+            body=json.dumps({"results": results}).encode(), content_type="application/json"
+        )
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Reply:
         parts = urlsplit(target)
+        counted = parts.path.startswith("/concurrent/")
         with self._lock:
             self.hits[parts.path] += 1
             self.requests.append((parts.path, headers))
-            self.in_flight += 1
+            self.in_flight += counted
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             route = self.routes.get(parts.path)
-            reply = route(parts.query, headers, body) if route else Reply(status=404, body=b"<h1>Not found</h1>")
+            reply = (
+                route(parts.query, headers, body)
+                if route
+                else Reply(status=404, body=b"<h1>Not found</h1>")
+            )
             if reply.delay_s:
                 time.sleep(reply.delay_s)
             return reply
         finally:
             with self._lock:
-                self.in_flight -= 1
+                self.in_flight -= counted
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -258,6 +300,10 @@ class _Server(http.server.ThreadingHTTPServer):
     def __init__(self, site: Site) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.site = site
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class RunningSite:

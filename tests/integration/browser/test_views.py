@@ -85,7 +85,9 @@ async def test_location_past_the_end_is_an_error_and_takes_no_cursor(
     session: BrowserSession, site: Site
 ) -> None:
     await call(session, "open", id=site.url("/small.html"))
-    with pytest.raises(ToolError, match=r"Invalid location parameter: `9`\. Cannot exceed page maximum of 5\."):
+    with pytest.raises(
+        ToolError, match=r"Invalid location parameter: `9`\. Cannot exceed page maximum of 5\."
+    ):
         await call(session, "open", loc=9)
     assert len(session.state.cursors) == 1
     assert (await call(session, "open", loc=4)).startswith("[1] ")
@@ -115,7 +117,9 @@ async def test_find_lists_matches_and_opens_them(session: BrowserSession, site: 
     view = await call(session, "open", id=1)
     assert "**viewing lines [18 - " in view  # four lines above the match, as the reference does
     assert site.hits["/article.html"] == fetched + 1  # served from the run's cache
-    with pytest.raises(ToolError, match="Cannot run `find` on search results page or find results page"):
+    with pytest.raises(
+        ToolError, match="Cannot run `find` on search results page or find results page"
+    ):
         await call(session, "find", pattern="x", cursor=1)
 
 
@@ -137,7 +141,9 @@ async def test_errors_the_model_can_fix(session: BrowserSession, site: Site) -> 
     with pytest.raises(ToolError, match="No pages to access!"):
         await call(session, "find", pattern="fox")
     await call(session, "open", id=site.url("/small.html"))
-    with pytest.raises(ToolError, match=r"Cursor `4` is out of range\. Available cursor indices: \[0 - 0\]\."):
+    with pytest.raises(
+        ToolError, match=r"Cursor `4` is out of range\. Available cursor indices: \[0 - 0\]\."
+    ):
         await call(session, "open", cursor=4)
     with pytest.raises(ToolError, match="Invalid link id `9`"):
         await call(session, "open", id=9)
@@ -168,7 +174,9 @@ async def test_citations_resolve_to_url_and_lines(session: BrowserSession, site:
     url = site.url("/article.html")
     await call(session, "open", id=url)
     await call(session, "find", pattern="sihwa")
-    answer = "Sihwa Lake has 254 MW【0†L15】 and started in 2011【1†L1-L3】; ignored: 【7†L1】【0†L99】."
+    answer = (
+        "Sihwa Lake has 254 MW【0†L15】 and started in 2011【1†L1-L3】; ignored: 【7†L1】【0†L99】."
+    )
     first, second = resolve_citations(answer, session.state)
     assert (first.cursor, first.url, first.start_line, first.end_line) == (0, url, 15, 15)
     assert first.text == "Sihwa Lake | South Korea | 254"
