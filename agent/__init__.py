@@ -10,9 +10,11 @@ from harmony_agent._errors import (
     EngineError,
     EngineUnavailable,
     HarmonyAgentError,
+    OutputValidationError,
     ScriptExhausted,
 )
 from harmony_agent._events import (
+    ContextTrimmed,
     Event,
     GenerationFinished,
     MessageDone,
@@ -38,6 +40,7 @@ from harmony_agent.tools import FunctionTool, ToolError, tool
 __all__ = [
     "Agent",
     "ConfigError",
+    "ContextTrimmed",
     "EngineError",
     "EngineUnavailable",
     "Entry",
@@ -48,6 +51,7 @@ __all__ = [
     "History",
     "Message",
     "MessageDone",
+    "OutputValidationError",
     "Recovered",
     "Recovery",
     "RecoveryKind",

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import codecs
 import functools
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Literal
 
@@ -27,8 +29,10 @@ __all__ = [
     "SPELLINGS",
     "STOP_TOKENS",
     "Reasoning",
+    "ResponseFormat",
     "SpecialToken",
     "TokenTextDecoder",
+    "clip_text",
     "decode",
     "encode_completion",
     "encode_text",
@@ -78,6 +82,15 @@ _BUILTIN_NAMESPACES = {
 }
 
 
+@dataclass(frozen=True)
+class ResponseFormat:
+    """A schema the final answer should follow, named as in the Responses API."""
+
+    name: str
+    description: str | None
+    schema: Mapping[str, Any]
+
+
 @functools.cache
 def _encoding() -> oh.HarmonyEncoding:
     return oh.load_harmony_encoding(oh.HarmonyEncodingName.HARMONY_GPT_OSS)
@@ -91,6 +104,20 @@ def encode_text(text: str) -> list[int]:
 def encode_completion(text: str) -> list[int]:
     """Encodes text the way the model would have generated it: spellings become special tokens."""
     return _encoding().encode(text, allowed_special="all")
+
+
+def clip_text(text: str, max_tokens: int) -> tuple[str, int]:
+    """Cuts the middle out of `text` to fit `max_tokens`, keeping its head and tail and saying
+    what was cut; returns the text and how many tokens were removed.
+    """
+    tokens = encode_text(text)
+    if len(tokens) <= max_tokens:
+        return text, 0
+    tail = max_tokens // 4
+    head = max(max_tokens - tail - 16, 0)
+    removed = len(tokens) - head - tail
+    note = f"\n[... {removed} tokens cut from the middle of this output ...]\n"
+    return decode(tokens[:head]) + note + decode(tokens[len(tokens) - tail :]), removed
 
 
 def is_special(token: int) -> bool:
@@ -195,8 +222,14 @@ def render_preamble(
     builtin_tools: Sequence[ToolNamespace],
     instructions: str | None,
     functions: Sequence[FunctionSpec],
+    response_format: ResponseFormat | None = None,
 ) -> list[int]:
-    """Renders the system message, then the developer message when there is anything for it."""
+    """Renders the system message, then the developer message when there is anything for it.
+
+    A response format goes at the end of the developer message, as the harmony spec lays out:
+    `# Response Formats`, `## {name}`, `// {description}`, then the schema as compact JSON.
+    The library cannot render it, so it is added here.
+    """
     system = (
         oh.SystemContent.new()
         .with_model_identity(identity)
@@ -215,7 +248,25 @@ def render_preamble(
         if functions:
             developer = developer.with_function_tools([_tool_description(f) for f in functions])
         messages.append(oh.Message.from_role_and_content(oh.Role.DEVELOPER, developer))
-    return _encoding().render_conversation(oh.Conversation.from_messages(messages))
+    tokens = _encoding().render_conversation(oh.Conversation.from_messages(messages))
+    if response_format is None:
+        return tokens
+    section = _response_format_section(response_format)
+    if len(messages) == 1:
+        return [
+            *tokens,
+            *_encoding().render(oh.Message.from_role_and_content(oh.Role.DEVELOPER, section)),
+        ]
+    return [*tokens[:-1], *encode_text(f"\n\n{section}"), SpecialToken.END.value]
+
+
+def _response_format_section(response_format: ResponseFormat) -> str:
+    lines = ["# Response Formats", "", f"## {response_format.name}", ""]
+    if response_format.description:
+        lines.append(f"// {response_format.description}")
+    schema = model_facing_schema(response_format.schema)
+    lines.append(json.dumps(schema, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines)
 
 
 def render_user(text: str) -> list[int]:

@@ -31,6 +31,8 @@ class StopReason(StrEnum):
     """The run was cancelled through its stream."""
     ERROR_BUDGET = "error_budget"
     """The model made more errors than `max_model_errors` allows."""
+    CONTEXT_FULL = "context_full"
+    """The context window left too little room to generate, even with old results elided."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class ToolErrorKind(StrEnum):
     TIMEOUT = "timeout"
     CUT_OFF = "cut_off"
     """The call was cut off at the token limit and not run."""
+    NOT_ALLOWED = "not_allowed"
+    """`tool_choice` required another function to be called first."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +97,12 @@ class RunResult:
 
     `messages` are this run's messages in order (the user's, the assistant's including its
     analysis, the tools'); `history` continues the conversation in a later run
-    (`agent.run(prompt, history=result)`).
+    (`agent.run(prompt, history=result)`). `output` is the final answer parsed by the agent's
+    `output_type` (a model instance or JSON data), or `final_text` when it has none.
     """
 
     final_text: str
+    output: Any
     stop_reason: StopReason
     messages: tuple[Message, ...]
     tool_calls: tuple[ToolResult, ...]
