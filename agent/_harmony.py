@@ -22,6 +22,7 @@ from enum import IntEnum
 from typing import Any, Literal
 
 import openai_harmony as oh
+from harmony_agent._messages import Message
 from harmony_agent.tools import FunctionSpec, ToolNamespace
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "encode_text",
     "is_special",
     "model_facing_schema",
+    "parse_conversation",
     "render_assistant",
     "render_preamble",
     "render_tool_result",
@@ -267,6 +269,27 @@ def _response_format_section(response_format: ResponseFormat) -> str:
     schema = model_facing_schema(response_format.schema)
     lines.append(json.dumps(schema, ensure_ascii=False, separators=(",", ":")))
     return "\n".join(lines)
+
+
+def parse_conversation(tokens: Sequence[int]) -> list[Message]:
+    """Reads a whole rendered conversation with harmony's strict parser.
+
+    Raises `ValueError` when the tokens are not well-formed harmony.
+    """
+    try:
+        parsed = _encoding().parse_messages_from_completion_tokens(list(tokens), None, strict=True)
+    except oh.HarmonyError as error:
+        raise ValueError(f"not well-formed harmony: {error}") from None
+    return [
+        Message(
+            author=message.author.name or message.author.role.value,
+            text="".join(c.text for c in message.content if isinstance(c, oh.TextContent)),
+            channel=message.channel,
+            recipient=message.recipient,
+            content_type=message.content_type,
+        )
+        for message in parsed
+    ]
 
 
 def render_user(text: str) -> list[int]:
