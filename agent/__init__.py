@@ -35,10 +35,11 @@ from harmony_agent._result import (
     Usage,
 )
 from harmony_agent._stream import RunStream
-from harmony_agent.tools import FunctionTool, ToolError, tool
+from harmony_agent.tools import Citation, FunctionTool, ToolError, tool
 
 __all__ = [
     "Agent",
+    "Citation",
     "ConfigError",
     "ContextTrimmed",
     "EngineError",

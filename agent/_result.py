@@ -10,6 +10,7 @@ from typing import Any
 
 from harmony_agent._history import History
 from harmony_agent._messages import Message, Recovery
+from harmony_agent.tools import Citation
 
 __all__ = ["RunResult", "StopReason", "ToolCall", "ToolErrorKind", "ToolResult", "Usage"]
 
@@ -99,6 +100,7 @@ class RunResult:
     analysis, the tools'); `history` continues the conversation in a later run
     (`agent.run(prompt, history=result)`). `output` is the final answer parsed by the agent's
     `output_type` (a model instance or JSON data), or `final_text` when it has none.
+    `citations` are the sources the final answer cites, resolved by the browser.
     """
 
     final_text: str
@@ -109,6 +111,7 @@ class RunResult:
     usage: Usage
     recoveries: tuple[Recovery, ...]
     history: History
+    citations: tuple[Citation, ...] = ()
 
     @property
     def ok(self) -> bool:

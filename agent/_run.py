@@ -105,6 +105,7 @@ class Run:
                 raise
             reason = StopReason.CANCELLED if self._cancel_requested else StopReason.TIMEOUT
         finally:
+            citations = self._router.cite(self._final_text)
             await self._router.aclose()
         result = RunResult(
             final_text=self._final_text,
@@ -115,6 +116,7 @@ class Run:
             usage=self._usage,
             recoveries=tuple(self._recoveries),
             history=self._transcript.history(),
+            citations=citations,
         )
         self._emit(RunFinished(result))
         if self._output_failure is not None:
