@@ -18,7 +18,7 @@ from harmony_agent.tools.browser._backend import (
 )
 from harmony_agent.tools.browser._brave import BraveBackend, BraveConfig
 from harmony_agent.tools.browser._browser import Browser, estimate_tokens
-from harmony_agent.tools.browser._citations import Citation, resolve_citations
+from harmony_agent.tools.browser._citations import resolve_citations
 from harmony_agent.tools.browser._config import (
     BrowserConfig,
     FetchConfig,
@@ -42,7 +42,6 @@ __all__ = [
     "BrowserConfig",
     "BrowserSession",
     "BrowserState",
-    "Citation",
     "ExaBackend",
     "ExaConfig",
     "FetchConfig",

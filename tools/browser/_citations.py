@@ -1,43 +1,31 @@
 """Citations in a final answer, `【{cursor}†L{a}】` or `【{cursor}†L{a}-L{b}】`, resolved to
-the page, URL and lines they point at.
+the document, title and lines they point at.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from harmony_agent.tools.browser._links import strip_links
+from harmony_agent.tools._base import Citation
+from harmony_agent.tools.browser._links import LINK_PATTERN, strip_links
+from harmony_agent.tools.browser._page import Page
 from harmony_agent.tools.browser._state import BrowserState
 
-__all__ = ["CITATION_PATTERN", "Citation", "resolve_citations"]
+__all__ = ["CITATION_PATTERN", "resolve_citations"]
 
 CITATION_PATTERN = re.compile(r"【(?P<cursor>\d+)†L(?P<start>\d+)(?:-L(?P<end>\d+))?】")
 """The citation format the browser's namespace description teaches the model."""
 
-
-@dataclass(frozen=True)
-class Citation:
-    """One citation: where it stands in the answer (`span`), and what it cites.
-
-    `url` is the cited document's URL (the searched page for a find result; None for a
-    search results page). `text` is the cited lines, links shown as their text.
-    """
-
-    cursor: int
-    url: str | None
-    title: str
-    start_line: int
-    end_line: int
-    text: str
-    span: tuple[int, int]
+_LINK_ID = re.compile(r"【(?P<id>\d+)†")
 
 
 def resolve_citations(answer: str, state: BrowserState) -> list[Citation]:
     """The citations in `answer` that point at a page and lines the run's browser showed.
 
-    A citation whose cursor does not exist or whose first line is past the page's end is
-    left out; a last line past the end is clipped to the page's last line.
+    A citation of a find page resolves to the page searched; one of a search results page to
+    the first result on the cited lines. Citations whose cursor does not exist, whose first
+    line is past the page's end, or that point at no document are left out; a last line past
+    the end is clipped to the page's last line.
     """
     citations: list[Citation] = []
     for match in CITATION_PATTERN.finditer(answer):
@@ -49,15 +37,21 @@ def resolve_citations(answer: str, state: BrowserState) -> list[Citation]:
         end = min(int(match["end"] or start), len(page.lines) - 1)
         if start >= len(page.lines) or end < start:
             continue
-        citations.append(
-            Citation(
-                cursor=cursor,
-                url=page.document_url,
-                title=page.title,
-                start_line=start,
-                end_line=end,
-                text=strip_links("\n".join(page.lines[start : end + 1])),
-                span=match.span(),
-            )
-        )
+        cited = "\n".join(page.lines[start : end + 1])
+        source = _source(page, cited)
+        if source is None:
+            continue
+        url, title = source
+        citations.append(Citation(match[0], url, title, (start, end), strip_links(cited)))
     return citations
+
+
+def _source(page: Page, cited: str) -> tuple[str, str] | None:
+    """The URL and title a citation of `cited` lines of `page` refers to."""
+    if page.document_url is not None:
+        return page.document_url, page.title
+    link = _LINK_ID.search(cited)
+    if link is None or int(link["id"]) not in page.links:
+        return None
+    title = LINK_PATTERN.match(cited, link.start())
+    return page.links[int(link["id"])], title["text"] if title else page.title

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from harmony_agent.tools._base import ToolError, ToolOutput, ToolSession
+from harmony_agent.tools._base import Citation, ToolError, ToolOutput, ToolSession
 from harmony_agent.tools.browser._arguments import (
     FindArguments,
     OpenArguments,
@@ -14,7 +14,7 @@ from harmony_agent.tools.browser._arguments import (
     parse_arguments,
 )
 from harmony_agent.tools.browser._backend import SearchBackend
-from harmony_agent.tools.browser._citations import Citation, resolve_citations
+from harmony_agent.tools.browser._citations import resolve_citations
 from harmony_agent.tools.browser._clients import ClientPool, Clients
 from harmony_agent.tools.browser._config import BrowserConfig
 from harmony_agent.tools.browser._content import Download, to_page
@@ -67,9 +67,9 @@ class BrowserSession(ToolSession):
         model, handler = entry
         return await handler(parse_arguments(model, arguments, f"browser.{function}"))
 
-    def citations(self, answer: str) -> list[Citation]:
-        """The citations in `answer` resolved against this run's pages."""
-        return resolve_citations(answer, self.state)
+    def cite(self, text: str) -> list[Citation]:
+        """The citations in `text` (the final answer) resolved against this run's pages."""
+        return resolve_citations(text, self.state)
 
     def snapshot(self) -> dict[str, Any]:
         """The session's pages and cursors as JSON-able data, for the run's trace."""

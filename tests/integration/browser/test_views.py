@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from harmony_agent.tools import InvalidArguments, ToolError
+from harmony_agent.tools import Citation, InvalidArguments, ToolError
 from harmony_agent.tools.browser import (
     Browser,
     BrowserConfig,
@@ -178,9 +178,10 @@ async def test_citations_resolve_to_url_and_lines(session: BrowserSession, site:
         "Sihwa Lake has 254 MW【0†L15】 and started in 2011【1†L1-L3】; ignored: 【7†L1】【0†L99】."
     )
     first, second = resolve_citations(answer, session.state)
-    assert (first.cursor, first.url, first.start_line, first.end_line) == (0, url, 15, 15)
-    assert first.text == "Sihwa Lake | South Korea | 254"
-    assert answer[first.span[0] : first.span[1]] == "【0†L15】"
-    assert (second.cursor, second.url, second.start_line, second.end_line) == (1, url, 1, 3)
+    title = "Tidal power in 2024 | Energy Notes"
+    assert first == Citation("【0†L15】", url, title, (15, 15), "Sihwa Lake | South Korea | 254")
+    # A find page's lines are cited with the URL of the page searched.
+    assert (second.marker, second.url, second.lines) == ("【1†L1-L3】", url, (1, 3))
+    assert second.title == f"Find results for text: `sihwa` in `{title}`"
     assert "Sihwa Lake in" in second.text
-    assert session.citations(answer) == [first, second]
+    assert session.cite(answer) == [first, second]

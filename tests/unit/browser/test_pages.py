@@ -129,9 +129,10 @@ def test_citations_on_find_and_search_pages() -> None:
     state.push(page)
     state.push(find_in_page(page, "b"))
     state.push(results_page("q", [SearchResult("R", "https://r.example/", "snippet")]))
-    found, search = resolve_citations("x【1†L1】 y【2†L2-L9】 z【0†L2-L1】", state)
+    found, search = resolve_citations("x【1†L1】 y【2†L2-L9】 z【0†L2-L1】 w【2†L0】", state)
     assert (found.url, found.text) == ("https://e.example/p", "b")
-    assert (search.url, search.start_line, search.end_line) == (None, 2, 2)
+    # A search results line cites the result on it.
+    assert (search.url, search.title, search.lines) == ("https://r.example/", "R", (2, 2))
     assert search.text == "  * R snippet"
 
 
