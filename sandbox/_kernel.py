@@ -1,0 +1,346 @@
+"""One sandboxed IPython kernel: its process, its directory, its client, and one execution.
+
+Each kernel owns a host directory with `work/` (the code's working directory) and `run/` (the
+ZMQ ipc sockets and connection file). It talks to ipykernel over ipc sockets (TCP cannot
+cross the network namespace) and interrupts by message (a signal would hit bubblewrap).
+Restarts keep the directory; `aclose` removes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import queue
+import secrets
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+from harmony_agent.sandbox._cgroup import Cgroup
+from harmony_agent.sandbox._config import SandboxConfig
+from harmony_agent.sandbox._errors import KernelStartError, SandboxClosed
+from harmony_agent.sandbox._isolation import IsolationReport
+from harmony_agent.sandbox._launch import (
+    NOBODY,
+    RUN_DIR,
+    bootstrap_command,
+    build_launch,
+    python_install,
+)
+from harmony_agent.sandbox._output import OutputCollector
+from harmony_agent.sandbox._result import ExecutionResult
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.connect import KernelConnectionInfo
+
+__all__ = ["Kernel"]
+
+logger = logging.getLogger("harmony_agent.sandbox")
+
+
+class Kernel:
+    """A kernel process in the sandbox. Create with `await Kernel.start(config, report)`."""
+
+    def __init__(self, config: SandboxConfig, report: IsolationReport, root: Path) -> None:
+        self.config = config
+        self.report = report
+        self.root = root
+        self.workdir = root / "work"
+        self._run = root / "run"
+        self._key = secrets.token_hex(16)
+        self._process: asyncio.subprocess.Process | None = None
+        self._exited: asyncio.Task[int] | None = None
+        self._client: AsyncKernelClient | None = None
+        self._cgroup: Cgroup | None = None
+        self._images = 1
+        self._closed = False
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def start(cls, config: SandboxConfig, report: IsolationReport) -> Kernel:
+        """Creates the kernel's directory and starts it; raises `KernelStartError`."""
+        root = await asyncio.to_thread(_make_root, report)
+        kernel = cls(config, report, root)
+        try:
+            await kernel._spawn()
+        except BaseException:
+            await kernel.aclose()
+            raise
+        return kernel
+
+    @property
+    def cgroup(self) -> Cgroup | None:
+        """The cgroup holding the kernel's process tree (None where cgroups are unavailable)."""
+        return self._cgroup
+
+    @property
+    def pid(self) -> int | None:
+        """The pid of the kernel's outermost process (the wrapper), while it runs."""
+        return self._process.pid if self._process else None
+
+    def _connection(self, run_dir: str) -> KernelConnectionInfo:
+        # ipc sockets are files named `{ip}-{port}`: small fixed ports name them
+        return {
+            "shell_port": 1,
+            "iopub_port": 2,
+            "stdin_port": 3,
+            "control_port": 4,
+            "hb_port": 5,
+            "transport": "ipc",
+            "ip": f"{run_dir}/k",
+            "key": self._key,
+            "signature_scheme": "hmac-sha256",
+            "kernel_name": "",
+        }
+
+    async def _spawn(self) -> None:
+        config, layers = self.config, self.report.layers
+        install = python_install(config.python)
+        inside = RUN_DIR if layers.bubblewrap else str(self._run)
+        connection = self._run / "kernel.json"
+        await asyncio.to_thread(self._prepare, connection, inside)
+        inner = bootstrap_command(
+            install, config, f"{inside}/kernel.json", cgroup=self._cgroup is not None
+        )
+        launch = build_launch(
+            inner,
+            layers=layers,
+            config=config,
+            install=install,
+            work=self.workdir,
+            run=self._run,
+            procs_files=self._cgroup.procs_files if self._cgroup else (),
+        )
+        self._process = await asyncio.create_subprocess_exec(
+            *launch.argv,
+            env=launch.env,
+            cwd=launch.cwd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
+        self._exited = asyncio.create_task(self._process.wait())
+        client = AsyncKernelClient()
+        client.load_connection_info(self._connection(str(self._run)))
+        client.start_channels(hb=False)  # death shows as the process exiting
+        self._client = client
+        ready = asyncio.create_task(self._handshake(client))
+        done, _ = await asyncio.wait(
+            {ready, self._exited},
+            timeout=config.start_timeout_s,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        if ready in done:
+            return
+        ready.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ready
+        await self._kill()
+        stderr = await self._stderr()
+        raise KernelStartError(f"the kernel did not start: {stderr or 'no answer in time'}")
+
+    @staticmethod
+    async def _handshake(client: AsyncKernelClient) -> None:
+        """Asks for kernel info until its status arrives on iopub: then both shell and iopub
+        work (a subscriber misses what is published before it is connected).
+        """
+        while True:
+            msg_id = client.kernel_info()
+            try:
+                async with asyncio.timeout(0.5):
+                    while True:
+                        message = await client.get_iopub_msg()
+                        if message["parent_header"].get("msg_id") == msg_id:
+                            return
+            except TimeoutError:
+                continue
+
+    def _prepare(self, connection: Path, inside: str) -> None:
+        """Writes the connection file and creates the cgroup (blocking: run in a thread)."""
+        for stale in self._run.glob("k-*"):
+            stale.unlink()
+        connection.write_text(json.dumps(self._connection(inside)))
+        if self.report.layers.setpriv:
+            os.chown(connection, NOBODY, NOBODY)
+        if self.report.layers.cgroup:
+            self._cgroup = Cgroup.create(
+                memory_bytes=self.config.memory_mb << 20,
+                max_processes=self.config.max_processes,
+            )
+
+    async def _stderr(self) -> str:
+        if self._process is None or self._process.stderr is None:
+            return ""
+        with contextlib.suppress(TimeoutError):
+            data = await asyncio.wait_for(self._process.stderr.read(65536), 1.0)
+            return data.decode(errors="replace").strip()[-2000:]
+        return ""
+
+    async def execute(
+        self,
+        code: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (interrupts the cell, not the call)
+    ) -> ExecutionResult:
+        """Runs `code`; on timeout interrupts, and restarts if the interrupt is ignored.
+
+        A kernel found dead (before or during the call) is restarted; the result says so.
+        """
+        async with self._lock:
+            if self._closed:
+                raise SandboxClosed("the kernel is closed")
+            return await self._execute(code, timeout or self.config.cell_timeout_s)
+
+    async def _execute(self, code: str, limit_s: float) -> ExecutionResult:
+        started = time.monotonic()
+        died: str | None = None
+        if self._exit().done():
+            died = self._death_reason()
+            await self._restart()
+        collector = OutputCollector(self.config.output_chars, self.workdir, self._images)
+        msg_id = self._connected().execute(code, store_history=True, allow_stdin=False)
+        reading = asyncio.create_task(self._read(msg_id, collector))
+        try:
+            timed_out, finished = await self._wait(reading, limit_s)
+        except asyncio.CancelledError:  # the caller gave up: stop the cell, keep the kernel
+            reading.cancel()
+            self._interrupt()
+            raise
+        if not finished:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+            if self._exit().done():
+                died = self._death_reason()
+            await self._restart()
+        self._images = collector.next_image
+        return ExecutionResult(
+            stdout=collector.stdout.text(),
+            stderr=collector.stderr.text(),
+            result=None if collector.result is None else collector.result.text(),
+            error=None if collector.error is None else collector.error.text(),
+            images=tuple(collector.images),
+            timed_out=timed_out,
+            restarted=not finished or died is not None,
+            died=died,
+            duration_s=time.monotonic() - started,
+        )
+
+    async def _wait(self, reading: asyncio.Task[None], limit_s: float) -> tuple[bool, bool]:
+        """Waits for the cell to finish: (timed out, finished with the kernel alive)."""
+        exited = self._exit()
+        done, _ = await asyncio.wait(
+            {reading, exited}, timeout=limit_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        timed_out = not done
+        if timed_out:
+            self._interrupt()
+            done, _ = await asyncio.wait(
+                {reading, exited},
+                timeout=self.config.interrupt_grace_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        if reading in done:
+            reading.result()
+            return timed_out, True
+        return timed_out, False
+
+    def _connected(self) -> AsyncKernelClient:
+        if self._client is None:
+            raise SandboxClosed("the kernel is closed")
+        return self._client
+
+    def _exit(self) -> asyncio.Task[int]:
+        if self._exited is None:
+            raise SandboxClosed("the kernel is closed")
+        return self._exited
+
+    async def _read(self, msg_id: str, collector: OutputCollector) -> None:
+        client = self._connected()
+        while True:
+            message = await client.get_iopub_msg()
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "status" and content.get("execution_state") == "idle":
+                await _drain_replies(client)
+                return
+            collector.add(kind, content)
+
+    def _interrupt(self) -> None:
+        client = self._connected()
+        client.control_channel.send(client.session.msg("interrupt_request", content={}))
+
+    def _death_reason(self) -> str:
+        code = self._exit().result()
+        oom = self._cgroup.oom_kills() if self._cgroup else 0
+        if oom:
+            return "killed for using more memory than allowed"
+        if code is not None and code < 0:
+            return f"killed by signal {signal.Signals(-code).name}"
+        if code is not None and code > 128:
+            with contextlib.suppress(ValueError):
+                return f"killed by signal {signal.Signals(code - 128).name}"
+        return f"exited with status {code}"
+
+    async def _restart(self) -> None:
+        logger.info("restarting the kernel in %s", self.root)
+        await self._kill()
+        await self._spawn()
+
+    async def _kill(self) -> None:
+        """Stops the client and kills the process tree (cgroup, process group, wrapper)."""
+        if self._client is not None:
+            self._client.stop_channels()
+            self._client = None
+        process, self._process = self._process, None
+        if process is not None:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+        cgroup, self._cgroup = self._cgroup, None
+        if cgroup is not None:
+            await asyncio.to_thread(cgroup.kill)
+            for _ in range(100):
+                try:
+                    await asyncio.to_thread(cgroup.remove)
+                    break
+                except OSError:
+                    await asyncio.sleep(0.02)
+            else:
+                logger.warning("could not remove cgroup %s", cgroup.directories)
+
+    async def aclose(self) -> None:
+        """Kills the kernel and deletes its directory (working files included)."""
+        async with self._lock:
+            self._closed = True
+            await self._kill()
+            if self._exited is not None:
+                self._exited.cancel()
+            await asyncio.to_thread(shutil.rmtree, self.root, True)
+
+
+async def _drain_replies(client: AsyncKernelClient) -> None:
+    """Discards the shell replies received so far (the iopub messages carry the output)."""
+    while True:
+        try:
+            await client.get_shell_msg(timeout=0)
+        except queue.Empty:
+            return
+
+
+def _make_root(report: IsolationReport) -> Path:
+    """Creates a kernel's host directory; owned by the sandbox uid where code runs as it."""
+    root = Path(tempfile.mkdtemp(prefix="harmony-sandbox-"))
+    for name in ("work", "run"):
+        (root / name).mkdir()
+        if report.layers.setpriv:
+            os.chown(root / name, NOBODY, NOBODY)
+    if report.layers.setpriv:
+        os.chmod(root, 0o711)
+    return root
