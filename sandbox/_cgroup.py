@@ -14,9 +14,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Cgroup", "CgroupError", "cgroup_support"]
+__all__ = ["PREFIX", "Cgroup", "CgroupError", "cgroup_support", "owner_alive"]
 
-_PREFIX = "harmony-sandbox-"
+PREFIX = "harmony-sandbox-"
+"""Names of the sandbox's cgroups and directories: PREFIX, the owner's pid, a dash, a tag."""
 
 
 class CgroupError(OSError):
@@ -98,6 +99,12 @@ def cgroup_support() -> tuple[int, bool, bool] | None:
         group.remove()
 
 
+def owner_alive(name: str) -> bool:
+    """Whether the process that created the cgroup or directory `name` still runs."""
+    pid = name.removeprefix(PREFIX).partition("-")[0]
+    return not pid.isdigit() or Path(f"/proc/{pid}").exists()
+
+
 class Cgroup:
     """One kernel's cgroup (one directory per controller on v1, one on v2)."""
 
@@ -125,7 +132,7 @@ class Cgroup:
         hierarchy = _find_hierarchy()
         if hierarchy is None:
             raise CgroupError("no writable cgroup hierarchy")
-        name = f"{_PREFIX}{uuid.uuid4().hex[:12]}"
+        name = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         created: list[Path] = []
         try:
             if hierarchy.version == 2 and hierarchy.memory is not None:
@@ -156,6 +163,27 @@ class Cgroup:
                 with contextlib.suppress(OSError):
                     directory.rmdir()
             raise CgroupError(f"cannot set up cgroup {name}: {error}") from error
+
+    @classmethod
+    def remove_orphans(cls) -> int:
+        """Kills and removes the groups left by processes that died without closing their
+        kernels (e.g. killed with SIGKILL); returns how many were removed.
+        """
+        hierarchy = _find_hierarchy()
+        if hierarchy is None:
+            return 0
+        parents = {p for p in (hierarchy.memory, hierarchy.pids) if p is not None}
+        removed = 0
+        for parent in parents:
+            for directory in parent.glob(f"{PREFIX}*"):
+                if owner_alive(directory.name):
+                    continue
+                orphan = cls(hierarchy.version, (directory,), None, None)
+                orphan.kill()
+                with contextlib.suppress(OSError):
+                    orphan.remove()
+                    removed += 1
+        return removed
 
     @property
     def procs_files(self) -> tuple[Path, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harmony_agent.sandbox._cgroup import Cgroup
+from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, owner_alive
 from harmony_agent.sandbox._config import SandboxConfig
 from harmony_agent.sandbox._errors import KernelStartError, SandboxClosed
 from harmony_agent.sandbox._isolation import IsolationReport
@@ -334,9 +335,23 @@ async def _drain_replies(client: AsyncKernelClient) -> None:
             return
 
 
+@functools.cache
+def _remove_orphans() -> None:
+    """Once per process: removes what killed processes left (their cgroups, directories)."""
+    groups = Cgroup.remove_orphans()
+    directories = 0
+    for directory in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        if directory.is_dir() and not owner_alive(directory.name):
+            shutil.rmtree(directory, ignore_errors=True)
+            directories += 1
+    if groups or directories:
+        logger.info("removed %d cgroups and %d directories of dead sandboxes", groups, directories)
+
+
 def _make_root(report: IsolationReport) -> Path:
     """Creates a kernel's host directory; owned by the sandbox uid where code runs as it."""
-    root = Path(tempfile.mkdtemp(prefix="harmony-sandbox-"))
+    _remove_orphans()
+    root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     for name in ("work", "run"):
         (root / name).mkdir()
         if report.layers.setpriv:
