@@ -190,6 +190,11 @@ class Cgroup:
         """The `cgroup.procs` files a process writes its pid to, to join."""
         return tuple(directory / "cgroup.procs" for directory in self.directories)
 
+    def join(self, pid: int) -> None:
+        """Moves the process `pid` into the group (its later children follow it)."""
+        for procs in self.procs_files:
+            procs.write_text(str(pid))
+
     def oom_kills(self) -> int:
         """How many processes the kernel's OOM killer killed in this group."""
         if self._memory is None:

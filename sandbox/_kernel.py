@@ -34,7 +34,9 @@ from harmony_agent.sandbox._launch import (
     python_install,
 )
 from harmony_agent.sandbox._output import OutputCollector
+from harmony_agent.sandbox._process import ForkedProcess, KernelProcess, SpawnedProcess
 from harmony_agent.sandbox._result import ExecutionResult
+from harmony_agent.sandbox._zygote import Zygote
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.connect import KernelConnectionInfo
 
@@ -46,14 +48,21 @@ logger = logging.getLogger("harmony_agent.sandbox")
 class Kernel:
     """A kernel process in the sandbox. Create with `await Kernel.start(config, report)`."""
 
-    def __init__(self, config: SandboxConfig, report: IsolationReport, root: Path) -> None:
+    def __init__(
+        self,
+        config: SandboxConfig,
+        report: IsolationReport,
+        root: Path,
+        zygote: Zygote | None = None,
+    ) -> None:
         self.config = config
         self.report = report
         self.root = root
         self.workdir = root / "work"
         self._run = root / "run"
         self._key = secrets.token_hex(16)
-        self._process: asyncio.subprocess.Process | None = None
+        self._zygote = zygote
+        self._process: KernelProcess | None = None
         self._exited: asyncio.Task[int] | None = None
         self._client: AsyncKernelClient | None = None
         self._cgroup: Cgroup | None = None
@@ -62,10 +71,14 @@ class Kernel:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def start(cls, config: SandboxConfig, report: IsolationReport) -> Kernel:
-        """Creates the kernel's directory and starts it; raises `KernelStartError`."""
-        root = await asyncio.to_thread(_make_root, report)
-        kernel = cls(config, report, root)
+    async def start(
+        cls, config: SandboxConfig, report: IsolationReport, *, zygote: Zygote | None = None
+    ) -> Kernel:
+        """Creates the kernel's directory and starts it, forked from `zygote` if given;
+        raises `KernelStartError`.
+        """
+        root = await asyncio.to_thread(_make_root, report, zygote)
+        kernel = cls(config, report, root, zygote)
         try:
             await kernel._spawn()
         except BaseException:
@@ -104,27 +117,24 @@ class Kernel:
         inside = RUN_DIR if layers.bubblewrap else str(self._run)
         connection = self._run / "kernel.json"
         await asyncio.to_thread(self._prepare, connection, inside)
-        inner = bootstrap_command(
-            install, config, f"{inside}/kernel.json", cgroup=self._cgroup is not None
-        )
-        launch = build_launch(
-            inner,
-            layers=layers,
-            config=config,
-            install=install,
-            work=self.workdir,
-            run=self._run,
-            procs_files=self._cgroup.procs_files if self._cgroup else (),
-        )
-        self._process = await asyncio.create_subprocess_exec(
-            *launch.argv,
-            env=launch.env,
-            cwd=launch.cwd,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
+        if self._zygote is not None:
+            self._process = await self._zygote.fork(self.root, self._cgroup)
+        else:
+            inner = bootstrap_command(
+                install, config, f"{inside}/kernel.json", cgroup=self._cgroup is not None
+            )
+            launch = build_launch(
+                inner,
+                layers=layers,
+                config=config,
+                install=install,
+                work=self.workdir,
+                run=self._run,
+                procs_files=self._cgroup.procs_files if self._cgroup else (),
+            )
+            self._process = await SpawnedProcess.start(
+                launch.argv, launch.env, launch.cwd, self._run / "kernel.log"
+            )
         self._exited = asyncio.create_task(self._process.wait())
         client = AsyncKernelClient()
         client.load_connection_info(self._connection(str(self._run)))
@@ -142,8 +152,8 @@ class Kernel:
         with contextlib.suppress(asyncio.CancelledError):
             await ready
         await self._kill()
-        stderr = await self._stderr()
-        raise KernelStartError(f"the kernel did not start: {stderr or 'no answer in time'}")
+        log = await asyncio.to_thread(_tail, self._run / "kernel.log")
+        raise KernelStartError(f"the kernel did not start: {log or 'no answer in time'}")
 
     @staticmethod
     async def _handshake(client: AsyncKernelClient) -> None:
@@ -153,7 +163,7 @@ class Kernel:
         while True:
             msg_id = client.kernel_info()
             try:
-                async with asyncio.timeout(0.5):
+                async with asyncio.timeout(0.1):
                     while True:
                         message = await client.get_iopub_msg()
                         if message["parent_header"].get("msg_id") == msg_id:
@@ -163,7 +173,7 @@ class Kernel:
 
     def _prepare(self, connection: Path, inside: str) -> None:
         """Writes the connection file and creates the cgroup (blocking: run in a thread)."""
-        for stale in self._run.glob("k-*"):
+        for stale in [*self._run.glob("k-*"), *self._run.glob("exit")]:
             stale.unlink()
         connection.write_text(json.dumps(self._connection(inside)))
         if self.report.layers.setpriv:
@@ -173,14 +183,6 @@ class Kernel:
                 memory_bytes=self.config.memory_mb << 20,
                 max_processes=self.config.max_processes,
             )
-
-    async def _stderr(self) -> str:
-        if self._process is None or self._process.stderr is None:
-            return ""
-        with contextlib.suppress(TimeoutError):
-            data = await asyncio.wait_for(self._process.stderr.read(65536), 1.0)
-            return data.decode(errors="replace").strip()[-2000:]
-        return ""
 
     async def execute(
         self,
@@ -300,10 +302,10 @@ class Kernel:
             self._client = None
         process, self._process = self._process, None
         if process is not None:
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
             await process.wait()
+            if isinstance(process, ForkedProcess):
+                process.close()
         cgroup, self._cgroup = self._cgroup, None
         if cgroup is not None:
             await asyncio.to_thread(cgroup.kill)
@@ -348,10 +350,20 @@ def _remove_orphans() -> None:
         logger.info("removed %d cgroups and %d directories of dead sandboxes", groups, directories)
 
 
-def _make_root(report: IsolationReport) -> Path:
+def _tail(log: Path) -> str:
+    try:
+        return log.read_text(errors="replace").strip()[-2000:]
+    except OSError:
+        return ""
+
+
+def _make_root(report: IsolationReport, zygote: Zygote | None) -> Path:
     """Creates a kernel's host directory; owned by the sandbox uid where code runs as it."""
     _remove_orphans()
-    root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+    if zygote is not None:
+        root = zygote.new_root()
+    else:
+        root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     for name in ("work", "run"):
         (root / name).mkdir()
         if report.layers.setpriv:

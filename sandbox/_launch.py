@@ -28,6 +28,7 @@ __all__ = [
     "PythonInstall",
     "bootstrap_command",
     "build_launch",
+    "kernel_limits",
     "python_install",
 ]
 
@@ -105,10 +106,17 @@ def _parents(path: str) -> list[str]:
 
 
 def _bwrap_args(
-    config: SandboxConfig, install: PythonInstall, work: Path, run: Path, env: dict[str, str]
+    config: SandboxConfig,
+    install: PythonInstall,
+    work: Path,
+    run: Path,
+    env: dict[str, str],
+    binds: Sequence[tuple[Path, str]],
 ) -> list[str]:
     args = ["bwrap", "--die-with-parent", "--new-session", "--clearenv"]
-    args += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    args += ["--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    if not binds:  # a template process (with binds) reports its children's pids to the host
+        args += ["--unshare-pid"]
     if os.geteuid() != 0:
         args += ["--unshare-user"]
     if not config.network:
@@ -138,6 +146,8 @@ def _bwrap_args(
         args += ["--ro-bind", source, target]
     args += ["--perms", "0755", "--dir", "/mnt", "--bind", str(work), WORKDIR]
     args += ["--perms", "0755", "--dir", "/run", "--bind", str(run), RUN_DIR]
+    for directory, inside in binds:
+        args += ["--bind", str(directory), inside]
     for key, value in env.items():
         args += ["--setenv", key, value]
     return [*args, "--chdir", WORKDIR, "--"]
@@ -152,11 +162,15 @@ def build_launch(
     work: Path,
     run: Path,
     procs_files: Sequence[Path] = (),
+    binds: Sequence[tuple[Path, str]] = (),
 ) -> Launch:
-    """Wraps `inner` (a command as the sandbox sees it) in the layers that work here."""
+    """Wraps `inner` (a command as the sandbox sees it) in the layers that work here.
+
+    `binds` are extra writable (host, sandbox) directories, for the kernel template process.
+    """
     if layers.bubblewrap:
         env = _environment(home="/tmp", tmp="/tmp")
-        argv = _bwrap_args(config, install, work, run, env)
+        argv = _bwrap_args(config, install, work, run, env, binds)
     else:
         env = _environment(home=str(work), tmp=str(run))
         argv = []
@@ -177,13 +191,10 @@ def build_launch(
     return Launch(argv, {"PATH": _PATH} if layers.bubblewrap else env, work)
 
 
-def bootstrap_command(
-    install: PythonInstall, config: SandboxConfig, connection_file: str, *, cgroup: bool
-) -> list[str]:
-    """The kernel command: the bootstrap with its limits, then ipykernel on `connection_file`."""
-    memory = config.memory_mb << 20
+def kernel_limits(config: SandboxConfig, *, cgroup: bool) -> dict[str, int]:
+    """The rlimits of a kernel process, by name (see `_bootstrap`)."""
     limits = {
-        "as": memory,
+        "as": config.memory_mb << 20,
         "cpu": config.cpu_seconds,
         "fsize": config.max_file_mb << 20,
         "nofile": config.max_open_files,
@@ -191,5 +202,13 @@ def bootstrap_command(
     }
     if not cgroup:  # per-user, so only a fallback: the pids cgroup counts this tree alone
         limits["nproc"] = config.max_processes
+    return limits
+
+
+def bootstrap_command(
+    install: PythonInstall, config: SandboxConfig, connection_file: str, *, cgroup: bool
+) -> list[str]:
+    """The kernel command: the bootstrap with its limits, then ipykernel on `connection_file`."""
     source = Path(__file__).with_name("_bootstrap.py").read_text(encoding="utf-8")
-    return [install.executable, "-c", source, json.dumps(limits), connection_file]
+    limits = json.dumps(kernel_limits(config, cgroup=cgroup))
+    return [install.executable, "-c", source, limits, connection_file]

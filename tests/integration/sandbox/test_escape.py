@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from harmony_agent.sandbox import Sandbox, check_isolation
+from harmony_agent.sandbox import KernelPool, Sandbox, check_isolation
 from harmony_agent.sandbox._kernel import _remove_orphans
 
 from .conftest import FAST
@@ -25,12 +25,20 @@ SECRET = "HARMONY_SANDBOX_TEST_SECRET"
 CHECKOUT = Path(__file__).resolve().parents[3]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def jail() -> AsyncIterator[Sandbox]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["started", "forked"])
+async def jail(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A kernel started on its own, and one forked from a pool's template process."""
     os.environ[SECRET] = "hunter2"  # the parent's environment holds a secret
     try:
-        async with Sandbox(FAST) as sandbox:
-            yield sandbox
+        if request.param == "forked":
+            async with (
+                KernelPool(FAST, size=1, fork=True) as pool,
+                Sandbox(pool=pool) as sandbox,
+            ):
+                yield sandbox
+        else:
+            async with Sandbox(FAST) as sandbox:
+                yield sandbox
     finally:
         os.environ.pop(SECRET, None)
 
@@ -199,3 +207,21 @@ async def test_killing_the_parent_leaves_no_kernel_behind() -> None:
     await asyncio.to_thread(_remove_orphans.__wrapped__)
     assert not any(p.parent.exists() for p in procs)
     assert not await asyncio.to_thread(Path(info["root"]).exists)
+
+
+async def test_no_capabilities_and_no_new_privileges(jail: Sandbox) -> None:
+    result = await jail.execute(
+        "fields = dict(line.split(':\\t') for line in open('/proc/self/status').read().splitlines())\n"
+        "print(fields['Uid'].split()[0], fields['CapEff'], fields['CapBnd'], fields['NoNewPrivs'])"
+    )
+    assert result.stdout.split() == ["65534", "0" * 16, "0" * 16, "1"]
+
+
+async def test_own_loopback_works(jail: Sandbox) -> None:
+    result = await jail.execute(
+        "import socket\nserver = socket.create_server(('127.0.0.1', 0))\n"
+        "client = socket.create_connection(server.getsockname())\n"
+        "peer, _ = server.accept(); client.sendall(b'ok'); print(peer.recv(2).decode())\n"
+        "for s in (peer, client, server): s.close()"
+    )
+    assert result.stdout == "ok\n"
