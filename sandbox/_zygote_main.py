@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import importlib
 import json
 import os
 import resource
@@ -75,11 +76,37 @@ def _die_with_parent() -> None:
 
 
 def _preload() -> None:
-    """Imports what a kernel needs, so forks start with it loaded."""
-    import importlib
-
-    for module in ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell"):
+    """Imports what a kernel needs, so forks start with it loaded: ipykernel, then whatever a
+    throwaway kernel imports while it initializes (learnt by forking one).
+    """
+    for module in ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger"):
         importlib.import_module(module)
+    before = set(sys.modules)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        null = os.open("/dev/null", os.O_WRONLY)
+        os.dup2(null, 1)  # stdout is the line to the host
+        os.dup2(null, 2)
+        with open("/tmp/preload.json", "w", encoding="utf-8") as connection:
+            json.dump({"transport": "ipc", "ip": "/tmp/preload", "key": ""}, connection)
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.instance().initialize(  # type: ignore[no-untyped-call]
+            ["-f", "/tmp/preload.json", "--HistoryManager.enabled=False"]
+        )
+        os.write(write, "\n".join(sorted(set(sys.modules) - before)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, encoding="utf-8") as names:
+        learnt = names.read().split()
+    os.waitpid(pid, 0)
+    for module in learnt:
+        try:
+            importlib.import_module(module)
+        except Exception:  # some import only as part of their package's setup; skip those
+            continue
 
 
 def main() -> None:
