@@ -49,7 +49,9 @@ class Zygote:
     @classmethod
     async def start(cls, config: SandboxConfig) -> Zygote:
         """Starts the template process and waits until it has imported ipykernel."""
-        root = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f"{PREFIX}zygote-"))
+        root = Path(
+            await asyncio.to_thread(tempfile.mkdtemp, prefix=f"{PREFIX}{os.getpid()}-zygote-")
+        )
         zygote = cls(config, root)
         try:
             await zygote._launch()
