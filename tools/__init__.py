@@ -8,12 +8,16 @@ from harmony_agent.tools._base import (
     ToolOutput,
     ToolSession,
 )
+from harmony_agent.tools._function import FunctionTool, InvalidArguments, tool
 
 __all__ = [
     "BuiltinTool",
     "FunctionSpec",
+    "FunctionTool",
+    "InvalidArguments",
     "ToolError",
     "ToolNamespace",
     "ToolOutput",
     "ToolSession",
+    "tool",
 ]

@@ -1,5 +1,6 @@
 """Engines: where harmony tokens come from."""
 
 from harmony_agent.engines._base import Engine, FinishReason, SamplingParams, TokenChunk
+from harmony_agent.engines._scripted import ScriptedEngine
 
-__all__ = ["Engine", "FinishReason", "SamplingParams", "TokenChunk"]
+__all__ = ["Engine", "FinishReason", "SamplingParams", "ScriptedEngine", "TokenChunk"]

@@ -6,7 +6,7 @@ shape (the gpt-oss reference `token_generator` does the same).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
@@ -51,10 +51,9 @@ class TokenChunk:
 
 @runtime_checkable
 class Engine(Protocol):
-    """Generates harmony tokens. Implementations must be safe to share between many concurrent
-    runs on one event loop.
+    """Generates harmony tokens; safe to share between many concurrent runs on one loop.
 
-    Closing the returned iterator early (or cancelling the task that consumes it) must abort
+    Closing the returned generator early (or cancelling the task that consumes it) must abort
     the request in the engine.
     """
 
@@ -65,10 +64,12 @@ class Engine(Protocol):
         stop_token_ids: Sequence[int],
         max_tokens: int,
         sampling: SamplingParams,
-    ) -> AsyncIterator[TokenChunk]:
+    ) -> AsyncGenerator[TokenChunk, None]:
         """Streams the tokens that follow `prompt_tokens` until a stop token or `max_tokens`.
 
-        `prompt_tokens` is only read during this call; engines must not keep or mutate it.
+        Implement it as an async generator: the loop closes it (`aclose()`) when it stops
+        listening, and that must abort the request. `prompt_tokens` is only read during the
+        call; engines must not keep or mutate it.
         """
         ...
 

@@ -1,0 +1,34 @@
+# Every target sets up what it needs; `make test` and `make demo` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup lint typecheck test test-unit bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]' --config-settings editable_mode=strict
+	touch $(STAMP)
+
+# Strict editable installs link each module: re-link so that new modules are picked up.
+setup: $(STAMP)
+	$(BIN)/pip install -q --no-deps -e . --config-settings editable_mode=strict
+
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/mypy -p harmony_agent
+	$(BIN)/mypy tests bench
+
+test-unit: setup
+	$(BIN)/pytest tests/unit -q
+
+test: lint typecheck
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python bench/turn_overhead.py

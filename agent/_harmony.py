@@ -1,0 +1,257 @@
+"""Everything that speaks harmony: the only module that imports `openai_harmony`.
+
+Rendering of system, developer and user messages goes through the library. Two headers are
+built here by hand because no library release renders them as the model was trained:
+
+- a tool RESULT is recipient-first: `<|start|>functions.x to=assistant<|channel|>commentary
+  <|message|>...<|end|>` (the harmony spec and the gpt-oss chat template);
+- a REPAIRED assistant message is channel-first, the way the model writes calls:
+  `<|start|>assistant<|channel|>commentary to=functions.x <|constrain|>json<|message|>...`.
+
+Well-formed model output is never re-rendered: the loop appends the generated tokens verbatim.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from enum import IntEnum
+from typing import Any, Literal
+
+import openai_harmony as oh
+from harmony_agent.tools import FunctionSpec, ToolNamespace
+
+__all__ = [
+    "ASSISTANT_HEADER",
+    "SPELLINGS",
+    "STOP_TOKENS",
+    "Reasoning",
+    "SpecialToken",
+    "TokenTextDecoder",
+    "decode",
+    "encode_completion",
+    "encode_text",
+    "is_special",
+    "model_facing_schema",
+    "render_assistant",
+    "render_preamble",
+    "render_tool_result",
+    "render_user",
+]
+
+Reasoning = Literal["low", "medium", "high"]
+
+
+class SpecialToken(IntEnum):
+    """The structural tokens of the o200k_harmony vocabulary (ids fixed by the vocabulary)."""
+
+    RETURN = 200002
+    CONSTRAIN = 200003
+    CHANNEL = 200005
+    START = 200006
+    END = 200007
+    MESSAGE = 200008
+    CALL = 200012
+
+
+SPELLINGS: Mapping[SpecialToken, str] = {
+    token: f"<|{token.name.lower()}|>" for token in SpecialToken
+}
+"""How each structural token is written as text."""
+
+STOP_TOKENS: tuple[int, ...] = (SpecialToken.RETURN.value, SpecialToken.CALL.value)
+"""Where generation stops: the end of an answer or of a tool call."""
+
+_ASSISTANT = 173781
+ASSISTANT_HEADER: tuple[int, ...] = (SpecialToken.START.value, _ASSISTANT)
+"""`<|start|>assistant`: what a prompt ends with; the model writes the rest of the header."""
+
+_REASONING = {
+    "low": oh.ReasoningEffort.LOW,
+    "medium": oh.ReasoningEffort.MEDIUM,
+    "high": oh.ReasoningEffort.HIGH,
+}
+_BUILTIN_NAMESPACES = {
+    "browser": oh.ToolNamespaceConfig.browser,
+    "python": oh.ToolNamespaceConfig.python,
+}
+
+
+@functools.cache
+def _encoding() -> oh.HarmonyEncoding:
+    return oh.load_harmony_encoding(oh.HarmonyEncodingName.HARMONY_GPT_OSS)
+
+
+def encode_text(text: str) -> list[int]:
+    """Encodes text as plain text: a special token's spelling stays text, never structure."""
+    return _encoding().encode(text, disallowed_special=())
+
+
+def encode_completion(text: str) -> list[int]:
+    """Encodes text the way the model would have generated it: spellings become special tokens."""
+    return _encoding().encode(text, allowed_special="all")
+
+
+def is_special(token: int) -> bool:
+    """Whether `token` is a special token (structural or reserved) rather than text."""
+    return _encoding().is_special_token(token)
+
+
+def decode(tokens: Iterable[int]) -> str:
+    """Decodes tokens to text; special tokens appear as their spelling."""
+    return _encoding().decode(list(tokens))
+
+
+class TokenTextDecoder:
+    """Turns a stream of text tokens into text, holding back bytes of an unfinished character."""
+
+    def __init__(self) -> None:
+        self._bytes = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def feed(self, token: int) -> str:
+        """Returns the text that `token` completes (possibly empty)."""
+        raw = _encoding().decode([token], errors="surrogateescape")
+        return self._bytes.decode(raw.encode("utf-8", errors="surrogateescape"))
+
+    def flush(self) -> str:
+        """Returns what is left, an unfinished character becoming U+FFFD."""
+        return self._bytes.decode(b"", final=True)
+
+
+def model_facing_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Rewrites a JSON Schema into the subset harmony renders faithfully as TypeScript.
+
+    `$ref`s are inlined, `anyOf` becomes a type list or `oneOf`, `const` becomes a one-value
+    `enum`, and `title`s go. Argument validation keeps using the original schema.
+    """
+    definitions = schema.get("$defs", {})
+
+    def rewrite(node: Any, seen: frozenset[str]) -> Any:
+        if isinstance(node, list):
+            return [rewrite(item, seen) for item in node]
+        if not isinstance(node, Mapping):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref.removeprefix("#/$defs/")
+            if name in seen or name not in definitions:
+                return {"type": "object", "description": node.get("description", name)}
+            return rewrite({**definitions[name], **_without(node, "$ref")}, seen | {name})
+        out = {
+            key: rewrite(value, seen)
+            for key, value in node.items()
+            if key not in ("title", "$defs", "anyOf", "const")
+        }
+        if "const" in node:
+            out["enum"] = [node["const"]]
+        if "anyOf" in node:
+            out.update(_merge_any_of(rewrite(node["anyOf"], seen)))
+        return out
+
+    result: dict[str, Any] = rewrite(schema, frozenset())
+    return result
+
+
+def _without(node: Mapping[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in node.items() if k != key}
+
+
+def _merge_any_of(options: list[dict[str, Any]]) -> dict[str, Any]:
+    plain = all(
+        set(option) <= {"type"} and isinstance(option.get("type"), str) for option in options
+    )
+    if plain:
+        return {"type": [option["type"] for option in options]}
+    non_null = [option for option in options if option != {"type": "null"}]
+    if len(non_null) == 1:
+        return non_null[0]
+    return {"oneOf": options}
+
+
+def _namespace_config(namespace: ToolNamespace) -> oh.ToolNamespaceConfig:
+    if namespace.description is None and not namespace.functions:
+        builtin = _BUILTIN_NAMESPACES.get(namespace.name)
+        if builtin is not None:
+            return builtin()
+    return oh.ToolNamespaceConfig(
+        name=namespace.name,
+        description=namespace.description,
+        tools=[_tool_description(function) for function in namespace.functions],
+    )
+
+
+def _tool_description(function: FunctionSpec) -> oh.ToolDescription:
+    parameters = None if function.parameters is None else model_facing_schema(function.parameters)
+    return oh.ToolDescription.new(function.name, function.description, parameters)
+
+
+def render_preamble(
+    *,
+    identity: str,
+    knowledge_cutoff: str,
+    current_date: str | None,
+    reasoning: Reasoning,
+    builtin_tools: Sequence[ToolNamespace],
+    instructions: str | None,
+    functions: Sequence[FunctionSpec],
+) -> list[int]:
+    """Renders the system message, then the developer message when there is anything for it."""
+    system = (
+        oh.SystemContent.new()
+        .with_model_identity(identity)
+        .with_knowledge_cutoff(knowledge_cutoff)
+        .with_reasoning_effort(_REASONING[reasoning])
+    )
+    if current_date is not None:
+        system = system.with_conversation_start_date(current_date)
+    for namespace in builtin_tools:
+        system = system.with_tools(_namespace_config(namespace))
+    messages = [oh.Message.from_role_and_content(oh.Role.SYSTEM, system)]
+    if instructions or functions:
+        developer = oh.DeveloperContent.new()
+        if instructions:
+            developer = developer.with_instructions(instructions)
+        if functions:
+            developer = developer.with_function_tools([_tool_description(f) for f in functions])
+        messages.append(oh.Message.from_role_and_content(oh.Role.DEVELOPER, developer))
+    return _encoding().render_conversation(oh.Conversation.from_messages(messages))
+
+
+def render_user(text: str) -> list[int]:
+    """Renders a user message."""
+    message = oh.Message.from_role_and_content(oh.Role.USER, text)
+    return _encoding().render(message)
+
+
+def render_tool_result(author: str, channel: str | None, text: str) -> list[int]:
+    """Renders a tool's result in the trained order: recipient first, then the channel."""
+    tokens = [SpecialToken.START.value, *encode_text(f"{author} to=assistant")]
+    if channel:
+        tokens += [SpecialToken.CHANNEL.value, *encode_text(channel)]
+    return [*tokens, SpecialToken.MESSAGE.value, *encode_text(text), SpecialToken.END.value]
+
+
+def render_assistant(
+    *,
+    channel: str,
+    recipient: str | None,
+    content_type: str | None,
+    text: str,
+) -> list[int]:
+    """Renders a repaired assistant message in the order the model writes it: channel first.
+
+    A message to a recipient is a call and ends with `<|call|>`; any other with `<|end|>`.
+    """
+    header = channel
+    if recipient:
+        header += f" to={recipient}"
+    tokens = [*ASSISTANT_HEADER, SpecialToken.CHANNEL.value, *encode_text(header)]
+    if content_type:
+        constrained = content_type.removeprefix(SPELLINGS[SpecialToken.CONSTRAIN])
+        if constrained != content_type:
+            tokens += [*encode_text(" "), SpecialToken.CONSTRAIN.value, *encode_text(constrained)]
+        else:
+            tokens += encode_text(f" {content_type}")
+    terminator = SpecialToken.CALL if recipient else SpecialToken.END
+    return [*tokens, SpecialToken.MESSAGE.value, *encode_text(text), terminator.value]

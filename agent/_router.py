@@ -1,0 +1,136 @@
+"""Routes a tool call to the tool its recipient names, and runs it.
+
+The router holds the run's built-in tool sessions (opened on first use, closed with the run).
+Whatever goes wrong in a call becomes a `ToolResult` whose output tells the model what to do;
+only cancellation and a failure to open a tool session (infrastructure) propagate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from harmony_agent._result import ToolCall, ToolErrorKind, ToolResult
+from harmony_agent.tools import (
+    BuiltinTool,
+    FunctionTool,
+    InvalidArguments,
+    ToolError,
+    ToolOutput,
+    ToolSession,
+)
+
+__all__ = ["BuiltinRoute", "FunctionRoute", "Route", "Router"]
+
+FUNCTIONS = "functions"
+
+
+@dataclass(frozen=True)
+class FunctionRoute:
+    """A call to a developer function. `recipient` is the canonical name."""
+
+    recipient: str
+    function: FunctionTool
+    repaired_from: str | None = None
+
+
+@dataclass(frozen=True)
+class BuiltinRoute:
+    """A call to a built-in tool's namespace (`function` is None for `python`)."""
+
+    recipient: str
+    tool: BuiltinTool
+    function: str | None
+
+
+Route = FunctionRoute | BuiltinRoute
+
+
+class Router:
+    """Resolves recipients and runs calls for one run."""
+
+    def __init__(
+        self,
+        functions: Sequence[FunctionTool],
+        builtins: Sequence[BuiltinTool],
+        *,
+        timeout: float | None,
+    ) -> None:
+        self._functions = {f"{FUNCTIONS}.{f.name}": f for f in functions}
+        self._builtins = {b.namespace.name: b for b in builtins}
+        self._timeout = timeout
+        self._sessions: dict[str, ToolSession] = {}
+        self._session_lock = asyncio.Lock()
+
+    @property
+    def recipients(self) -> list[str]:
+        """Every name a call may go to."""
+        return [*self._functions, *self._builtins]
+
+    def resolve(self, recipient: str) -> Route | None:
+        """Finds the tool for `recipient`, repairing a missing `functions.` prefix."""
+        function = self._functions.get(recipient)
+        if function is not None:
+            return FunctionRoute(recipient, function)
+        namespace, _, name = recipient.partition(".")
+        builtin = self._builtins.get(namespace)
+        if builtin is not None:
+            return BuiltinRoute(recipient, builtin, name or None)
+        prefixed = f"{FUNCTIONS}.{recipient}"
+        function = self._functions.get(prefixed)
+        if function is not None:
+            return FunctionRoute(prefixed, function, repaired_from=recipient)
+        return None
+
+    async def call(self, route: Route, call: ToolCall) -> ToolResult:
+        """Runs a resolved call; failures the model can fix come back as its output."""
+        started = time.monotonic()
+        timeout = self._timeout
+        run: Callable[[], Awaitable[ToolOutput]]
+        if isinstance(route, FunctionRoute):
+            timeout = route.function.timeout if route.function.timeout is not None else timeout
+            run = functools.partial(route.function.call, call.arguments)
+        else:
+            session = await self._session(route.tool)
+            run = functools.partial(session.call, route.function, call.arguments)
+        error: ToolErrorKind | None = None
+        trace: str | None = None
+        try:
+            async with asyncio.timeout(timeout):
+                output = await run()
+            text, files, data = output.text, output.files, output.data
+        except InvalidArguments as exc:
+            error, text, files, data = ToolErrorKind.INVALID_ARGUMENTS, f"Error: {exc}", (), {}
+        except ToolError as exc:
+            error, text, files, data = ToolErrorKind.TOOL_ERROR, f"Error: {exc}", (), {}
+        except TimeoutError:
+            error, files, data = ToolErrorKind.TIMEOUT, (), {}
+            text = f"Error: {route.recipient} did not finish within {timeout:g} s and was stopped."
+        except Exception as exc:
+            error, files, data = ToolErrorKind.EXCEPTION, (), {}
+            trace = traceback.format_exc()
+            text = f"Error: {route.recipient} raised {type(exc).__name__}: {exc}"
+        return ToolResult(call, text, error, trace, files, data, time.monotonic() - started)
+
+    def unknown(self, call: ToolCall) -> ToolResult:
+        """The answer to a call whose recipient names no tool."""
+        known = ", ".join(self.recipients) or "none"
+        text = f"Error: there is no tool named {call.recipient!r}. Available tools: {known}."
+        return ToolResult(call, text, ToolErrorKind.UNKNOWN_TOOL)
+
+    async def _session(self, tool: BuiltinTool) -> ToolSession:
+        name = tool.namespace.name
+        async with self._session_lock:
+            if name not in self._sessions:
+                self._sessions[name] = await tool.open_session()
+            return self._sessions[name]
+
+    async def aclose(self) -> None:
+        """Closes every session this run opened."""
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.aclose()

@@ -1,0 +1,109 @@
+"""What one generation asks the loop to do next: answer, call a tool, or generate again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from harmony_agent import _harmony
+from harmony_agent._harmony import SpecialToken
+from harmony_agent._messages import Recovery, RecoveryKind
+from harmony_agent._parser import ParsedMessage
+
+__all__ = ["Answer", "CallTool", "Decision", "GenerateAgain", "Step", "decide"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The model answered (on the `final` channel, or with `<|return|>`)."""
+
+    message: ParsedMessage
+
+
+@dataclass(frozen=True)
+class CallTool:
+    """The model called a tool."""
+
+    message: ParsedMessage
+
+
+@dataclass(frozen=True)
+class GenerateAgain:
+    """Neither: the model is mid-thought (e.g. cut off), or its output was unusable."""
+
+    model_error: bool = False
+
+
+Step = Answer | CallTool | GenerateAgain
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The messages to keep in the transcript, the next step, and the repairs made."""
+
+    kept: tuple[ParsedMessage, ...]
+    step: Step
+    recoveries: tuple[Recovery, ...] = ()
+
+
+def decide(messages: Sequence[ParsedMessage]) -> Decision:
+    """Reads a generation's messages up to its first action (a call or an answer).
+
+    What follows the action is dropped, and so is a message written as a tool or the user
+    along with everything after it: the model was trained to stop at its first action.
+    """
+    kept: list[ParsedMessage] = []
+    recoveries: list[Recovery] = []
+    step: Step = GenerateAgain()
+    for index, parsed in enumerate(messages):
+        message = parsed.message
+        if message.author != "assistant":
+            recoveries.append(
+                Recovery(RecoveryKind.IMPERSONATED_TOOL, f"a message written as {message.author!r}")
+            )
+            break
+        if message.recipient:
+            kept.append(parsed)
+            step = CallTool(parsed)
+        elif message.channel == "final" or parsed.terminator is SpecialToken.RETURN:
+            step, answer, found = _answer(parsed)
+            kept.extend([answer] if answer else [])
+            recoveries.extend(found)
+        else:
+            kept.append(parsed)
+            if parsed.terminator is SpecialToken.CALL:
+                step = GenerateAgain(model_error=True)
+            continue
+        dropped = messages[index + 1 :]
+        if any(m.message.text.strip() for m in dropped):
+            authors = sorted({m.message.author for m in dropped})
+            detail = f"{len(dropped)} message(s) by {', '.join(authors)} after a call or an answer"
+            recoveries.append(Recovery(RecoveryKind.DISCARDED_AFTER_ACTION, detail))
+        break
+    return Decision(tuple(kept), step, tuple(recoveries))
+
+
+def _answer(parsed: ParsedMessage) -> tuple[Step, ParsedMessage | None, list[Recovery]]:
+    """An answer, re-rendered on the final channel if it came on another one; an empty
+    answer is dropped so that the model is asked again.
+    """
+    message = parsed.message
+    if not message.text.strip():
+        return GenerateAgain(model_error=True), None, [Recovery(RecoveryKind.EMPTY_FINAL, "")]
+    if message.channel == "final":
+        return Answer(parsed), parsed, []
+    recovery = Recovery(RecoveryKind.ANSWER_CHANNEL, f"an answer on {message.channel!r}")
+    final = replace(
+        parsed,
+        message=replace(message, channel="final"),
+        tokens=tuple(
+            _harmony.render_assistant(
+                channel="final",
+                recipient=None,
+                content_type=message.content_type,
+                text=message.text,
+            )
+        ),
+        repaired=True,
+    )
+    return Answer(final), final, [recovery]
