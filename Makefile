@@ -32,3 +32,4 @@ test: lint typecheck
 
 bench: setup
 	$(BIN)/python bench/turn_overhead.py
+	$(BIN)/python bench/browser.py

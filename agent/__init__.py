@@ -10,9 +10,11 @@ from harmony_agent._errors import (
     EngineError,
     EngineUnavailable,
     HarmonyAgentError,
+    OutputValidationError,
     ScriptExhausted,
 )
 from harmony_agent._events import (
+    ContextTrimmed,
     Event,
     GenerationFinished,
     MessageDone,
@@ -33,11 +35,13 @@ from harmony_agent._result import (
     Usage,
 )
 from harmony_agent._stream import RunStream
-from harmony_agent.tools import FunctionTool, ToolError, tool
+from harmony_agent.tools import Citation, FunctionTool, ToolError, tool
 
 __all__ = [
     "Agent",
+    "Citation",
     "ConfigError",
+    "ContextTrimmed",
     "EngineError",
     "EngineUnavailable",
     "Entry",
@@ -48,6 +52,7 @@ __all__ = [
     "History",
     "Message",
     "MessageDone",
+    "OutputValidationError",
     "Recovered",
     "Recovery",
     "RecoveryKind",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args
@@ -12,6 +13,7 @@ from harmony_agent._errors import ConfigError
 from harmony_agent._events import Event
 from harmony_agent._harmony import Reasoning
 from harmony_agent._history import History
+from harmony_agent._output import OutputFormat, OutputType
 from harmony_agent._result import RunResult
 from harmony_agent._run import Run
 from harmony_agent._stream import RunStream
@@ -42,6 +44,16 @@ class Agent:
     generated per run, `timeout` seconds of wall clock per run, `tool_timeout` seconds per tool
     call, and `max_model_errors` failed tool calls or unusable outputs before the run stops.
     `current_date` (YYYY-MM-DD) defaults to today's date when the run starts.
+
+    `output_type` (a pydantic model or a JSON Schema) asks for a structured final answer; an
+    invalid one is sent back with the reason, up to `max_output_retries` times.
+    `tool_choice` is "auto", "required" (a tool must be called before the final answer),
+    "none" (no tools shown) or a function name (that function must be called first).
+
+    Context: the window is `context_window` or else the engine's `max_model_len`. Each tool
+    result is cut to `max_tool_output_tokens`; when fewer than `reserve_tokens` (or
+    `max_tokens`, if smaller) would be left to generate, older tool results of the run are
+    elided, and if that is not enough the run stops with `StopReason.CONTEXT_FULL`.
     """
 
     engine: Engine
@@ -58,6 +70,12 @@ class Agent:
     identity: str = DEFAULT_IDENTITY
     knowledge_cutoff: str = "2024-06"
     current_date: str | None = None
+    output_type: OutputType | None = None
+    max_output_retries: int = 2
+    tool_choice: str = "auto"
+    context_window: int | None = None
+    reserve_tokens: int = 2048
+    max_tool_output_tokens: int = 8192
 
     def __post_init__(self) -> None:
         if not isinstance(self.engine, Engine):
@@ -66,12 +84,20 @@ class Agent:
             raise ConfigError(
                 f"reasoning must be one of {get_args(Reasoning)}, got {self.reasoning!r}"
             )
-        for name in ("max_turns", "max_tokens", "max_run_tokens"):
+        for name in (
+            "max_turns",
+            "max_tokens",
+            "max_run_tokens",
+            "context_window",
+            "reserve_tokens",
+            "max_tool_output_tokens",
+        ):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
-        if self.max_model_errors < 0:
-            raise ConfigError(f"max_model_errors must be 0 or more, got {self.max_model_errors}")
+        for name in ("max_model_errors", "max_output_retries"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be 0 or more, got {getattr(self, name)}")
         if self.current_date is not None:
             try:
                 datetime.date.fromisoformat(self.current_date)
@@ -87,6 +113,13 @@ class Agent:
         _check_unique([b.namespace.name for b in self.builtins], "built-in tool")
         if "functions" in {b.namespace.name for b in self.builtins}:
             raise ConfigError("a built-in tool cannot use the namespace 'functions'")
+        names = {f"functions.{f.name}" for f in self.functions}
+        if self.tool_choice not in ("auto", "required", "none") and self.required_call not in names:
+            raise ConfigError(
+                f"tool_choice must be 'auto', 'required', 'none' or a function name, "
+                f"got {self.tool_choice!r}"
+            )
+        _ = self.output_format  # validates output_type now rather than at the first run
 
     @property
     def functions(self) -> tuple[FunctionTool, ...]:
@@ -98,16 +131,38 @@ class Agent:
         """The built-in tools (browser, python), in the order given."""
         return tuple(t for t in self.tools if isinstance(t, BuiltinTool))
 
+    @property
+    def tools_shown(self) -> bool:
+        """Whether the model sees (and may call) the tools: not with `tool_choice="none"`."""
+        return self.tool_choice != "none"
+
+    @property
+    def required_call(self) -> str | None:
+        """The call the model must make before answering: a recipient, "any", or None."""
+        if self.tool_choice in ("auto", "none"):
+            return None
+        if self.tool_choice == "required":
+            return "any"
+        return f"functions.{self.tool_choice.removeprefix('functions.')}"
+
+    @functools.cached_property
+    def output_format(self) -> OutputFormat | None:
+        """The structured output the final answer must match, if any."""
+        return None if self.output_type is None else OutputFormat.of(self.output_type)
+
     def render_preamble(self) -> list[int]:
         """The system and developer messages every run of this agent starts with."""
+        shown = self.tools_shown
+        output_format = self.output_format
         return _harmony.render_preamble(
             identity=self.identity,
             knowledge_cutoff=self.knowledge_cutoff,
             current_date=self.current_date or datetime.date.today().isoformat(),
             reasoning=self.reasoning,
-            builtin_tools=[b.namespace for b in self.builtins],
+            builtin_tools=[b.namespace for b in self.builtins] if shown else [],
             instructions=self.instructions,
-            functions=[f.spec for f in self.functions],
+            functions=[f.spec for f in self.functions] if shown else [],
+            response_format=None if output_format is None else output_format.response_format,
         )
 
     async def arun(

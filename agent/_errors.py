@@ -8,6 +8,7 @@ recorded on the run result. Everything else raises from this tree::
     ├── EngineError            the engine failed to generate
     │   ├── EngineUnavailable  cannot reach or start the engine (server down, vllm missing)
     │   └── ScriptExhausted    a ScriptedEngine was asked for more than its script holds
+    └── OutputValidationError  the final answer never matched the agent's output_type
 
 `ToolError` (in `harmony_agent.tools`) is not part of this tree: tool code raises it to send a
 message to the model.
@@ -15,11 +16,17 @@ message to the model.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harmony_agent._result import RunResult
+
 __all__ = [
     "ConfigError",
     "EngineError",
     "EngineUnavailable",
     "HarmonyAgentError",
+    "OutputValidationError",
     "ScriptExhausted",
 ]
 
@@ -42,3 +49,17 @@ class EngineUnavailable(EngineError):
 
 class ScriptExhausted(EngineError):
     """A `ScriptedEngine` received a generate call beyond the end of its script."""
+
+
+class OutputValidationError(HarmonyAgentError):
+    """The final answer did not match the output type, even after the allowed retries.
+
+    `raw_text` is the last answer as written, `reason` what was wrong with it, and `result`
+    the whole run (its `output` is None).
+    """
+
+    def __init__(self, raw_text: str, reason: str, result: RunResult) -> None:
+        super().__init__(f"the final answer does not match the output type: {reason}")
+        self.raw_text = raw_text
+        self.reason = reason
+        self.result = result

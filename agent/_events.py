@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from harmony_agent._messages import Message, Recovery
 from harmony_agent._result import RunResult, ToolCall, ToolResult, Usage
 from harmony_agent.engines import FinishReason
 
 __all__ = [
+    "ContextTrimmed",
     "Event",
     "GenerationFinished",
     "MessageDone",
@@ -58,6 +60,19 @@ class Recovered:
 
 
 @dataclass(frozen=True)
+class ContextTrimmed:
+    """Tokens were taken out to keep the run inside the context window.
+
+    `kind` is `tool_output_truncated` (a result cut to `max_tool_output_tokens`) or
+    `tool_result_elided` (an older result of this run replaced by a short note).
+    """
+
+    kind: Literal["tool_output_truncated", "tool_result_elided"]
+    tokens_removed: int
+    detail: str
+
+
+@dataclass(frozen=True)
 class GenerationFinished:
     """One model generation ended; `usage` is the run's total so far."""
 
@@ -79,6 +94,7 @@ Event = (
     | ToolCallStarted
     | ToolCallFinished
     | Recovered
+    | ContextTrimmed
     | GenerationFinished
     | RunFinished
 )

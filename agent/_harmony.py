@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import codecs
 import functools
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Literal
 
 import openai_harmony as oh
+from harmony_agent._messages import Message
 from harmony_agent.tools import FunctionSpec, ToolNamespace
 
 __all__ = [
@@ -27,13 +30,16 @@ __all__ = [
     "SPELLINGS",
     "STOP_TOKENS",
     "Reasoning",
+    "ResponseFormat",
     "SpecialToken",
     "TokenTextDecoder",
+    "clip_text",
     "decode",
     "encode_completion",
     "encode_text",
     "is_special",
     "model_facing_schema",
+    "parse_conversation",
     "render_assistant",
     "render_preamble",
     "render_tool_result",
@@ -78,6 +84,15 @@ _BUILTIN_NAMESPACES = {
 }
 
 
+@dataclass(frozen=True)
+class ResponseFormat:
+    """A schema the final answer should follow, named as in the Responses API."""
+
+    name: str
+    description: str | None
+    schema: Mapping[str, Any]
+
+
 @functools.cache
 def _encoding() -> oh.HarmonyEncoding:
     return oh.load_harmony_encoding(oh.HarmonyEncodingName.HARMONY_GPT_OSS)
@@ -91,6 +106,20 @@ def encode_text(text: str) -> list[int]:
 def encode_completion(text: str) -> list[int]:
     """Encodes text the way the model would have generated it: spellings become special tokens."""
     return _encoding().encode(text, allowed_special="all")
+
+
+def clip_text(text: str, max_tokens: int) -> tuple[str, int]:
+    """Cuts the middle out of `text` to fit `max_tokens`, keeping its head and tail and saying
+    what was cut; returns the text and how many tokens were removed.
+    """
+    tokens = encode_text(text)
+    if len(tokens) <= max_tokens:
+        return text, 0
+    tail = max_tokens // 4
+    head = max(max_tokens - tail - 16, 0)
+    removed = len(tokens) - head - tail
+    note = f"\n[... {removed} tokens cut from the middle of this output ...]\n"
+    return decode(tokens[:head]) + note + decode(tokens[len(tokens) - tail :]), removed
 
 
 def is_special(token: int) -> bool:
@@ -195,8 +224,14 @@ def render_preamble(
     builtin_tools: Sequence[ToolNamespace],
     instructions: str | None,
     functions: Sequence[FunctionSpec],
+    response_format: ResponseFormat | None = None,
 ) -> list[int]:
-    """Renders the system message, then the developer message when there is anything for it."""
+    """Renders the system message, then the developer message when there is anything for it.
+
+    A response format goes at the end of the developer message, as the harmony spec lays out:
+    `# Response Formats`, `## {name}`, `// {description}`, then the schema as compact JSON.
+    The library cannot render it, so it is added here.
+    """
     system = (
         oh.SystemContent.new()
         .with_model_identity(identity)
@@ -215,7 +250,46 @@ def render_preamble(
         if functions:
             developer = developer.with_function_tools([_tool_description(f) for f in functions])
         messages.append(oh.Message.from_role_and_content(oh.Role.DEVELOPER, developer))
-    return _encoding().render_conversation(oh.Conversation.from_messages(messages))
+    tokens = _encoding().render_conversation(oh.Conversation.from_messages(messages))
+    if response_format is None:
+        return tokens
+    section = _response_format_section(response_format)
+    if len(messages) == 1:
+        return [
+            *tokens,
+            *_encoding().render(oh.Message.from_role_and_content(oh.Role.DEVELOPER, section)),
+        ]
+    return [*tokens[:-1], *encode_text(f"\n\n{section}"), SpecialToken.END.value]
+
+
+def _response_format_section(response_format: ResponseFormat) -> str:
+    lines = ["# Response Formats", "", f"## {response_format.name}", ""]
+    if response_format.description:
+        lines.append(f"// {response_format.description}")
+    schema = model_facing_schema(response_format.schema)
+    lines.append(json.dumps(schema, ensure_ascii=False, separators=(",", ":")))
+    return "\n".join(lines)
+
+
+def parse_conversation(tokens: Sequence[int]) -> list[Message]:
+    """Reads a whole rendered conversation with harmony's strict parser.
+
+    Raises `ValueError` when the tokens are not well-formed harmony.
+    """
+    try:
+        parsed = _encoding().parse_messages_from_completion_tokens(list(tokens), None, strict=True)
+    except oh.HarmonyError as error:
+        raise ValueError(f"not well-formed harmony: {error}") from None
+    return [
+        Message(
+            author=message.author.name or message.author.role.value,
+            text="".join(c.text for c in message.content if isinstance(c, oh.TextContent)),
+            channel=message.channel,
+            recipient=message.recipient,
+            content_type=message.content_type,
+        )
+        for message in parsed
+    ]
 
 
 def render_user(text: str) -> list[int]:

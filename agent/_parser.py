@@ -113,6 +113,9 @@ def parse_header(text: str) -> Header:
             content_type = word
         else:
             repairs.append(f"leftover word {word!r} in the header")
+    if content_type is not None and recipient is None:
+        repairs.append(f"content type {content_type!r} without a recipient")
+        content_type = None
     return Header(author, channel, recipient, content_type, tuple(repairs))
 
 

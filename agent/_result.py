@@ -10,6 +10,7 @@ from typing import Any
 
 from harmony_agent._history import History
 from harmony_agent._messages import Message, Recovery
+from harmony_agent.tools import Citation
 
 __all__ = ["RunResult", "StopReason", "ToolCall", "ToolErrorKind", "ToolResult", "Usage"]
 
@@ -31,6 +32,8 @@ class StopReason(StrEnum):
     """The run was cancelled through its stream."""
     ERROR_BUDGET = "error_budget"
     """The model made more errors than `max_model_errors` allows."""
+    CONTEXT_FULL = "context_full"
+    """The context window left too little room to generate, even with old results elided."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class ToolErrorKind(StrEnum):
     TIMEOUT = "timeout"
     CUT_OFF = "cut_off"
     """The call was cut off at the token limit and not run."""
+    NOT_ALLOWED = "not_allowed"
+    """`tool_choice` required another function to be called first."""
 
 
 @dataclass(frozen=True)
@@ -93,16 +98,20 @@ class RunResult:
 
     `messages` are this run's messages in order (the user's, the assistant's including its
     analysis, the tools'); `history` continues the conversation in a later run
-    (`agent.run(prompt, history=result)`).
+    (`agent.run(prompt, history=result)`). `output` is the final answer parsed by the agent's
+    `output_type` (a model instance or JSON data), or `final_text` when it has none.
+    `citations` are the sources the final answer cites, resolved by the browser.
     """
 
     final_text: str
+    output: Any
     stop_reason: StopReason
     messages: tuple[Message, ...]
     tool_calls: tuple[ToolResult, ...]
     usage: Usage
     recoveries: tuple[Recovery, ...]
     history: History
+    citations: tuple[Citation, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from harmony_agent._result import ToolCall, ToolErrorKind, ToolResult
 from harmony_agent.tools import (
     BuiltinTool,
+    Citation,
     FunctionTool,
     InvalidArguments,
     ToolError,
@@ -128,6 +129,10 @@ class Router:
             if name not in self._sessions:
                 self._sessions[name] = await tool.open_session()
             return self._sessions[name]
+
+    def cite(self, text: str) -> tuple[Citation, ...]:
+        """The citations in `text` resolved by the sessions of this run, in their order."""
+        return tuple(c for session in self._sessions.values() for c in session.cite(text))
 
     async def aclose(self) -> None:
         """Closes every session this run opened."""

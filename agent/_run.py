@@ -10,11 +10,12 @@ import asyncio
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harmony_agent import _harmony
-from harmony_agent._errors import EngineError
+from harmony_agent._errors import EngineError, OutputValidationError
 from harmony_agent._events import (
+    ContextTrimmed,
     Event,
     GenerationFinished,
     MessageDone,
@@ -26,6 +27,7 @@ from harmony_agent._events import (
 )
 from harmony_agent._history import History
 from harmony_agent._messages import Message, Recovery, RecoveryKind
+from harmony_agent._output import InvalidOutput
 from harmony_agent._parser import CompletionParser, ParsedMessage
 from harmony_agent._result import (
     RunResult,
@@ -49,6 +51,13 @@ Emit = Callable[[Event], None]
 _CUT_OFF = "Error: the call was cut off at the token limit and did not run. Send a shorter one."
 
 
+def _elided_note(message: Message, tokens: int) -> str:
+    return (
+        f"[This result of {message.author} ({tokens} tokens) was removed to keep the "
+        "conversation inside the context window. Call the tool again if you need it.]"
+    )
+
+
 class Run:
     """The state of one run: its transcript, tool sessions, usage and what went wrong."""
 
@@ -56,12 +65,22 @@ class Run:
         self._agent = agent
         self._emit = emit
         self._transcript = Transcript(agent.render_preamble(), history.for_next_turn())
-        self._router = Router(agent.functions, agent.builtins, timeout=agent.tool_timeout)
+        shown = agent.tools_shown
+        self._router = Router(
+            agent.functions if shown else (),
+            agent.builtins if shown else (),
+            timeout=agent.tool_timeout,
+        )
+        self._window = agent.context_window or agent.engine.max_model_len
         self._prompt = prompt
         self._usage = Usage()
         self._tool_results: list[ToolResult] = []
         self._recoveries: list[Recovery] = []
         self._model_errors = 0
+        self._pending_call = agent.required_call
+        self._output_retries = 0
+        self._output: Any = None
+        self._output_failure: str | None = None
         self._final_text = ""
         self._cancel_requested = False
         self._scope: asyncio.Timeout | None = None
@@ -86,17 +105,22 @@ class Run:
                 raise
             reason = StopReason.CANCELLED if self._cancel_requested else StopReason.TIMEOUT
         finally:
+            citations = self._router.cite(self._final_text)
             await self._router.aclose()
         result = RunResult(
             final_text=self._final_text,
+            output=self._output,
             stop_reason=reason,
             messages=self._transcript.run_messages,
             tool_calls=tuple(self._tool_results),
             usage=self._usage,
             recoveries=tuple(self._recoveries),
             history=self._transcript.history(),
+            citations=citations,
         )
         self._emit(RunFinished(result))
+        if self._output_failure is not None:
+            raise OutputValidationError(self._final_text, self._output_failure, result)
         return result
 
     async def _loop(self) -> StopReason:
@@ -104,29 +128,88 @@ class Run:
         while True:
             if self._usage.turns >= agent.max_turns:
                 return StopReason.MAX_TURNS
-            budget = agent.max_tokens
-            if agent.max_run_tokens is not None:
-                budget = min(budget, agent.max_run_tokens - self._usage.completion_tokens)
-                if budget <= 0:
-                    return StopReason.TOKEN_BUDGET
-            limit = StopReason.MAX_TOKENS if budget == agent.max_tokens else StopReason.TOKEN_BUDGET
+            budget, limit = self._generation_budget()
+            if budget <= 0:
+                return limit
             decision, finish = await self._generate(budget)
             for parsed in decision.kept:
                 self._append(parsed.message, parsed.tokens)
             match decision.step:
+                case Answer(message=answer) if answer.truncated:
+                    self._final_text = self._output = answer.message.text
+                    return limit
                 case Answer(message=answer):
-                    self._final_text = answer.message.text
-                    return limit if answer.truncated else StopReason.FINAL
+                    if self._accept(answer.message.text):
+                        return StopReason.FINAL
                 case CallTool(message=call):
                     await self._call(call)
                 case GenerateAgain(model_error=True):
                     self._model_errors += 1
                 case GenerateAgain() if (
-                    finish is FinishReason.LENGTH and limit is StopReason.TOKEN_BUDGET
+                    finish is FinishReason.LENGTH and limit is not StopReason.MAX_TOKENS
                 ):
                     return limit
             if self._model_errors > agent.max_model_errors:
                 return StopReason.ERROR_BUDGET
+
+    def _generation_budget(self) -> tuple[int, StopReason]:
+        """How many tokens the next generation may have, and which limit sets that number."""
+        agent = self._agent
+        budget, limit = agent.max_tokens, StopReason.MAX_TOKENS
+        if agent.max_run_tokens is not None:
+            left = agent.max_run_tokens - self._usage.completion_tokens
+            if left < budget:
+                budget, limit = left, StopReason.TOKEN_BUDGET
+        room = self._context_room()
+        if room is not None and room < budget:
+            budget, limit = room, StopReason.CONTEXT_FULL
+        return budget, limit
+
+    def _context_room(self) -> int | None:
+        """Tokens left in the context window, eliding older tool results while fewer than the
+        reserve are left; 0 when even that is not enough (None: no known window).
+        """
+        if self._window is None:
+            return None
+        wanted = min(self._agent.max_tokens, self._agent.reserve_tokens)
+        header = len(_harmony.ASSISTANT_HEADER)
+        while (room := self._window - len(self._transcript) - header) < wanted:
+            saved = self._transcript.elide_oldest_tool_result(_elided_note)
+            if not saved:
+                return 0
+            self._emit(ContextTrimmed("tool_result_elided", saved, f"room left: {room} tokens"))
+        return room
+
+    def _accept(self, text: str) -> bool:
+        """Takes a final answer, or sends it back with what is wrong; True when accepted."""
+        if self._pending_call is not None:
+            what = "a tool" if self._pending_call == "any" else self._pending_call
+            self._correct(f"You must call {what} before giving your final answer.")
+            self._model_errors += 1
+            return False
+        self._final_text = text
+        output_format = self._agent.output_format
+        if output_format is None:
+            self._output = text
+            return True
+        try:
+            self._output = output_format.parse(text)
+        except InvalidOutput as error:
+            if self._output_retries >= self._agent.max_output_retries:
+                self._output_failure = str(error)
+                return True
+            self._output_retries += 1
+            name = output_format.response_format.name
+            self._correct(
+                f"Your final answer is invalid: {error}. Answer again with only the JSON that "
+                f"matches the response format {name!r}."
+            )
+            return False
+        return True
+
+    def _correct(self, text: str) -> None:
+        """Tells the model what to fix, as a user message."""
+        self._append(Message("user", text), _harmony.render_user(text))
 
     async def _generate(self, max_tokens: int) -> tuple[Decision, FinishReason | None]:
         """Runs one generation; returns what to do next and why the generation ended."""
@@ -181,18 +264,26 @@ class Run:
         )
         self._emit(ToolCallStarted(call))
         route = self._router.resolve(recipient)
+        author = recipient if route is None else route.recipient
         if parsed.truncated:
             result = ToolResult(call, _CUT_OFF, ToolErrorKind.CUT_OFF)
         elif route is None:
             self._recover([Recovery(RecoveryKind.UNKNOWN_RECIPIENT, recipient)])
             result = self._router.unknown(call)
+        elif self._pending_call not in (None, "any", author):
+            text = f"Error: call {self._pending_call} first; the developer requires it."
+            result = ToolResult(call, text, ToolErrorKind.NOT_ALLOWED)
         else:
             if isinstance(route, FunctionRoute) and route.repaired_from is not None:
-                self._recover(
-                    [Recovery(RecoveryKind.RECIPIENT_REPAIRED, f"{recipient} -> {route.recipient}")]
-                )
+                repair = f"{recipient} -> {route.recipient}"
+                self._recover([Recovery(RecoveryKind.RECIPIENT_REPAIRED, repair)])
             result = await self._router.call(route, call)
-        author = recipient if route is None else route.recipient
+            if result.error is None:
+                self._pending_call = None
+        clipped, removed = _harmony.clip_text(result.output, self._agent.max_tool_output_tokens)
+        if removed:
+            result = replace(result, output=clipped)
+            self._emit(ContextTrimmed("tool_output_truncated", removed, f"output of {author}"))
         tokens = _harmony.render_tool_result(author, message.channel, result.output)
         self._append(Message(author, result.output, message.channel, "assistant"), tokens)
         self._tool_results.append(result)

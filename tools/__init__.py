@@ -2,6 +2,7 @@
 
 from harmony_agent.tools._base import (
     BuiltinTool,
+    Citation,
     FunctionSpec,
     ToolError,
     ToolNamespace,
@@ -12,6 +13,7 @@ from harmony_agent.tools._function import FunctionTool, InvalidArguments, tool
 
 __all__ = [
     "BuiltinTool",
+    "Citation",
     "FunctionSpec",
     "FunctionTool",
     "InvalidArguments",

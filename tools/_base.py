@@ -9,13 +9,14 @@ a `ToolSession` that the run opens and closes. Function tools live together in t
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "BuiltinTool",
+    "Citation",
     "FunctionSpec",
     "ToolError",
     "ToolNamespace",
@@ -72,6 +73,21 @@ class ToolOutput:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Citation:
+    """A source the final answer cites, resolved: the marker as written and what it points to.
+
+    `marker` is the text in the answer (e.g. `【3†L9-L11】`); `lines` are the cited line numbers
+    (first, last) and `text` the cited lines themselves.
+    """
+
+    marker: str
+    url: str
+    title: str
+    lines: tuple[int, int]
+    text: str
+
+
 class ToolSession(ABC):
     """The state one run keeps for one built-in tool (open pages, a live kernel)."""
 
@@ -82,6 +98,12 @@ class ToolSession(ABC):
         `arguments` is the message body as the model wrote it (JSON or code). Problems the
         model can fix are raised as `ToolError`.
         """
+
+    def cite(self, text: str) -> Sequence[Citation]:
+        """Resolves the citations in `text` (the final answer) to the sources this session
+        showed the model; sessions that show no sources have none.
+        """
+        return ()
 
     @abstractmethod
     async def aclose(self) -> None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 from harmony_agent import (
     Agent,
+    Citation,
     ConfigError,
     EngineError,
     GenerationFinished,
@@ -181,7 +182,19 @@ async def test_builtin_tool_session_lifecycle() -> None:
     )
     result = await agent.arun("Count")
     assert [r.output for r in result.tool_calls] == ["1: None a", "2: add b"]
-    assert counter.opened == 1 and counter.closed == 1
+    assert result.citations == ()
+    cited = replace(
+        agent,
+        engine=ScriptedEngine(
+            [
+                "<|channel|>analysis to=counter<|message|>a<|call|>",
+                "<|channel|>final<|message|>One 【0†L1】.<|return|>",
+            ]
+        ),
+    )
+    citations = (await cited.arun("Count")).citations
+    assert citations == (Citation("【0†L1】", "https://example.org", "Counter", (1, 1), "1"),)
+    assert counter.opened == 2 and counter.closed == 2
     assert "## counter\n\nCounts calls." in _system_text(agent)
 
 
@@ -286,6 +299,13 @@ class _CounterSession(ToolSession):
             await asyncio.sleep(self.owner.delay)
         self.calls += 1
         return ToolOutput(f"{self.calls}: {function} {arguments}")
+
+    def cite(self, text: str) -> list[Citation]:
+        return (
+            [Citation("【0†L1】", "https://example.org", "Counter", (1, 1), str(self.calls))]
+            if "【0" in text
+            else []
+        )
 
     async def aclose(self) -> None:
         self.owner.closed += 1

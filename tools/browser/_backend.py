@@ -1,0 +1,112 @@
+"""The search backend interface, and what the JSON API backends share."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from harmony_agent._errors import ConfigError
+from harmony_agent.tools._base import ToolError
+from harmony_agent.tools.browser._page import Page
+from pydantic import SecretStr
+
+__all__ = [
+    "PageFetcher",
+    "SearchBackend",
+    "SearchError",
+    "SearchResult",
+    "api_key",
+    "request_json",
+]
+
+PageFetcher = Callable[[str], Awaitable[Page]]
+"""Fetches a URL through the browser (with its guard, limits and cache) and returns the page."""
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One search hit: what the results page shows for it."""
+
+    title: str
+    url: str
+    snippet: str = ""
+
+
+class SearchError(ToolError):
+    """The search service failed (unreachable, an error status, a malformed answer)."""
+
+
+class SearchBackend(ABC):
+    """Where `browser.search` looks things up.
+
+    A backend is shared by every run of a browser. `start` runs when a run opens the browser
+    (check settings, build an index); `page` lets a backend serve the documents it holds
+    itself (a local index) instead of fetching them over the network.
+    """
+
+    async def start(self, fetch_page: PageFetcher) -> None:  # noqa: B027 - optional hook
+        """Prepares the backend for a run; raises `ConfigError` when its settings are wrong."""
+
+    @abstractmethod
+    async def search(self, query: str, topn: int, http: httpx.AsyncClient) -> list[SearchResult]:
+        """Returns at most `topn` results for `query`; raises `SearchError` when it fails."""
+
+    async def page(self, url: str) -> Page | None:
+        """The page for `url` when this backend holds the document itself, else None."""
+        return None
+
+
+def api_key(configured: SecretStr | None, env_var: str, service: str) -> str:
+    """The API key from the config, else from the environment variable (read now, at use)."""
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value()
+    value = os.environ.get(env_var, "")
+    if not value:
+        raise ConfigError(
+            f"{service} search needs an API key: set `api_key` in the browser's search "
+            f"settings or the {env_var} environment variable."
+        )
+    return value
+
+
+async def request_json(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    service: str,
+    timeout_s: float,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str | int] | None = None,
+    body: Mapping[str, Any] | None = None,
+) -> Any:
+    """Calls a search API and returns its JSON answer.
+
+    Failures raise `SearchError` with a message for the model; it names the service and the
+    status, never the request headers (they carry the API key).
+    """
+    try:
+        response = await http.request(
+            method, url, headers=headers, params=params, json=body, timeout=timeout_s
+        )
+    except httpx.TimeoutException:
+        raise SearchError(
+            f"Search failed: {service} did not answer within {timeout_s:g} s. Try again later."
+        ) from None
+    except httpx.HTTPError as error:
+        raise SearchError(
+            f"Search failed: {service} could not be reached ({type(error).__name__})."
+        ) from None
+    if response.status_code != 200:
+        raise SearchError(
+            f"Search failed: {service} answered HTTP {response.status_code} "
+            f"{response.reason_phrase}. Try again later or open a URL directly."
+        )
+    try:
+        return response.json()
+    except ValueError:
+        raise SearchError(f"Search failed: {service} did not answer with JSON.") from None

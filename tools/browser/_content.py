@@ -1,0 +1,183 @@
+"""Turns fetched bytes into a page: HTML, plain text, JSON or PDF, in whatever charset."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+import charset_normalizer
+import pypdf
+import pypdf.errors
+from harmony_agent.tools.browser._errors import OpenError
+from harmony_agent.tools.browser._html import html_to_text
+from harmony_agent.tools.browser._links import clean_text
+from harmony_agent.tools.browser._page import Page, PageKind
+
+__all__ = ["Download", "to_page", "url_header"]
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_JSON_TYPES = frozenset({"application/json", "text/json"})
+_TEXT_TYPES = frozenset({"application/xml", "application/javascript", "application/x-yaml"})
+_PDF_TYPES = frozenset({"application/pdf", "application/x-pdf"})
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# What browsers decode these labels as (the WHATWG encoding standard).
+_BROWSER_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
+
+
+@dataclass(frozen=True)
+class Download:
+    """A fetched document: its final URL, media type (lowercase, no parameters), the charset
+    its headers declare, and its body.
+    """
+
+    url: str
+    media_type: str
+    charset: str | None
+    body: bytes
+
+
+def to_page(download: Download, *, view_source: bool = False) -> Page:
+    """Converts a download to a page; its text starts with the document's URL.
+
+    With `view_source`, shows the document's raw text instead of its extracted content.
+    Raises `OpenError` for binary documents other than PDF and for unreadable PDFs.
+    """
+    kind = _kind(download)
+    if view_source:
+        if kind == "pdf":
+            raise OpenError(download.url, "a PDF has no source to view; open it without it.")
+        text = clean_text(_decode(download, sniff_html=kind == "html"))
+        url = f"view-source:{download.url}"
+        return Page(url=url, title=url, text=text, kind=PageKind.SOURCE)
+    if kind == "html":
+        html = html_to_text(_decode(download, sniff_html=True), download.url)
+        title, text, links = html.title, html.text, html.links
+    elif kind == "pdf":
+        title, text = _pdf_text(download)
+        links = {}
+    elif kind == "json":
+        title, text, links = "", _json_text(_decode(download, sniff_html=False)), {}
+    else:
+        title, text, links = "", clean_text(_decode(download, sniff_html=False)), {}
+    return Page(
+        url=download.url,
+        title=title or _file_name(download.url),
+        text=url_header(download.url) + text,
+        links=links,
+    )
+
+
+def url_header(url: str) -> str:
+    """What a document page's text starts with: its URL (as in the gpt-oss reference)."""
+    return f"\nURL: {url}\n"
+
+
+def _kind(download: Download) -> str:
+    media_type = download.media_type
+    if media_type in _HTML_TYPES:
+        return "html"
+    if media_type in _PDF_TYPES:
+        return "pdf"
+    if media_type in _JSON_TYPES or media_type.endswith("+json"):
+        return "json"
+    if media_type.startswith("text/") or media_type in _TEXT_TYPES:
+        return "text"
+    if media_type in ("", "application/octet-stream", "binary/octet-stream"):
+        sniffed = _sniff(download.body)
+        if sniffed is not None:
+            return sniffed
+    shown = media_type or "unknown"
+    raise OpenError(
+        download.url,
+        f"it is a `{shown}` document, which the browser cannot show "
+        "(it reads HTML, text, JSON and PDF).",
+    )
+
+
+def _sniff(body: bytes) -> str | None:
+    head = body[:512].lstrip().lower()
+    if head.startswith(b"%pdf-"):
+        return "pdf"
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if b"\x00" not in body[:4096] and _decodes_as_text(body[:4096]):
+        return "text"
+    return None
+
+
+def _decodes_as_text(sample: bytes) -> bool:
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error.start >= len(sample) - 3  # only a character cut at the end
+    return True
+
+
+def _decode(download: Download, *, sniff_html: bool) -> str:
+    """Decodes the body: BOM, declared charset, `<meta charset>`, UTF-8, then detection."""
+    body = download.body
+    for bom, bom_encoding in _BOMS:
+        if body.startswith(bom):
+            return body.decode(bom_encoding, "replace")
+    candidates = [download.charset]
+    if sniff_html:
+        match = _META_CHARSET.search(body[:4096])
+        candidates.append(match.group(1).decode("ascii") if match else None)
+    candidates.append("utf-8")
+    for label in candidates:
+        encoding = _codec(label)
+        if encoding is None:
+            continue
+        try:
+            return body.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    best = charset_normalizer.from_bytes(body).best()
+    if best is not None:
+        return str(best)
+    return body.decode("utf-8", "replace")
+
+
+def _codec(label: str | None) -> str | None:
+    if not label:
+        return None
+    wanted = label.strip().lower()
+    try:
+        name = codecs.lookup(wanted).name
+    except LookupError:
+        return None
+    return _BROWSER_ALIASES.get(wanted, _BROWSER_ALIASES.get(name, name))
+
+
+def _json_text(text: str) -> str:
+    try:
+        return clean_text(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
+    except ValueError:
+        return clean_text(text)
+
+
+def _pdf_text(download: Download) -> tuple[str, str]:
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(download.body))
+        if reader.is_encrypted:
+            raise OpenError(download.url, "the PDF is encrypted; its text cannot be read.")
+        pages = [page.extract_text() for page in reader.pages]
+        title = reader.metadata.title if reader.metadata is not None else None
+    except (pypdf.errors.PyPdfError, ValueError, KeyError) as error:
+        raise OpenError(download.url, f"the PDF could not be read ({error}).") from None
+    return clean_text(str(title or "")), clean_text("\n\n".join(pages))
+
+
+def _file_name(url: str) -> str:
+    parts = urlsplit(url)
+    return unquote(PurePosixPath(parts.path).name) or parts.netloc or url

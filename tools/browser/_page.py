@@ -1,0 +1,79 @@
+"""A page the browser holds: its text, its links, and its lines as the model sees them."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import textwrap
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["LINE_WIDTH", "Page", "PageKind", "wrap_lines"]
+
+LINE_WIDTH = 80
+"""Pages are wrapped at this many characters per line, as in the gpt-oss reference browser."""
+
+
+class PageKind(StrEnum):
+    """What a page is."""
+
+    WEB = "web"
+    """A document: fetched over HTTP or held by the search backend."""
+    SOURCE = "source"
+    """The raw source of a document (`open(view_source=true)`)."""
+    SEARCH = "search"
+    """Search results: one link per result."""
+    FIND = "find"
+    """The matches of `find` in another page."""
+
+
+class Page(BaseModel):
+    """One page: what `search`, `open` and `find` put under a cursor.
+
+    `text` is the page body with links written `【{id}†{text}】` (same domain) or
+    `【{id}†{text}†{domain}】`; `links` maps each id to its URL. `url` is shown in the view's
+    header ("" for search results, which have none). `link_lines` gives, for a find page, the
+    line of the searched page each match link opens at. `origin_url` is the document a find
+    page searched.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    title: str
+    text: str
+    kind: PageKind = PageKind.WEB
+    links: dict[int, str] = Field(default_factory=dict)
+    link_lines: dict[int, int] = Field(default_factory=dict)
+    origin_url: str | None = None
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        """The text wrapped into the numbered lines the model sees (`L0`, `L1`, ...)."""
+        return wrap_lines(self.text)
+
+    @property
+    def document_url(self) -> str | None:
+        """The URL the page's content comes from, for citations (None for search results)."""
+        if self.kind is PageKind.FIND:
+            return self.origin_url
+        if self.kind is PageKind.SEARCH:
+            return None
+        return self.url
+
+
+def wrap_lines(text: str, width: int = LINE_WIDTH) -> list[str]:
+    """Wraps each line of `text` at `width`, keeping whitespace and empty lines.
+
+    Spaces are not dropped at the breaks (a continuation line may start with one); this is the
+    wrapping the gpt-oss reference browser uses.
+    """
+    return list(
+        itertools.chain.from_iterable(
+            textwrap.wrap(line, width=width, replace_whitespace=False, drop_whitespace=False)
+            if line
+            else [""]
+            for line in text.split("\n")
+        )
+    )
