@@ -1,0 +1,46 @@
+"""One tiny gpt-oss checkpoint and one in-process vLLM engine for the whole test session.
+
+The checkpoint is trained on first use (minutes on a CPU) and cached by content hash in the
+user's cache directory, so later sessions load it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from harmony_agent.engines import VLLMEngine
+from harmony_agent.tiny import TinyCheckpoint, build_checkpoint
+from harmony_agent.tiny._selftest import tiny_engine_settings
+from harmony_agent.tools import BuiltinTool
+
+from tests.e2e.tools import python_tool as make_python_tool
+
+
+@pytest.fixture(scope="session")
+def python_tool() -> BuiltinTool:
+    """The python tool every tiny-checkpoint agent of the session shows the model."""
+    return make_python_tool()
+
+
+@pytest.fixture(scope="session")
+def tiny(python_tool: BuiltinTool) -> TinyCheckpoint:
+    """The tiny checkpoint trained for `python_tool`'s namespace."""
+    return build_checkpoint(python=python_tool.namespace)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny: TinyCheckpoint) -> Path:
+    """The tiny checkpoint's directory."""
+    return tiny.path
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def vllm_engine(tiny_checkpoint: Path) -> AsyncIterator[VLLMEngine]:
+    """One in-process vLLM engine on the tiny checkpoint, shared by the session's tests."""
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    async with VLLMEngine(tiny_engine_settings(tiny_checkpoint)) as engine:
+        yield engine
