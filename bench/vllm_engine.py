@@ -158,7 +158,6 @@ async def concurrency(
 
 
 async def main() -> None:
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     namespace: ToolNamespace = python_tool().namespace
     checkpoint = build_checkpoint(python=namespace)
     python = ProductPython(namespace)

@@ -38,6 +38,7 @@ _OUT_OF_MEMORY_SIGNS = (
     "No available memory for the cache blocks",
     "larger than the available KV cache memory",
     "is less than desired CPU memory utilization",
+    "less than requested memory for kv",
 )
 _MEMORY_ADVICE = (
     "lower max_model_len, or give the engine more memory (gpu_memory_utilization, "
@@ -49,8 +50,8 @@ class VLLMSettings(BaseModel):
     """How to start an in-process vLLM engine.
 
     On a CPU, `gpu_memory_utilization` is the fraction of RAM vLLM reserves; set
-    `kv_cache_memory_bytes` (or the environment variable `VLLM_CPU_KVCACHE_SPACE`, in GiB) to
-    size the KV cache directly.
+    `kv_cache_memory_bytes` to size the KV cache directly (vLLM's CPU build also reads it, in
+    GiB, from the environment variable `VLLM_CPU_KVCACHE_SPACE`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())

@@ -6,10 +6,10 @@ user's cache directory, so later sessions load it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import psutil
 import pytest
 import pytest_asyncio
 from harmony_agent.engines import VLLMEngine
@@ -40,7 +40,21 @@ def tiny_checkpoint(tiny: TinyCheckpoint) -> Path:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def vllm_engine(tiny_checkpoint: Path) -> AsyncIterator[VLLMEngine]:
-    """One in-process vLLM engine on the tiny checkpoint, shared by the session's tests."""
-    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    """One in-process vLLM engine on the tiny checkpoint, shared by the session's tests.
+
+    Closing it must end every process it started.
+    """
+    before = child_processes()
     async with VLLMEngine(tiny_engine_settings(tiny_checkpoint)) as engine:
         yield engine
+    leaked = child_processes() - before
+    assert not leaked, f"the engine left processes behind: {leaked}"
+
+
+def child_processes() -> set[int]:
+    """The pids of this process's living descendants."""
+    return {
+        child.pid
+        for child in psutil.Process().children(recursive=True)
+        if child.status() != psutil.STATUS_ZOMBIE
+    }

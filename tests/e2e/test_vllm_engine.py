@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from pathlib import Path
 
 import pytest
-from harmony_agent import RunResult
+from harmony_agent import EngineOutOfMemory, RunResult
 from harmony_agent._harmony import ASSISTANT_HEADER
 from harmony_agent.engines import SamplingParams, TokenChunk, VLLMEngine
 from harmony_agent.tiny import ProductTask, TinyCheckpoint, WeatherTask, tiny_agent
-from harmony_agent.tiny._selftest import pick_tasks
+from harmony_agent.tiny._selftest import pick_tasks, tiny_engine_settings
 from harmony_agent.tools import BuiltinTool
 
+from tests.e2e.conftest import child_processes
 from tests.e2e.recording import RecordingEngine
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -74,6 +77,20 @@ async def test_concurrent_runs_answer_like_sequential_ones(
     assert [r.final_text for r, _ in results] == [t.expected_answer() for t in tasks]
 
 
+async def test_a_kv_cache_too_small_for_the_context_is_out_of_memory(
+    tiny_checkpoint: Path,
+) -> None:
+    before = child_processes()
+    small = tiny_engine_settings(tiny_checkpoint).model_copy(
+        update={"kv_cache_memory_bytes": 1 << 16}
+    )
+    engine = VLLMEngine(small)
+    with pytest.raises(EngineOutOfMemory, match="max_model_len"):
+        await engine.start()
+    await engine.aclose()
+    assert child_processes() <= before
+
+
 async def test_closing_a_stream_aborts_its_request(vllm_engine: VLLMEngine) -> None:
     prompt = list(ASSISTANT_HEADER)
     stream = vllm_engine.generate(
@@ -87,3 +104,13 @@ async def test_closing_a_stream_aborts_its_request(vllm_engine: VLLMEngine) -> N
     await stream.aclose()
     assert vllm_engine.unfinished_requests == 0
     assert all(c.finish_reason is None for c in chunks)
+
+
+async def test_required_tool_choice_through_vllm(
+    vllm_engine: VLLMEngine, python_tool: BuiltinTool, tiny: TinyCheckpoint
+) -> None:
+    weather, _ = pick_tasks(tiny)
+    agent = tiny_agent(vllm_engine, python=python_tool, temperature_c=weather.temperature_c)
+    result = await dataclasses.replace(agent, tool_choice="required").arun(weather.question)
+    assert [c.call.recipient for c in result.tool_calls] == ["functions.get_weather"]
+    assert result.final_text == weather.expected_answer()
