@@ -88,10 +88,14 @@ def parse_header(text: str) -> Header:
     parts = _HEADER_MARKERS.split(text)
     repairs: list[str] = []
     role_words = parts[0].split()
+    channel_words: list[str] = []
     if role_words and role_words[0] != "assistant" and role_words[0].startswith("assistant"):
         repairs.append(f"role {role_words[0]!r} read as 'assistant'")
         role_words[0] = "assistant"
-    channel_words: list[str] = []
+    elif role_words and role_words[0] in CHANNELS:
+        # `<|end|>commentary to=functions.f ...`: the channel without <|start|>assistant<|channel|>
+        repairs.append(f"channel {role_words[0]!r} without a role and <|channel|>")
+        channel_words, role_words = role_words, ["assistant"]
     constrain: str | None = None
     for marker, segment in zip(parts[1::2], parts[2::2], strict=True):
         if marker == SPELLINGS[SpecialToken.CHANNEL]:
@@ -192,6 +196,10 @@ class CompletionParser:
         if token == SpecialToken.START:
             if self._state is _State.HEADER and self._draft.header.strip() in ("", "assistant"):
                 self._recover(RecoveryKind.DROPPED_EMPTY, "a repeated <|start|>")
+            elif self._state is _State.HEADER:
+                self._draft.malformed = True
+                self._begin_content(*self._headless_body(self._draft.header))
+                self._close(None)
             elif self._state is not _State.BETWEEN:
                 self._close(None)
             self._draft = _Draft(tokens=[token], header="")
@@ -254,7 +262,7 @@ class CompletionParser:
         if special:
             draft.spelled_since_special = ""
             if text == _MESSAGE_LITERAL:
-                self._begin_content(draft.header, "")
+                self._begin_content(draft.header, "", delimited=True)
             else:
                 draft.header += text
             return
@@ -281,10 +289,12 @@ class CompletionParser:
         self._recover(RecoveryKind.HEADER_REPAIRED, "no <|message|> between header and body")
         return header_text[:brace], header_text[brace:]
 
-    def _begin_content(self, header_text: str, content: str) -> None:
-        """Reads the header; text that cannot be a header becomes the content."""
+    def _begin_content(self, header_text: str, content: str, *, delimited: bool = False) -> None:
+        """Reads the header; text that cannot be a header becomes the content. `delimited`:
+        a real `<|message|>` token ended it, so a short one is a header (`user`, a tool name).
+        """
         draft = self._draft
-        if _plausible_header(header_text):
+        if _plausible_header(header_text) or (delimited and len(header_text.split()) <= 2):
             draft.parsed = parse_header(header_text)
         else:
             self._recover(RecoveryKind.MISSING_HEADER, "text without a message header")
