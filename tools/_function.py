@@ -128,12 +128,16 @@ def _parse_json(arguments: str) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        value, end = json.JSONDecoder().raw_decode(text)
+        value, end = json.JSONDecoder(parse_constant=_reject_constant).raw_decode(text)
     except json.JSONDecodeError as error:
         raise InvalidArguments(
             f"the arguments are not valid JSON ({error.msg} at line {error.lineno} column "
             f"{error.colno}). Send a single JSON object."
         ) from None
+    except RecursionError:
+        raise InvalidArguments("the arguments are nested too deeply; send flatter JSON.") from None
+    except ValueError as error:  # e.g. an integer with more digits than Python converts
+        raise InvalidArguments(f"the arguments are not usable JSON ({error}).") from None
     if text[end:].strip():
         raise InvalidArguments(
             "the arguments have text after the JSON object; send only the object."
@@ -141,6 +145,11 @@ def _parse_json(arguments: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidArguments(f"the arguments must be a JSON object, not {type(value).__name__}.")
     return value
+
+
+def _reject_constant(name: str) -> object:
+    """`NaN`, `Infinity` and `-Infinity` are not JSON; Python's decoder would accept them."""
+    raise InvalidArguments(f"the arguments contain {name}, which is not JSON; send a number.")
 
 
 def render_result(value: object) -> str:
