@@ -3,33 +3,15 @@ with the outcome its case names (clean, repaired, model told, or stopped by a li
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
-
 import pytest
 from harmony_agent import Agent, RunResult
 from harmony_agent._harmony import parse_conversation
-from harmony_agent.engines import SamplingParams, ScriptedEngine, TokenChunk
+from harmony_agent.engines import ScriptedEngine
 from harmony_agent.tools.browser import Browser, BrowserConfig
 
+from ..engines import StopIgnoringEngine
 from .cases import CASES, PROMPT, Case, Outcome
 from .tools import Received, RecordingPython, corpus_functions
-
-
-class StopIgnoringEngine(ScriptedEngine):
-    """A server that does not stop at stop tokens (misconfigured, or `ignore_eos`)."""
-
-    async def generate(
-        self,
-        prompt_tokens: Sequence[int],
-        *,
-        stop_token_ids: Sequence[int],
-        max_tokens: int,
-        sampling: SamplingParams,
-    ) -> AsyncGenerator[TokenChunk, None]:
-        async for chunk in super().generate(
-            prompt_tokens, stop_token_ids=(), max_tokens=max_tokens, sampling=sampling
-        ):
-            yield chunk
 
 
 def build(case: Case, received: Received) -> tuple[Agent, ScriptedEngine, RecordingPython]:
