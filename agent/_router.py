@@ -28,7 +28,7 @@ from harmony_agent.tools import (
 __all__ = ["BuiltinRoute", "FunctionRoute", "Route", "Router"]
 
 FUNCTIONS = "functions"
-_GLUED_SUFFIXES = ("<|constrain|>json", "json", "code")
+_GLUED_SUFFIXES = ("json", "code")
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,10 @@ from harmony_agent.tools.browser import (
 
 from .browser.site import Reply, RunningSite
 
+pytestmark = pytest.mark.skipif(
+    not os.path.isdir("/proc/self/fd"), reason="counts processes and descriptors in /proc"
+)
+
 RUNS = 64
 ROUNDS = 4
 TOKEN_DELAY_S = 0.003  # about 330 tokens/s per stream, a fast single-stream decode
