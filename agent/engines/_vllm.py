@@ -9,10 +9,10 @@ last one) and every request is one stream of deltas. Install `harmony-agent[vllm
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 from collections.abc import AsyncGenerator, Sequence
-from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -235,7 +235,7 @@ class VLLMEngine:
         prompt = TokensPrompt(prompt_token_ids=list(prompt_tokens))
         request_id = f"harmony-agent-{next(self._request_ids)}"
         stream = llm.generate(prompt, params, request_id)
-        async with aclosing(stream):
+        async with contextlib.aclosing(stream):
             try:
                 async for output in stream:
                     (completion,) = output.outputs
@@ -273,6 +273,13 @@ class VLLMEngine:
             llm, self._llm = self._llm, None
             stderr, self._stderr = self._stderr, None
         if llm is not None:
+            # Stop reading outputs first, so that ending the engine's processes is not
+            # reported as an engine failure.
+            handler = getattr(llm, "output_handler", None)
+            if isinstance(handler, asyncio.Task):
+                handler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await handler
             await asyncio.to_thread(llm.shutdown)
         if stderr is not None:
             await asyncio.to_thread(stderr.close)

@@ -8,4 +8,9 @@ from harmony_agent.tools import BuiltinTool, ToolNamespace
 
 def python_tool() -> BuiltinTool:
     """The python tool of the end-to-end runs."""
-    return ProductPython(ToolNamespace("python", description="Runs Python code."))
+    return ProductPython(
+        ToolNamespace(
+            "python",
+            description="Use this tool to execute Python code. The code runs in a stateful Jupyter notebook environment with a timeout of 30 seconds. Files persist in /workspace. Internet access is off.",
+        )
+    )
