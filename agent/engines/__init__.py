@@ -2,5 +2,14 @@
 
 from harmony_agent.engines._base import Engine, FinishReason, SamplingParams, TokenChunk
 from harmony_agent.engines._scripted import ScriptedEngine
+from harmony_agent.engines._vllm import VLLMEngine, VLLMSettings
 
-__all__ = ["Engine", "FinishReason", "SamplingParams", "ScriptedEngine", "TokenChunk"]
+__all__ = [
+    "Engine",
+    "FinishReason",
+    "SamplingParams",
+    "ScriptedEngine",
+    "TokenChunk",
+    "VLLMEngine",
+    "VLLMSettings",
+]
