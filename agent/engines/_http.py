@@ -37,6 +37,24 @@ __all__ = ["HTTPEngine", "HTTPSettings"]
 
 _HTTP_URL = TypeAdapter(HttpUrl)
 _ERROR_BODY_LIMIT = 2000
+_ENGINE_FIELDS = frozenset(
+    {
+        "model",
+        "prompt",
+        "max_tokens",
+        "stream",
+        "stream_options",
+        "stop_token_ids",
+        "include_stop_str_in_output",
+        "skip_special_tokens",
+        "return_token_ids",
+        "temperature",
+        "top_p",
+        "top_k",
+        "seed",
+    }
+)
+"""The request fields the engine sets (`HTTPSettings.extra_body` may not)."""
 """Characters of an error response kept for the exception message."""
 
 
@@ -79,6 +97,22 @@ class HTTPSettings(BaseModel):
         default=None,
         description="The context window; None: read `max_model_len` from the server's /models.",
     )
+
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Server-specific fields added to every completion request, e.g. vLLM's "
+            "`priority` or `repetition_penalty`; the fields the engine sets are refused."
+        ),
+    )
+
+    @field_validator("extra_body")
+    @classmethod
+    def _extra_body_adds_only(cls, value: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(set(value) & _ENGINE_FIELDS)
+        if taken:
+            raise ValueError(f"the engine sets {taken} itself; remove them from extra_body")
+        return value
 
     @field_validator("base_urls", mode="before")
     @classmethod
@@ -202,6 +236,7 @@ class HTTPEngine:
         sampling: SamplingParams,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
+            **self.settings.extra_body,
             "model": self.settings.model,
             "prompt": prompt,
             "max_tokens": max_tokens,

@@ -67,7 +67,7 @@ def dead_url() -> str:
 async def test_streams_token_ids_and_ends_with_the_stop_token() -> None:
     async with (
         CompletionsServer([Stream.of(ANSWER, cached_tokens=3)]) as server,
-        HTTPEngine(settings(server.base_url)) as engine,
+        HTTPEngine(settings(server.base_url, extra_body={"priority": 2})) as engine,
     ):
         chunks = await collect(engine)
 
@@ -85,6 +85,7 @@ async def test_streams_token_ids_and_ends_with_the_stop_token() -> None:
     assert request["stream"] is True
     assert request["temperature"] == 0.0
     assert "seed" not in request
+    assert request["priority"] == 2
 
 
 async def test_text_only_server_is_reencoded_with_harmony() -> None:
