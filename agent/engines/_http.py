@@ -261,16 +261,18 @@ class HTTPEngine:
     ) -> AsyncIterator[tuple[Replica, httpx.Response]]:
         """Sends the request until a replica answers 200, retrying what may succeed later."""
         failures: list[_Retry] = []
+        tried: set[str] = set()
         for attempt in range(self.settings.max_retries + 1):
-            replica = self._pool.acquire()
+            if failures and not self._pool.has_healthy(avoid=tried):
+                await asyncio.sleep(self._backoff(attempt - 1, failures[-1].after))
+            replica = self._pool.acquire(avoid=tried)
+            tried.add(replica.url)
             try:
                 response = await self._send(replica, body)
             except _Retry as failure:
                 self._pool.release(replica)
                 self._pool.mark_failed(replica)
                 failures.append(failure)
-                if attempt < self.settings.max_retries and not self._pool.has_healthy():
-                    await asyncio.sleep(self._backoff(attempt, failure.after))
                 continue
             except BaseException:
                 self._pool.release(replica)
@@ -316,7 +318,9 @@ class HTTPEngine:
         raise EngineError(f"{url} refused the request: HTTP {status}: {detail}{hint}")
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before attempt `attempt + 1`: the server's word, else exponential."""
+        """Seconds to wait after failed attempt `attempt` (0 first): the server's Retry-After,
+        else exponential with jitter.
+        """
         cap = self.settings.backoff_max_s
         if retry_after is not None:
             return min(retry_after, cap)

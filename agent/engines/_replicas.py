@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 __all__ = ["Replica", "ReplicaPool"]
@@ -22,8 +22,9 @@ class Replica:
 class ReplicaPool:
     """Picks the replica with the fewest requests in flight, skipping recently failed ones.
 
-    Ties go round robin. A replica marked failed is skipped for `cooldown_s` seconds unless
-    every replica is failing, in which case the one that failed longest ago is tried.
+    Ties go round robin. A replica marked failed is skipped for `cooldown_s` seconds, and a
+    request's retry avoids the replicas it already tried, unless no other replica is left: then
+    the one that failed longest ago is tried.
     """
 
     def __init__(
@@ -38,10 +39,12 @@ class ReplicaPool:
         self._clock = clock
         self._turn = itertools.count()
 
-    def acquire(self) -> Replica:
-        """Picks a replica and counts a request in flight on it; `release` it when done."""
+    def acquire(self, avoid: Collection[str] = ()) -> Replica:
+        """Picks a replica, preferring those whose URL is not in `avoid`, and counts a request
+        in flight on it; `release` it when done.
+        """
         now = self._clock()
-        healthy = [r for r in self.replicas if r.failing_until <= now]
+        healthy = [r for r in self.replicas if r.failing_until <= now and r.url not in avoid]
         if healthy:
             fewest = min(r.outstanding for r in healthy)
             tied = [r for r in healthy if r.outstanding == fewest]
@@ -63,7 +66,7 @@ class ReplicaPool:
         """Ends the cooldown of `replica` after it answered."""
         replica.failing_until = 0.0
 
-    def has_healthy(self) -> bool:
-        """Whether some replica is outside its cooldown."""
+    def has_healthy(self, avoid: Collection[str] = ()) -> bool:
+        """Whether some replica whose URL is not in `avoid` is outside its cooldown."""
         now = self._clock()
-        return any(r.failing_until <= now for r in self.replicas)
+        return any(r.failing_until <= now and r.url not in avoid for r in self.replicas)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,8 @@ class CompletionsServer:
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
         """The JSON body of every completion request, in order of arrival."""
+        self.arrivals: list[float] = []
+        """When each completion request arrived (`time.monotonic()`)."""
         self.in_flight = 0
         self.client_left = asyncio.Event()
         """Set when a client closed a stream before it was finished."""
@@ -137,6 +140,7 @@ class CompletionsServer:
         elif method == "POST" and path == "/v1/completions":
             request = json.loads(body)
             self.requests.append(request)
+            self.arrivals.append(time.monotonic())
             self.in_flight += 1
             try:
                 await self._complete(request, reader, writer)

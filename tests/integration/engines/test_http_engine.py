@@ -153,12 +153,10 @@ async def test_api_key_is_sent() -> None:
             assert tokens(await collect(engine)) == encode_completion(ANSWER)
 
 
-async def test_server_down_is_engine_unavailable_fast() -> None:
+async def test_server_down_is_engine_unavailable() -> None:
     engine = HTTPEngine(settings(dead_url(), max_model_len=100, max_retries=2))
-    start = time.monotonic()
-    with pytest.raises(EngineUnavailable, match="ConnectError"):
+    with pytest.raises(EngineUnavailable, match=r"no replica .* answered: .*ConnectError"):
         await collect(engine)
-    assert time.monotonic() - start < 2.0
     await engine.aclose()
 
 
@@ -190,11 +188,23 @@ async def test_429_waits_as_retry_after_says() -> None:
         CompletionsServer(script) as server,
         HTTPEngine(settings(server.base_url, backoff_max_s=5.0)) as engine,
     ):
-        start = time.monotonic()
         assert tokens(await collect(engine)) == encode_completion(ANSWER)
-        waited = time.monotonic() - start
-    assert 0.3 <= waited < 3.0
-    assert len(server.requests) == 2
+    first, second = server.arrivals
+    assert second - first >= 0.3 * 0.99
+
+
+async def test_a_lone_replica_is_retried_after_a_growing_backoff() -> None:
+    script: list[Reply] = [Failure(502), Failure(502), Stream.of(ANSWER)]
+    options = {"backoff_initial_s": 0.1, "backoff_max_s": 1.0, "replica_cooldown_s": 0.0}
+    async with (
+        CompletionsServer(script) as server,
+        HTTPEngine(settings(server.base_url, **options)) as engine,
+    ):
+        assert tokens(await collect(engine)) == encode_completion(ANSWER)
+    first, second, third = server.arrivals
+    # jitter keeps half to all of 0.1 s, then of 0.2 s
+    assert second - first >= 0.05 * 0.99
+    assert third - second >= 0.1 * 0.99
 
 
 async def test_400_is_not_retried() -> None:

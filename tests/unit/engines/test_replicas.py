@@ -47,3 +47,12 @@ def test_when_all_fail_the_one_failed_longest_ago_is_tried() -> None:
     pool.mark_healthy(a)
     assert pool.has_healthy()
     assert pool.acquire() is a
+
+
+def test_a_retry_avoids_the_replicas_it_tried() -> None:
+    pool = ReplicaPool(["a", "b"], cooldown_s=0, clock=Clock())
+    a, b = pool.replicas
+    pool.mark_failed(a)  # a cooldown of 0 skips nothing ...
+    assert pool.has_healthy(avoid={"a"})
+    assert pool.acquire(avoid={"a"}) is b  # ... but the retry goes elsewhere
+    assert not pool.has_healthy(avoid={"a", "b"})
