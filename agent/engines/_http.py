@@ -37,6 +37,7 @@ __all__ = ["HTTPEngine", "HTTPSettings"]
 
 _HTTP_URL = TypeAdapter(HttpUrl)
 _ERROR_BODY_LIMIT = 2000
+"""Characters of an error response kept for the exception message."""
 _ENGINE_FIELDS = frozenset(
     {
         "model",
@@ -55,7 +56,6 @@ _ENGINE_FIELDS = frozenset(
     }
 )
 """The request fields the engine sets (`HTTPSettings.extra_body` may not)."""
-"""Characters of an error response kept for the exception message."""
 
 
 class HTTPSettings(BaseModel):
@@ -312,8 +312,9 @@ class HTTPEngine:
         if status == httpx.codes.TOO_MANY_REQUESTS or status >= 500:
             after = _retry_after(response.headers.get("retry-after"))
             raise _Retry(f"{url}: HTTP {status}: {detail}", unreachable=False, after=after)
+        route_missing = status == httpx.codes.NOT_FOUND and "Not Found" in detail
         hint = (
-            " (is the base URL the API root, e.g. `http://host:8000/v1`?)" if status == 404 else ""
+            " (is the base URL the API root, e.g. `http://host:8000/v1`?)" if route_missing else ""
         )
         raise EngineError(f"{url} refused the request: HTTP {status}: {detail}{hint}")
 

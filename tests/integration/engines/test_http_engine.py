@@ -218,6 +218,14 @@ async def test_400_is_not_retried() -> None:
     assert len(server.requests) == 1
 
 
+async def test_a_base_url_without_the_api_root_gets_a_hint() -> None:
+    async with CompletionsServer() as server:
+        root = server.base_url.removesuffix("/v1")
+        async with HTTPEngine(settings(root, max_model_len=100)) as engine:
+            with pytest.raises(EngineError, match=r"HTTP 404: Not Found \(is the base URL"):
+                await collect(engine)
+
+
 @pytest.mark.parametrize(
     ("events", "message"),
     [
