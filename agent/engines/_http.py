@@ -142,7 +142,15 @@ class HTTPEngine:
     Use it as `async with HTTPEngine(settings) as engine:`; entering reads the context window
     from the server (unless the settings give it) and checks that the model is served. Many
     runs may share one engine; closing a stream early closes its HTTP connection, which makes
-    vLLM abort the request.
+    vLLM abort the request. For example, two replicas of `vllm serve openai/gpt-oss-20b
+    --enable-prompt-tokens-details` (the flag makes vLLM report prefix-cache hits)::
+
+        settings = HTTPSettings(
+            base_urls=["http://gpu-1:8000/v1", "http://gpu-2:8000/v1"],
+            model="openai/gpt-oss-20b",
+        )
+        async with HTTPEngine(settings) as engine:
+            result = await Agent(engine=engine, tools=[get_weather]).arun("Weather in Oslo?")
     """
 
     def __init__(self, settings: HTTPSettings) -> None:
