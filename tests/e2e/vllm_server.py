@@ -63,11 +63,15 @@ class VLLMServer:
             "127.0.0.1",
             "--port",
             str(self.port),
+            # the checkpoint has no tokenizer files: prompts and outputs are token ids
             "--skip-tokenizer-init",
             "--max-model-len",
             str(max_model_len),
+            # on the CPU the KV cache size comes from VLLM_CPU_KVCACHE_SPACE; on a GPU this
+            # leaves room for an in-process engine of the same test session
             "--gpu-memory-utilization",
             "0.3",
+            # report prefix-cache hits (`cached_tokens` in the usage)
             "--enable-prompt-tokens-details",
             *args,
         ]
