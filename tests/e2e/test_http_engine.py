@@ -18,10 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from harmony_agent import Agent, RunResult, StopReason, tool
+from harmony_agent import RunResult, StopReason
 from harmony_agent._harmony import ASSISTANT_HEADER, STOP_TOKENS
 from harmony_agent.engines import (
-    Engine,
     FinishReason,
     HTTPEngine,
     HTTPSettings,
@@ -29,25 +28,16 @@ from harmony_agent.engines import (
     ScriptedEngine,
     TokenChunk,
 )
+from harmony_agent.tiny import TinyCheckpoint, WeatherTask, tiny_agent
+from harmony_agent.tiny._selftest import pick_tasks
 from harmony_agent.tools import BuiltinTool
 
 from tests.e2e.recording import RecordingEngine
 from tests.e2e.vllm_server import VLLMServer
 
 GREEDY = SamplingParams(temperature=0.0)
-TEMPERATURE_C = 17
 _SAMPLE = re.compile(r"^(vllm:[a-z_]+)\{([^}]*)\} (\S+)$", re.MULTILINE)
 _FINISHED = re.compile(r'finished_reason="(\w+)"')
-
-
-@tool
-def get_weather(city: str) -> dict[str, object]:
-    """Gets the current weather in a city.
-
-    Args:
-        city: City name, e.g. "Paris".
-    """
-    return {"city": city, "temperature_c": TEMPERATURE_C}
 
 
 @pytest.fixture(scope="session")
@@ -63,24 +53,10 @@ def engine_for(server: VLLMServer, **options: Any) -> HTTPEngine:
     )
 
 
-def weather_agent(engine: Engine, python_tool: BuiltinTool) -> Agent:
-    """The agent the tiny checkpoint was trained with (instructions, date, tools)."""
-    return Agent(
-        engine=engine,
-        instructions="Answer with the help of the tools.",
-        tools=[get_weather, python_tool],
-        reasoning="low",
-        current_date="2025-08-05",
-        max_turns=4,
-        max_tokens=96,
-        sampling=GREEDY,
-    )
-
-
 async def first_prompt(python_tool: BuiltinTool, question: str) -> list[int]:
     """The prompt the agent sends first for `question`."""
     scripted = ScriptedEngine(["<|channel|>final<|message|>-<|return|>"])
-    await weather_agent(scripted, python_tool).arun(question)
+    await tiny_agent(scripted, python=python_tool).arun(question)
     return scripted.prompts[0]
 
 
@@ -131,13 +107,15 @@ async def test_token_ids_stream_until_the_stop_token(
     assert cut[-1].finish_reason is FinishReason.LENGTH
 
 
-async def test_weather_run_over_http(vllm_server: VLLMServer, python_tool: BuiltinTool) -> None:
+async def test_weather_run_over_http(
+    vllm_server: VLLMServer, python_tool: BuiltinTool, tiny: TinyCheckpoint
+) -> None:
+    weather, _ = pick_tasks(tiny)
     before = await server_metrics(vllm_server)
     async with engine_for(vllm_server) as engine:
         recording = RecordingEngine(engine)
-        result: RunResult = await weather_agent(recording, python_tool).arun(
-            "What's the weather in Paris?"
-        )
+        agent = tiny_agent(recording, python=python_tool, temperature_c=weather.temperature_c)
+        result: RunResult = await agent.arun(weather.question)
     after = await server_metrics(vllm_server)
 
     # usage is what the server itself counted
@@ -158,26 +136,29 @@ async def test_weather_run_over_http(vllm_server: VLLMServer, python_tool: Built
     assert result.stop_reason is StopReason.FINAL
     (call,) = result.tool_calls
     assert call.call.recipient == "functions.get_weather"
-    assert json.loads(call.call.arguments) == {"city": "Paris"}
-    assert str(TEMPERATURE_C) in result.final_text
+    assert json.loads(call.call.arguments) == {"city": weather.city}
+    assert result.final_text == weather.expected_answer()
     assert result.usage.cached_prompt_tokens > 0
 
 
 async def test_concurrent_runs_share_the_server(
-    vllm_server: VLLMServer, python_tool: BuiltinTool
+    vllm_server: VLLMServer, python_tool: BuiltinTool, tiny: TinyCheckpoint
 ) -> None:
-    cities = ["Paris", "Lima", "Oslo", "Cairo"]
+    tasks = [t for t in tiny.verified if isinstance(t, WeatherTask)][:4]
     async with engine_for(vllm_server) as engine:
-        recordings = [RecordingEngine(engine) for _ in cities]
+        recordings = [RecordingEngine(engine) for _ in tasks]
         results = await asyncio.gather(
             *(
-                weather_agent(recording, python_tool).arun(f"What's the weather in {city}?")
-                for recording, city in zip(recordings, cities, strict=True)
+                tiny_agent(recording, python=python_tool, temperature_c=task.temperature_c).arun(
+                    task.question
+                )
+                for recording, task in zip(recordings, tasks, strict=True)
             )
         )
         assert engine.replicas[0].outstanding == 0
 
-    for result, recording in zip(results, recordings, strict=True):
+    for result, recording, task in zip(results, recordings, tasks, strict=True):
+        assert result.final_text == task.expected_answer()
         assert result.usage.turns == len(recording.prompts)
         assert all(completion[-1] in STOP_TOKENS for completion in recording.completions)
 
