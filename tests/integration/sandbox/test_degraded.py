@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import os
 
-from harmony_agent.sandbox import IsolationReport, Kernel
+import pytest
+from harmony_agent.sandbox import IsolationReport, IsolationUnavailable, Kernel, Sandbox
+from harmony_agent.sandbox import _sandbox as sandbox_module
+from harmony_agent.sandbox.__main__ import main as doctor
 from harmony_agent.tools.python import describe
 
 from .conftest import FAST
@@ -45,3 +48,17 @@ def test_description_says_degraded() -> None:
     text = describe(FAST, BARE)
     assert "Internet access for this session is enabled." in text
     assert "only partly isolated" in text
+
+
+async def test_required_isolation_refuses_a_degraded_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sandbox_module, "check_isolation", lambda config: BARE)
+    with pytest.raises(IsolationUnavailable, match="simulated: no layer works"):
+        async with Sandbox(FAST.model_copy(update={"require_isolation": True})):
+            pass
+
+
+def test_doctor_prints_the_active_layers(capsys: pytest.CaptureFixture[str]) -> None:
+    status = doctor()
+    out = capsys.readouterr().out
+    assert out.startswith(("full isolation: ", "DEGRADED isolation: "))
+    assert status == (0 if out.startswith("full") else 1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from harmony_agent import Agent, ToolErrorKind
 from harmony_agent._harmony import decode
 from harmony_agent.engines import ScriptedEngine
-from harmony_agent.sandbox import KernelPool, Sandbox
+from harmony_agent.sandbox import KernelPool, ReadOnlyMount, Sandbox
 from harmony_agent.tools import PythonTool, ToolError
 
 from .conftest import FAST
@@ -91,3 +93,26 @@ async def test_pool_hands_out_started_kernels_once() -> None:
             assert (await session.call(None, "6 * 7")).text == "42"
         finally:
             await session.aclose()
+
+
+async def test_files_copied_in_and_read_only_mounts(tmp_path: Path) -> None:
+    data = tmp_path / "input.csv"
+    data.write_text("a,b\n1,2\n")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "lookup.txt").write_text("42")
+    config = FAST.model_copy(
+        update={
+            "files": (data,),
+            "read_only_mounts": (ReadOnlyMount(source=shared, target="/data/shared"),),
+        }
+    )
+    async with Sandbox(config) as sandbox:
+        result = await sandbox.execute(
+            "print(open('input.csv').read().splitlines()[1], open('/data/shared/lookup.txt').read())"
+        )
+        assert result.stdout == "1,2 42\n"
+        denied = await sandbox.execute("open('/data/shared/new.txt', 'w')")
+        assert denied.error is not None and "Read-only file system" in denied.error
+        edited = await sandbox.execute("open('input.csv', 'a').write('3,4\\n')")
+        assert edited.ok and data.read_text() == "a,b\n1,2\n"  # the host's copy is untouched
