@@ -11,6 +11,15 @@ async with Sandbox(SandboxConfig(memory_mb=1024, cell_timeout_s=30)) as sandbox:
 Each sandbox is a stateful IPython kernel in its own working directory, behind every isolation
 layer the host supports (bubblewrap namespaces, an unprivileged uid, a cgroup, rlimits);
 `check_isolation` says which are active (`python -m harmony_agent.sandbox` prints it).
+
+A `KernelPool` keeps kernels started ahead of time; `KernelPool(config, fork=True)` forks
+them from a template process that imported ipykernel once (much cheaper starts; needs root
+and bubblewrap):
+
+```python
+async with KernelPool(config, size=4, fork=True) as pool:
+    async with Sandbox(pool=pool) as sandbox: ...
+```
 """
 
 from harmony_agent.sandbox._config import WORKDIR, ReadOnlyMount, SandboxConfig

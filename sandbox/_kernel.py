@@ -286,11 +286,10 @@ class Kernel:
         oom = self._cgroup.oom_kills() if self._cgroup else 0
         if oom:
             return "killed for using more memory than allowed"
-        if code is not None and code < 0:
-            return f"killed by signal {signal.Signals(-code).name}"
-        if code is not None and code > 128:
-            with contextlib.suppress(ValueError):
-                return f"killed by signal {signal.Signals(code - 128).name}"
+        number = -code if code < 0 else code - 128 if code > 128 else 0
+        with contextlib.suppress(ValueError):
+            if number:
+                return f"killed by signal {signal.Signals(number).name}"
         return f"exited with status {code}"
 
     async def _restart(self) -> None:

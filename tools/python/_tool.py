@@ -21,8 +21,9 @@ class PythonTool(BuiltinTool):
 
     Args:
         config: The sandbox's settings (timeout, limits, network); default `SandboxConfig()`.
-        pool: Kernels started ahead of time (its config must equal `config`); without one,
-            each run starts its kernel when the model first calls `python`.
+        pool: Kernels started ahead of time (its config must equal `config`), e.g.
+            `KernelPool(config, size=4, fork=True)`; without one, each run starts its kernel
+            when the model first calls `python`. The caller starts and closes the pool.
 
     Creating the tool checks which isolation layers work on this host (once per process,
     a fraction of a second), because the description tells the model the truth about them.
