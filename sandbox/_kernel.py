@@ -67,6 +67,7 @@ class Kernel:
         self._client: AsyncKernelClient | None = None
         self._cgroup: Cgroup | None = None
         self._images = 1
+        self._oom_kills = 0  # the cgroup's count when the current execution began
         self._closed = False
         self._lock = asyncio.Lock()
 
@@ -207,6 +208,7 @@ class Kernel:
         if self._exit().done():
             died = self._death_reason()
             await self._restart()
+        self._oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
         collector = OutputCollector(self.config.output_chars, self.workdir, self._images)
         msg_id = self._connected().execute(code, store_history=True, allow_stdin=False)
         reading = asyncio.create_task(self._read(msg_id, collector))
@@ -284,7 +286,7 @@ class Kernel:
     def _death_reason(self) -> str:
         code = self._exit().result()
         oom = self._cgroup.oom_kills() if self._cgroup else 0
-        if oom:
+        if oom > self._oom_kills:
             return "killed for using more memory than allowed"
         number = -code if code < 0 else code - 128 if code > 128 else 0
         with contextlib.suppress(ValueError):

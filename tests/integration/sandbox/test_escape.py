@@ -225,3 +225,16 @@ async def test_killing_the_parent_leaves_no_kernel_behind(mode: str) -> None:
     await asyncio.to_thread(_remove_orphans.__wrapped__)
     assert not any(p.parent.exists() for p in procs)
     assert not await asyncio.to_thread(Path(info["root"]).exists)
+
+
+async def test_memory_of_the_whole_process_tree_is_capped(jail: Sandbox) -> None:
+    hog = "b = bytearray(200 * 2**20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\nimport time; time.sleep(1)"
+    result = await jail.execute(
+        f"import subprocess, sys\nhog = '{hog}'\n"
+        "procs = [subprocess.Popen([sys.executable, '-c', hog]) for _ in range(4)]\n"
+        "print(*[p.wait() for p in procs])",
+        timeout=30,
+    )
+    codes = result.stdout.split()
+    assert len(codes) == 4 and "-9" in codes  # 800 MB asked for under a 512 MB cap: OOM kills
+    assert not result.restarted and (await jail.execute("'alive'")).result == "'alive'"
