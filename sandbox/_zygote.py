@@ -127,19 +127,26 @@ class Zygote:
         await self._process.stdin.drain()
 
     async def _request(self, message: dict[str, object]) -> dict[str, object]:
+        """Sends `message` and returns the answer with its id. Answers to requests whose
+        caller was cancelled arrive late: they are skipped (and their children dropped).
+        """
         await self._send(message)
-        if self._process is None or self._process.stdout is None:
-            raise KernelStartError("the kernel template process is not running")
-        try:
-            line = await asyncio.wait_for(
-                self._process.stdout.readline(), self.config.start_timeout_s
-            )
-        except TimeoutError:
-            line = b""
-        if not line:
-            raise KernelStartError("the kernel template process stopped answering")
-        answer: dict[str, object] = json.loads(line)
-        return answer
+        while True:
+            if self._process is None or self._process.stdout is None:
+                raise KernelStartError("the kernel template process is not running")
+            try:
+                line = await asyncio.wait_for(
+                    self._process.stdout.readline(), self.config.start_timeout_s
+                )
+            except TimeoutError:
+                line = b""
+            if not line:
+                raise KernelStartError("the kernel template process stopped answering")
+            answer: dict[str, object] = json.loads(line)
+            if answer["id"] == message["id"]:
+                return answer
+            if "pid" in answer:
+                await self._send({"op": "drop", "id": answer["id"]})
 
     async def aclose(self) -> None:
         """Ends the template process (and with it every kernel it forked)."""

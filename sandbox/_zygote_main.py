@@ -129,8 +129,7 @@ def main() -> None:
             gates[request["id"]] = write
             sys.stdout.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
             sys.stdout.flush()
-        else:
-            gate = gates.pop(request["id"])
+        elif (gate := gates.pop(request["id"], None)) is not None:
             if request["op"] == "go":
                 os.write(gate, b"g")
             os.close(gate)
