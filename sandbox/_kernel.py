@@ -78,7 +78,13 @@ class Kernel:
         """Creates the kernel's directory and starts it, forked from `zygote` if given;
         raises `KernelStartError`.
         """
-        root = await asyncio.to_thread(_make_root, report, zygote)
+        making = asyncio.ensure_future(asyncio.to_thread(_make_root, report, zygote))
+        try:
+            root = await asyncio.shield(making)
+        except asyncio.CancelledError:  # the thread goes on: remove what it creates
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(shutil.rmtree, await making, True)
+            raise
         kernel = cls(config, report, root, zygote)
         try:
             await kernel._spawn()
@@ -117,7 +123,13 @@ class Kernel:
         install = python_install(config.python)
         inside = RUN_DIR if layers.bubblewrap else str(self._run)
         connection = self._run / "kernel.json"
-        await asyncio.to_thread(self._prepare, connection, inside)
+        preparing = asyncio.ensure_future(asyncio.to_thread(self._prepare, connection, inside))
+        try:
+            self._cgroup = await asyncio.shield(preparing)
+        except asyncio.CancelledError:  # the thread goes on: keep its cgroup to remove it
+            with contextlib.suppress(Exception):
+                self._cgroup = await preparing
+            raise
         if self._zygote is not None:
             self._process = await self._zygote.fork(self.root, self._cgroup)
         else:
@@ -175,18 +187,18 @@ class Kernel:
             except TimeoutError:
                 continue
 
-    def _prepare(self, connection: Path, inside: str) -> None:
+    def _prepare(self, connection: Path, inside: str) -> Cgroup | None:
         """Writes the connection file and creates the cgroup (blocking: run in a thread)."""
         for stale in [*self._run.glob("k-*"), *self._run.glob("exit")]:
             stale.unlink()
         connection.write_text(json.dumps(self._connection(inside)))
         if self.report.layers.setpriv:
             os.chown(connection, NOBODY, NOBODY)
-        if self.report.layers.cgroup:
-            self._cgroup = Cgroup.create(
-                memory_bytes=self.config.memory_mb << 20,
-                max_processes=self.config.max_processes,
-            )
+        if not self.report.layers.cgroup:
+            return None
+        return Cgroup.create(
+            memory_bytes=self.config.memory_mb << 20, max_processes=self.config.max_processes
+        )
 
     async def execute(
         self,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from harmony_agent.sandbox import KernelPool, Sandbox
+from harmony_agent.sandbox import Kernel, KernelPool, Sandbox, check_isolation
+from harmony_agent.sandbox._zygote import Zygote
 
 from .conftest import FAST
 
@@ -53,3 +55,25 @@ async def test_fork_bomb_in_a_forked_kernel_is_capped(pool: KernelPool) -> None:
         cgroup = sandbox.kernel.cgroup
         assert cgroup is not None
     assert cgroup.pids() == []
+
+
+async def test_a_cancelled_fork_does_not_confuse_the_next() -> None:
+    report = check_isolation(FAST)
+    zygote = await Zygote.start(FAST)
+    try:
+        for delay in (0.0, 0.001, 0.01):
+            starting = asyncio.create_task(Kernel.start(FAST, report, zygote=zygote))
+            await asyncio.sleep(delay)
+            starting.cancel()
+            try:
+                kernel = await starting
+            except asyncio.CancelledError:
+                continue
+            await kernel.aclose()  # it finished before the cancel arrived
+        kernel = await Kernel.start(FAST, report, zygote=zygote)
+        try:
+            assert (await kernel.execute("import os\nos.getuid()")).result == "65534"
+        finally:
+            await kernel.aclose()
+    finally:
+        await zygote.aclose()
