@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import json
 import logging
 import os
@@ -149,11 +150,7 @@ class Kernel:
                 launch.argv, launch.env, launch.cwd, self._run / "kernel.log"
             )
         self._exited = asyncio.create_task(self._process.wait())
-        client = AsyncKernelClient()
-        client.load_connection_info(self._connection(str(self._run)))
-        client.start_channels(hb=False)  # death shows as the process exiting
-        self._client = client
-        ready = asyncio.create_task(self._handshake(client))
+        ready = asyncio.create_task(self._connect())
         try:
             done, _ = await asyncio.wait(
                 {ready, self._exited},
@@ -170,6 +167,21 @@ class Kernel:
         await self._kill()
         log = await asyncio.to_thread(_tail, self._run / "kernel.log")
         raise KernelStartError(f"the kernel did not start: {log or 'no answer in time'}")
+
+    async def _connect(self) -> None:
+        """Connects once the kernel has bound its sockets (ZMQ retries a connection to a
+        missing ipc socket only every 100 ms), then shakes hands.
+        """
+        sockets = [self._run / f"k-{port}" for port in range(1, 5)]
+        for _ in itertools.count():  # until bound, or cancelled by the start timeout
+            if await asyncio.to_thread(_all_exist, sockets):
+                break
+            await asyncio.sleep(0.005)
+        client = AsyncKernelClient()
+        client.load_connection_info(self._connection(str(self._run)))
+        client.start_channels(hb=False)  # death shows as the process exiting
+        self._client = client
+        await self._handshake(client)
 
     @staticmethod
     async def _handshake(client: AsyncKernelClient) -> None:
@@ -364,6 +376,10 @@ def _remove_orphans() -> None:
             directories += 1
     if groups or directories:
         logger.info("removed %d cgroups and %d directories of dead sandboxes", groups, directories)
+
+
+def _all_exist(paths: list[Path]) -> bool:
+    return all(path.exists() for path in paths)
 
 
 def _tail(log: Path) -> str:
