@@ -1,0 +1,158 @@
+"""Runs batch tasks concurrently on one agent, writing each result as soon as it is known."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harmony_agent._agent import Agent
+from harmony_agent._errors import HarmonyAgentError
+from harmony_agent._events import Event
+from harmony_agent._result import RunResult
+from harmony_agent.batch._outcome import Status, TaskOutcome, judge_answer
+from harmony_agent.batch._results import ResultsFile
+from harmony_agent.batch._tasks import Task
+from harmony_agent.traces import TraceWriter
+
+__all__ = ["BatchEvent", "BatchRunner", "TaskFinished", "TaskStarted"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class TaskStarted:
+    """A task started."""
+
+    task: Task
+
+
+@dataclass(frozen=True)
+class TaskFinished:
+    """A task finished and its result is on disk."""
+
+    outcome: TaskOutcome
+
+
+BatchEvent = TaskStarted | TaskFinished
+"""What a batch reports while it runs."""
+
+
+def _ignore(event: BatchEvent) -> None:
+    """Ignores a batch event."""
+
+
+class BatchRunner:
+    """Runs tasks on `agent`, at most `concurrency` at once, appending each outcome to
+    `results`. With `traces_dir`, each task's run is traced to `<traces_dir>/<id>.jsonl`
+    (with `secrets` redacted).
+    """
+
+    def __init__(
+        self,
+        agent: Agent,
+        results: ResultsFile,
+        *,
+        concurrency: int = 4,
+        traces_dir: Path | None = None,
+        secrets: Iterable[str] = (),
+        on_event: Callable[[BatchEvent], None] = _ignore,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        self._agent = agent
+        self._results = results
+        self._concurrency = concurrency
+        self._traces_dir = traces_dir
+        self._secrets = tuple(secrets)
+        self._on_event = on_event
+        self._write_lock = asyncio.Lock()
+
+    async def run(self, tasks: Iterable[Task]) -> None:
+        """Runs every task; returns when all have finished (each result is already saved)."""
+        queue: asyncio.Queue[Task] = asyncio.Queue()
+        for task in tasks:
+            queue.put_nowait(task)
+        workers = min(self._concurrency, queue.qsize())
+        async with asyncio.TaskGroup() as group:
+            for _ in range(workers):
+                group.create_task(self._work(queue))
+
+    async def _work(self, queue: asyncio.Queue[Task]) -> None:
+        while not queue.empty():
+            task = queue.get_nowait()
+            self._on_event(TaskStarted(task))
+            outcome = await self._run_task(task)
+            async with self._write_lock:
+                await asyncio.to_thread(self._results.append, outcome.record())
+            self._on_event(TaskFinished(outcome))
+
+    async def _run_task(self, task: Task) -> TaskOutcome:
+        started = time.monotonic()
+        if task.files or (task.check is not None and task.check.python is not None):
+            return TaskOutcome(
+                task.id,
+                Status.ERROR,
+                error_kind="needs_sandbox",
+                error="this task has files or a python check, which need the python sandbox",
+            )
+        trace = self._trace(task)
+        try:
+            result = await self._agent.arun(task.prompt, on_event=trace or _no_event)
+        except HarmonyAgentError as error:
+            if trace is not None:
+                trace.error(error)
+            return TaskOutcome(
+                task.id,
+                Status.ERROR,
+                error_kind=type(error).__name__,
+                error=str(error),
+                duration_s=round(time.monotonic() - started, 3),
+            )
+        finally:
+            if trace is not None:
+                trace.close()
+        return _judge(task, result, time.monotonic() - started)
+
+    def _trace(self, task: Task) -> TraceWriter | None:
+        if self._traces_dir is None:
+            return None
+        writer = TraceWriter(
+            self._traces_dir / f"{_UNSAFE.sub('_', task.id)}.jsonl", secrets=self._secrets
+        )
+        writer.start(task.prompt, task_id=task.id)
+        return writer
+
+
+def _no_event(event: Event) -> None:
+    """Ignores a run event."""
+
+
+def _judge(task: Task, result: RunResult, duration_s: float) -> TaskOutcome:
+    usage = result.usage
+    checks: dict[str, bool] = {}
+    if not result.ok:
+        status, error_kind = Status.ERROR, str(result.stop_reason)
+    elif task.check is None:
+        status, error_kind = Status.DONE, None
+    else:
+        checks = judge_answer(task.check, result.final_text)
+        status = Status.PASSED if all(checks.values()) else Status.FAILED
+        error_kind = None
+    return TaskOutcome(
+        id=task.id,
+        status=status,
+        answer=result.final_text,
+        stop_reason=str(result.stop_reason),
+        checks=checks,
+        error_kind=error_kind,
+        error=None if error_kind is None else f"the run stopped: {result.stop_reason}",
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        turns=usage.turns,
+        tool_calls=usage.tool_calls,
+        duration_s=round(duration_s, 3),
+    )
