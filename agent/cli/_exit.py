@@ -54,20 +54,20 @@ def reports_errors(
             except KeyboardInterrupt:
                 console.print("[yellow]interrupted[/]")
                 raise typer.Exit(ExitCode.INTERRUPTED) from None
-            except (ConfigError, UserError) as error:
-                code, label = ExitCode.USAGE, "error"
-                failure: BaseException = error
-            except EngineError as error:
-                code, label, failure = ExitCode.ENGINE, "engine error", error
             except Exception as error:
-                code, label, failure = ExitCode.INTERNAL, "internal error", error
-            if debug():
-                console.print_exception()
-            for line in str(failure).splitlines() or [type(failure).__name__]:
-                console.print(f"[bold red]{label}:[/] {line}", highlight=False, soft_wrap=True)
-            if code is ExitCode.INTERNAL and not debug():
-                console.print("run again with --debug to see the traceback", style="dim")
-            raise typer.Exit(code)
+                if isinstance(error, ConfigError | UserError):
+                    code, label = ExitCode.USAGE, "error"
+                elif isinstance(error, EngineError):
+                    code, label = ExitCode.ENGINE, "engine error"
+                else:
+                    code, label = ExitCode.INTERNAL, "internal error"
+                if debug():
+                    console.print_exception()
+                for line in str(error).splitlines() or [type(error).__name__]:
+                    console.print(f"[bold red]{label}:[/] {line}", highlight=False, soft_wrap=True)
+                if code is ExitCode.INTERNAL and not debug():
+                    console.print("run again with --debug to see the traceback", style="dim")
+                raise typer.Exit(code) from None
 
         return wrapper
 

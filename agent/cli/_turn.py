@@ -28,7 +28,8 @@ async def stream_turn(
     raising KeyboardInterrupt (for `chat`, where the session goes on).
     """
     if trace is not None:
-        trace.start(prompt)
+        shown = 0 if history is None else len(history.for_next_turn().entries)
+        trace.start(prompt, history_messages=shown)
     show({"type": "run_started", "prompt": prompt})
     stream = agent.stream(prompt, history=history)
     try:

@@ -1,0 +1,116 @@
+"""Tasks files, the results file and the runner, on real files and a routed ScriptedEngine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harmony_agent import Agent
+from harmony_agent.batch import BatchRunner, ResultsFile, Status, Task, TaskFinished, read_tasks
+from harmony_agent.engines import ScriptedEngine
+
+
+def final(text: str) -> str:
+    return f"<|channel|>final<|message|>{text}<|return|>"
+
+
+def test_read_tasks_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    lines = [
+        {"id": "a", "prompt": "p", "check": {"answer": "1"}},
+        "{not json",
+        {"id": "b"},
+        {"id": "c", "prompt": "p", "extra": 1},
+        {"id": "a", "prompt": "again"},
+        {"id": "d", "prompt": "p", "files": ["missing.csv"]},
+        {"id": "e", "prompt": "p", "check": {"regex": "("}},
+        {"id": "f", "prompt": "p", "check": {}},
+        "",
+        {"id": 7, "prompt": "p", "files": ["data.csv"], "check": {"regex": "\\d+"}},
+    ]
+    path = tmp_path / "tasks.jsonl"
+    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n")
+    tasks, bad = read_tasks(path)
+    assert [t.id for t in tasks] == ["a", "7"]
+    assert tasks[1].files == (tmp_path / "data.csv",)
+    assert [(b.line, b.message) for b in bad] == [
+        (2, "not valid JSON (Expecting property name enclosed in double quotes at column 2)"),
+        (3, "prompt: Field required"),
+        (4, "extra: Extra inputs are not permitted"),
+        (5, "id 'a' is already used on line 1"),
+        (6, f"files: {tmp_path / 'missing.csv'} does not exist"),
+        (
+            7,
+            "check.regex: Value error, invalid regular expression: missing ), unterminated subpattern at position 0",
+        ),
+        (8, "check: Value error, a check needs `answer`, `regex` or `python`"),
+    ]
+
+
+def test_results_file_drops_a_cut_off_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "results.jsonl"
+    path.write_text('{"id": "a", "status": "passed"}\n{"id": "b", "stat', encoding="utf-8")
+    results = ResultsFile(path)
+    assert results.open() == {"a"}
+    results.append({"id": "c", "status": "failed"})
+    results.close()
+    assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == ["a", "c"]
+
+
+async def test_runner_judges_tasks_concurrently_and_saves_each(tmp_path: Path) -> None:
+    engine = ScriptedEngine.routed(
+        {
+            "task-pass": [final("42")],
+            "task-fail": [final("41")],
+            "task-regex": [final("The answer is 42.")],
+            "task-nocheck": [final("ok")],
+            "task-limit": [
+                "<|channel|>commentary to=functions.nope <|constrain|>json<|message|>{}<|call|>"
+            ],
+            "task-engine": [],
+        },
+        token_delay=0.001,
+    )
+    agent = Agent(engine=engine, reasoning="low", max_turns=1)
+    tasks = [
+        Task(id="pass", prompt="task-pass", check={"answer": "42"}),  # type: ignore[arg-type]
+        Task(id="fail", prompt="task-fail", check={"answer": "42"}),  # type: ignore[arg-type]
+        Task(id="regex", prompt="task-regex", check={"regex": r"\b42\b"}),  # type: ignore[arg-type]
+        Task(id="nocheck", prompt="task-nocheck"),
+        Task(id="limit", prompt="task-limit", check={"answer": "x"}),  # type: ignore[arg-type]
+        Task(id="engine", prompt="task-engine", check={"answer": "x"}),  # type: ignore[arg-type]
+        Task(id="sandboxed", prompt="task-pass", check={"python": "assert True"}),  # type: ignore[arg-type]
+    ]
+    results = ResultsFile(tmp_path / "out" / "results.jsonl")
+    results.open()
+    seen: list[str] = []
+    runner = BatchRunner(
+        agent,
+        results,
+        concurrency=4,
+        traces_dir=tmp_path / "traces",
+        on_event=lambda e: seen.append(e.outcome.id) if isinstance(e, TaskFinished) else None,
+    )
+    await runner.run(tasks)
+    results.close()
+    records = {
+        r["id"]: r
+        for r in map(json.loads, (tmp_path / "out" / "results.jsonl").read_text().splitlines())
+    }
+    assert sorted(seen) == sorted(records) == sorted(t.id for t in tasks)
+    status = {key: r["status"] for key, r in records.items()}
+    assert status == {
+        "pass": Status.PASSED,
+        "fail": Status.FAILED,
+        "regex": Status.PASSED,
+        "nocheck": Status.DONE,
+        "limit": Status.ERROR,
+        "engine": Status.ERROR,
+        "sandboxed": Status.ERROR,
+    }
+    assert records["fail"]["checks"] == {"answer": False}
+    assert records["limit"]["error_kind"] == "max_turns"
+    assert records["engine"]["error_kind"] == "ScriptExhausted"
+    assert records["sandboxed"]["error_kind"] == "needs_sandbox"
+    assert records["pass"]["completion_tokens"] > 0
+    assert (tmp_path / "traces" / "pass.jsonl").is_file()
