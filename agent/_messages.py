@@ -45,6 +45,11 @@ class RecoveryKind(StrEnum):
     """Leftover words, a glued or misspelled channel, or a missing role in a header."""
     MISSING_HEADER = "missing_header"
     """Text without a message header."""
+    MISSING_START = "missing_start"
+    """A message began without `<|start|>` (e.g. `<|end|>assistant<|channel|>...`)."""
+    DROPPED_EMPTY = "dropped_empty"
+    """A malformed message with no content (a repeated `<|start|>`, a garbled header) was
+    dropped."""
     MISSING_TERMINATOR = "missing_terminator"
     """A message was not closed before the next one or the end of the generation."""
     CALL_TERMINATOR = "call_terminator"

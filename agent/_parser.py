@@ -24,6 +24,7 @@ _LITERAL = re.compile(r"<\|(?:start|end|message|channel|constrain|call|return)\|
 _MESSAGE_LITERAL = SPELLINGS[SpecialToken.MESSAGE]
 _HEADER_MARKERS = re.compile(r"(<\|channel\|>|<\|constrain\|>)")
 _RECIPIENT = re.compile(r"[A-Za-z0-9_.\-:/]+")
+_LEADING_NON_LETTERS = re.compile(r"^[^A-Za-z]+")
 _CONTENT_TYPES = frozenset({"json", "code", "text", "markdown"})
 _TERMINATORS = {
     SpecialToken.END.value: SpecialToken.END,
@@ -88,6 +89,13 @@ def parse_header(text: str) -> Header:
     repairs: list[str] = []
     role_words = parts[0].split()
     channel_words: list[str] = []
+    if role_words and role_words[0] != "assistant" and role_words[0].startswith("assistant"):
+        repairs.append(f"role {role_words[0]!r} read as 'assistant'")
+        role_words[0] = "assistant"
+    elif role_words and role_words[0] in CHANNELS:
+        # `<|end|>commentary to=functions.f ...`: the channel without <|start|>assistant<|channel|>
+        repairs.append(f"channel {role_words[0]!r} without a role and <|channel|>")
+        channel_words, role_words = role_words, ["assistant"]
     constrain: str | None = None
     for marker, segment in zip(parts[1::2], parts[2::2], strict=True):
         if marker == SPELLINGS[SpecialToken.CHANNEL]:
@@ -123,6 +131,10 @@ def _recipient(words: list[str], repairs: list[str]) -> str | None:
     targets = [word.removeprefix("to=") for word in words if word.startswith("to=")]
     if not targets:
         return None
+    if targets[0].startswith("to="):
+        repairs.append(f"recipient {targets[0]!r} has a repeated 'to='")
+        while targets[0].startswith("to="):
+            targets[0] = targets[0].removeprefix("to=")
     if len(targets) > 1:
         repairs.append(f"several recipients {targets}; the first one was used")
     match = _RECIPIENT.match(targets[0])
@@ -138,8 +150,9 @@ def _channel(words: list[str], repairs: list[str]) -> str | None:
     word = words[0]
     if word in CHANNELS:
         return word
+    letters = _LEADING_NON_LETTERS.sub("", word)
     for channel in CHANNELS:
-        if word.startswith(channel):
+        if letters.startswith(channel):
             repairs.append(f"channel {word!r} read as {channel!r}")
             return channel
     repairs.append(f"unknown channel {word!r}")
@@ -181,20 +194,31 @@ class CompletionParser:
     def feed(self, token: int) -> ContentDelta | None:
         """Reads one token; returns the text it adds to the current message, if any."""
         if token == SpecialToken.START:
-            if self._state is not _State.BETWEEN:
+            if self._state is _State.HEADER and self._draft.header.strip() in ("", "assistant"):
+                self._recover(RecoveryKind.DROPPED_EMPTY, "a repeated <|start|>")
+            elif self._state is _State.HEADER:
+                self._draft.malformed = True
+                self._begin_content(*self._headless_body(self._draft.header))
+                self._close(None)
+            elif self._state is not _State.BETWEEN:
                 self._close(None)
             self._draft = _Draft(tokens=[token], header="")
             self._state = _State.HEADER
             return None
         if self._state is _State.BETWEEN:
-            self._recover(RecoveryKind.STRAY_TOKEN, f"token {token} outside a message")
-            return None
+            if not _begins_message(token):
+                self._recover(RecoveryKind.STRAY_TOKEN, f"token {token} outside a message")
+                return None
+            # `<|end|>assistant<|channel|>...` or `<|end|><|channel|>...`: no <|start|>.
+            self._recover(RecoveryKind.MISSING_START, "a message began without <|start|>")
+            self._draft = _Draft(tokens=[SpecialToken.START.value], header="", malformed=True)
+            self._state = _State.HEADER
         terminator = _TERMINATORS.get(token)
         if terminator is not None:
             self._draft.tokens.append(token)
             if self._state is _State.HEADER:
                 self._draft.malformed = True
-                self._begin_content(self._draft.header, "")
+                self._begin_content(*self._headless_body(self._draft.header))
             self._close(terminator)
         elif token == SpecialToken.CHANNEL and self._state is _State.CONTENT:
             # `...<|channel|>final<|message|>`: a new message without <|end|><|start|>assistant.
@@ -225,7 +249,7 @@ class CompletionParser:
                 self._recover(RecoveryKind.TRUNCATED, "the generation stopped inside a header")
             else:
                 self._draft.malformed = True
-                self._begin_content(self._draft.header, "")
+                self._begin_content(*self._headless_body(self._draft.header))
                 self._close(None)
         self._state = _State.BETWEEN
 
@@ -238,7 +262,7 @@ class CompletionParser:
         if special:
             draft.spelled_since_special = ""
             if text == _MESSAGE_LITERAL:
-                self._begin_content(draft.header, "")
+                self._begin_content(draft.header, "", delimited=True)
             else:
                 draft.header += text
             return
@@ -253,12 +277,24 @@ class CompletionParser:
             self._begin_content(header, rest)
         elif "\n" in draft.header or draft.header_tokens > _HEADER_TOKEN_LIMIT:
             draft.malformed = True
-            self._begin_content(draft.header, "")
+            self._begin_content(*self._headless_body(draft.header))
 
-    def _begin_content(self, header_text: str, content: str) -> None:
-        """Reads the header; text that cannot be a header becomes the content."""
+    def _headless_body(self, header_text: str) -> tuple[str, str]:
+        """Splits a header that never reached `<|message|>` into the header and the body the
+        model wrote straight after it (`... <|constrain|>json{"city": ...}<|call|>`).
+        """
+        brace = header_text.find("{")
+        if brace < 0 or not _plausible_header(header_text[:brace]):
+            return header_text, ""
+        self._recover(RecoveryKind.HEADER_REPAIRED, "no <|message|> between header and body")
+        return header_text[:brace], header_text[brace:]
+
+    def _begin_content(self, header_text: str, content: str, *, delimited: bool = False) -> None:
+        """Reads the header; text that cannot be a header becomes the content. `delimited`:
+        a real `<|message|>` token ended it, so a short one is a header (`user`, a tool name).
+        """
         draft = self._draft
-        if _plausible_header(header_text):
+        if _plausible_header(header_text) or (delimited and len(header_text.split()) <= 2):
             draft.parsed = parse_header(header_text)
         else:
             self._recover(RecoveryKind.MISSING_HEADER, "text without a message header")
@@ -291,6 +327,9 @@ class CompletionParser:
         for header, piece_text, piece_terminator in pieces:
             complete = self._complete_header(header, piece_terminator)
             verbatim = verbatim and complete == header and not header.repairs
+            if _empty_and_repaired(complete, piece_text, piece_terminator, verbatim, truncated):
+                self._recover(RecoveryKind.DROPPED_EMPTY, "a malformed message without content")
+                continue
             self.messages.append(
                 _parsed(complete, piece_text, piece_terminator, draft.tokens, verbatim, truncated)
             )
@@ -314,6 +353,34 @@ class CompletionParser:
             channel = "commentary" if header.recipient else "analysis"
         self._recover(RecoveryKind.HEADER_REPAIRED, f"no channel; read as {channel!r}")
         return replace(header, channel=channel)
+
+
+def _begins_message(token: int) -> bool:
+    """Whether a token outside any message starts one that lacks its `<|start|>`: text
+    (not mere whitespace) or `<|channel|>`.
+    """
+    if token == SpecialToken.CHANNEL:
+        return True
+    return not _harmony.is_special(token) and bool(_harmony.decode([token]).strip())
+
+
+def _empty_and_repaired(
+    header: Header,
+    text: str,
+    terminator: SpecialToken | None,
+    verbatim: bool,
+    truncated: bool,
+) -> bool:
+    """Whether a message is a repaired husk with nothing to keep: no text, no recipient, and
+    not an answer or a call (those are handled by the loop).
+    """
+    return (
+        not verbatim
+        and not truncated
+        and not text.strip()
+        and header.recipient is None
+        and terminator not in (SpecialToken.CALL, SpecialToken.RETURN)
+    )
 
 
 def _plausible_header(text: str) -> bool:

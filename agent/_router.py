@@ -28,6 +28,7 @@ from harmony_agent.tools import (
 __all__ = ["BuiltinRoute", "FunctionRoute", "Route", "Router"]
 
 FUNCTIONS = "functions"
+_GLUED_SUFFIXES = ("json", "code")
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,16 @@ class Router:
         function = self._functions.get(prefixed)
         if function is not None:
             return FunctionRoute(prefixed, function, repaired_from=recipient)
+        return self._resolve_glued(recipient)
+
+    def _resolve_glued(self, recipient: str) -> FunctionRoute | None:
+        """A function name with the content type glued on (`functions.shelljson`)."""
+        for suffix in _GLUED_SUFFIXES:
+            name = recipient.removesuffix(suffix)
+            if name != recipient and name:
+                route = self.resolve(name)
+                if isinstance(route, FunctionRoute):
+                    return FunctionRoute(route.recipient, route.function, repaired_from=recipient)
         return None
 
     async def call(self, route: Route, call: ToolCall) -> ToolResult:

@@ -51,6 +51,15 @@ Emit = Callable[[Event], None]
 _CUT_OFF = "Error: the call was cut off at the token limit and did not run. Send a shorter one."
 
 
+def _unaddressed_call_note(recipients: list[str]) -> str:
+    example = recipients[0] if recipients else "functions.NAME"
+    return (
+        "Your last message was sent as a tool call but named no tool, so nothing ran. "
+        f"Name the tool in the message header (to={example}). "
+        f"Available tools: {', '.join(recipients) or 'none'}."
+    )
+
+
 def _elided_note(message: Message, tokens: int) -> str:
     return (
         f"[This result of {message.author} ({tokens} tokens) was removed to keep the "
@@ -143,6 +152,9 @@ class Run:
                         return StopReason.FINAL
                 case CallTool(message=call):
                     await self._call(call)
+                case GenerateAgain(model_error=True, unaddressed_call=True):
+                    self._model_errors += 1
+                    self._correct(_unaddressed_call_note(self._router.recipients))
                 case GenerateAgain(model_error=True):
                     self._model_errors += 1
                 case GenerateAgain() if (

@@ -29,9 +29,13 @@ class CallTool:
 
 @dataclass(frozen=True)
 class GenerateAgain:
-    """Neither: the model is mid-thought (e.g. cut off), or its output was unusable."""
+    """Neither: the model is mid-thought (e.g. cut off), or its output was unusable.
+
+    `unaddressed_call` says the model ended a message as a call without naming a tool.
+    """
 
     model_error: bool = False
+    unaddressed_call: bool = False
 
 
 Step = Answer | CallTool | GenerateAgain
@@ -61,6 +65,7 @@ def decide(messages: Sequence[ParsedMessage]) -> Decision:
             recoveries.append(
                 Recovery(RecoveryKind.IMPERSONATED_TOOL, f"a message written as {message.author!r}")
             )
+            step = GenerateAgain(model_error=True)
             break
         if message.recipient:
             kept.append(parsed)
@@ -72,7 +77,7 @@ def decide(messages: Sequence[ParsedMessage]) -> Decision:
         else:
             kept.append(parsed)
             if parsed.terminator is SpecialToken.CALL:
-                step = GenerateAgain(model_error=True)
+                step = GenerateAgain(model_error=True, unaddressed_call=True)
             continue
         dropped = messages[index + 1 :]
         if any(m.message.text.strip() for m in dropped):

@@ -7,8 +7,11 @@ its arguments; `jsonschema` validates the arguments against that schema before e
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import inspect
 import json
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast, get_type_hints, overload
 
@@ -34,7 +37,8 @@ class FunctionTool:
 
     `parameters` is the JSON Schema of the arguments object (None: no arguments). `handler`
     is called with the validated arguments as keyword arguments; it may be sync (run in a
-    thread) or async. Its return value goes to the model: a str as is, anything else as JSON.
+    thread of its own) or async. Its return value goes to the model: a str as is, anything
+    else as JSON.
     """
 
     def __init__(
@@ -87,7 +91,7 @@ class FunctionTool:
         if inspect.iscoroutinefunction(self._handler):
             result = await cast(Callable[..., Awaitable[Any]], self._handler)(**values)
         else:
-            result = await asyncio.to_thread(self._handler, **values)
+            result = await _in_own_thread(self._handler, values, f"tool-{self.name}")
         return ToolOutput(render_result(result))
 
     def validate(self, arguments: str) -> dict[str, Any]:
@@ -120,6 +124,36 @@ class FunctionTool:
         )
 
 
+async def _in_own_thread(handler: Handler, values: dict[str, Any], name: str) -> Any:
+    """Runs a blocking handler in a thread of its own, not in the loop's default executor: a
+    handler that hangs past its timeout then holds only its thread, while the executor stays
+    free for what the loop needs it for (DNS resolution, other tools).
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(result: Any, error: Exception | None) -> None:
+        if future.done():
+            return  # the call timed out or was cancelled meanwhile
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    def work() -> None:
+        result, error = None, None
+        try:
+            result = context.run(handler, **values)
+        except Exception as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed while the handler ran
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=work, name=name, daemon=True).start()
+    return await future
+
+
 def _parse_json(arguments: str) -> dict[str, Any]:
     """Reads a JSON object, tolerating code fences around it; empty text means `{}`."""
     text = arguments.strip()
@@ -128,12 +162,16 @@ def _parse_json(arguments: str) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        value, end = json.JSONDecoder().raw_decode(text)
+        value, end = json.JSONDecoder(parse_constant=_reject_constant).raw_decode(text)
     except json.JSONDecodeError as error:
         raise InvalidArguments(
             f"the arguments are not valid JSON ({error.msg} at line {error.lineno} column "
             f"{error.colno}). Send a single JSON object."
         ) from None
+    except RecursionError:
+        raise InvalidArguments("the arguments are nested too deeply; send flatter JSON.") from None
+    except ValueError as error:  # e.g. an integer with more digits than Python converts
+        raise InvalidArguments(f"the arguments are not usable JSON ({error}).") from None
     if text[end:].strip():
         raise InvalidArguments(
             "the arguments have text after the JSON object; send only the object."
@@ -141,6 +179,11 @@ def _parse_json(arguments: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidArguments(f"the arguments must be a JSON object, not {type(value).__name__}.")
     return value
+
+
+def _reject_constant(name: str) -> object:
+    """`NaN`, `Infinity` and `-Infinity` are not JSON; Python's decoder would accept them."""
+    raise InvalidArguments(f"the arguments contain {name}, which is not JSON; send a number.")
 
 
 def render_result(value: object) -> str:

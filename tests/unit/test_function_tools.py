@@ -284,3 +284,24 @@ def test_errors_beyond_the_budget_stop_the_run() -> None:
     assert [r.error for r in result.tool_calls] == [ToolErrorKind.INVALID_ARGUMENTS] * 3
     assert "'city' is a required property" in result.tool_calls[0].output
     engine.assert_consumed()
+
+
+async def test_blocked_sync_tools_leave_the_default_executor_free() -> None:
+    """Sync tools that hang (past any timeout) must not starve the loop's default executor,
+    which asyncio also uses for DNS resolution (`loop.getaddrinfo`)."""
+    release = threading.Event()
+
+    @tool
+    def stuck() -> str:
+        """Blocks until released."""
+        release.wait(10)
+        return "released"
+
+    calls = [asyncio.create_task(stuck.call("{}")) for _ in range(40)]
+    await asyncio.sleep(0.2)  # every call is blocked in its handler by now
+    try:
+        loop = asyncio.get_running_loop()
+        assert await asyncio.wait_for(loop.run_in_executor(None, lambda: "free"), 2) == "free"
+    finally:
+        release.set()
+    assert [output.text for output in await asyncio.gather(*calls)] == ["released"] * 40

@@ -11,6 +11,7 @@ from harmony_agent.engines import ScriptedEngine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ..engines import StopIgnoringEngine
 from .conftest import get_weather, make_agent
 
 PIECES = [
@@ -44,6 +45,16 @@ PIECES = [
     "<|return|>",
     "The answer is 42.",
     "thinking...",
+    # shapes from the corpus of reported failures (tests/corpus)
+    "assistantassistant",
+    "functions.get_weatherjson",
+    "to=to=",
+    "\u2013\u2013",
+    "\u202f",
+    "??",
+    "__HANDOFF__",
+    '{"city": NaN}',
+    "[[[[",
 ]
 TEXT_TOKENS = sorted({token for piece in PIECES for token in encode_text(piece)})
 SPECIAL = [token.value for token in SpecialToken] + [199999, 200017, 201000]
@@ -66,9 +77,12 @@ def boom() -> str:
     raise ToolError("boom")
 
 
-def run_scripted(completions: list[list[int]], **limits: object) -> RunResult:
+def run_scripted(
+    completions: list[list[int]], *, ignore_stop: bool = False, **limits: object
+) -> RunResult:
     agent, _ = make_agent([], tools=[get_weather, boom], **limits)
-    return replace(agent, engine=ScriptedEngine(completions)).run("Weather in Paris?")
+    engine = (StopIgnoringEngine if ignore_stop else ScriptedEngine)(completions)
+    return replace(agent, engine=engine).run("Weather in Paris?")
 
 
 def check_result(
@@ -77,6 +91,9 @@ def check_result(
     assert isinstance(result.stop_reason, StopReason)
     assert result.usage.turns <= max_turns
     assert result.usage.completion_tokens <= min(max_run_tokens, max_turns * max_tokens)
+    # at most one call runs per generation, and every failed call told the model why
+    assert result.usage.tool_calls <= result.usage.turns
+    assert all(r.output.startswith("Error:") for r in result.tool_calls if r.error is not None)
     # the transcript the next turn would see is well-formed harmony, message for message
     agent, _ = make_agent([], tools=[get_weather, boom])
     tokens = list(agent.render_preamble())
@@ -118,6 +135,18 @@ def test_mixed_valid_and_broken_output(
         scripts.append(tokens[: len(tokens) // 2] if cut else tokens)
     result = run_scripted(scripts, max_turns=5, max_tokens=64, max_run_tokens=250)
     check_result(result, max_turns=5, max_tokens=64, max_run_tokens=250)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(completions=st.lists(completion, min_size=4, max_size=4))
+def test_random_streams_from_a_server_that_ignores_stop_tokens(
+    completions: list[list[int]],
+) -> None:
+    """Everything after a call or an answer arrives too; only the first action counts."""
+    result = run_scripted(
+        completions, ignore_stop=True, max_turns=4, max_tokens=40, max_run_tokens=120
+    )
+    check_result(result, max_turns=4, max_tokens=40, max_run_tokens=120)
 
 
 @settings(max_examples=500, deadline=None)
