@@ -35,7 +35,7 @@ def summary_line(record: Record, elapsed_s: float | None) -> str:
         f"{calls} tool call{'s' if calls != 1 else ''}",
     ]
     if elapsed_s is not None:
-        parts.append(f"{elapsed_s:.1f} s")
+        parts.append(f"{elapsed_s:.2f} s" if elapsed_s < 10 else f"{elapsed_s:.1f} s")
     return " · ".join(parts)
 
 
