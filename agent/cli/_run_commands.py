@@ -37,7 +37,9 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
     trace_path: TraceOption = None,
 ) -> None:
-    """Run the agent on one prompt and stream what it does."""
+    """Run the agent on one prompt and stream what it does (Ctrl-C stops it, exit 130)."""
+    from harmony_agent import StopReason
+
     config = load(config_path)
     text = sys.stdin.read() if prompt in (None, "-") else prompt
     if not text or not text.strip():
@@ -45,6 +47,8 @@ def run(
     result = asyncio.run(_run(config, text, hide_reasoning, as_json, trace_path))
     if as_json:
         sys.stdout.write(json.dumps(_result_json(result), ensure_ascii=False) + "\n")
+    if result.stop_reason is StopReason.CANCELLED:
+        raise typer.Exit(ExitCode.INTERRUPTED)
     if not result.ok:
         raise typer.Exit(ExitCode.INCOMPLETE)
 
@@ -66,6 +70,7 @@ async def _run(
                 history=None,
                 show=(lambda record: None) if as_json else printer,
                 trace=trace,
+                cancel_on_interrupt=True,
             )
     finally:
         printer.close()

@@ -203,8 +203,6 @@ class AgentConfig(BaseModel):
             tool_choice=self.tool_choice,
         )
 
-    build = agent
-
     @contextlib.asynccontextmanager
     async def open(self) -> AsyncIterator[Agent]:
         """The agent with its engine started; the engine is closed when the block ends."""

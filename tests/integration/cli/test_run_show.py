@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import textwrap
+import time
 from pathlib import Path
 
 from harmony_agent.cli import ExitCode
+from harmony_agent.traces import read_trace
 
-from tests.integration.cli.conftest import CONFIGS, Cli
+from tests.integration.cli.conftest import CONFIGS, SCRIPT, Cli
 
 DEMO = CONFIGS / "scripted-demo.yaml"
 
@@ -123,3 +127,35 @@ def test_schema(cli: Cli, tmp_path: Path) -> None:
     assert schema["title"] == "AgentConfig"
     assert cli("schema", "-o", tmp_path / "s.json").returncode == ExitCode.OK
     assert json.loads((tmp_path / "s.json").read_text()) == schema
+
+
+def test_ctrl_c_stops_the_run_with_exit_130_and_a_complete_trace(tmp_path: Path) -> None:
+    slow = (
+        "<|channel|>analysis<|message|>"
+        + "thinking " * 300
+        + "<|end|><|start|>assistant<|channel|>final<|message|>late<|return|>"
+    )
+    trace = tmp_path / "trace.jsonl"
+    config = tmp_path / "slow.yaml"
+    engine = {"kind": "scripted", "script": [slow], "token_delay_s": 0.02}
+    config.write_text(json.dumps({"engine": engine, "output": {"trace": str(trace)}}))
+    process = subprocess.Popen(
+        [SCRIPT, "run", str(config), "hi"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (
+        trace.exists() and '"author": "user"' in trace.read_text()
+    ):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == ExitCode.INTERRUPTED, err
+    assert "thinking thinking" in out
+    assert "cancelled · " in out
+    assert "Traceback" not in err
+    last = list(read_trace(trace))[-1]
+    assert last["type"] == "run_finished" and last["stop_reason"] == "cancelled"
