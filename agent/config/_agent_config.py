@@ -10,7 +10,12 @@ from typing import Any, Literal
 
 from harmony_agent._agent import Agent
 from harmony_agent._errors import ConfigError
-from harmony_agent.config._engines import DefaultEngineConfig, EngineConfig, build_engine
+from harmony_agent.config._engines import (
+    DefaultEngineConfig,
+    EngineConfig,
+    HTTPEngineConfig,
+    build_engine,
+)
 from harmony_agent.config._functions import FunctionConfig
 from harmony_agent.engines import Engine, SamplingParams
 from harmony_agent.tools import BuiltinTool, FunctionTool
@@ -97,7 +102,8 @@ class OutputConfig(BaseModel):
     show_reasoning: bool = Field(default=True, description="Show the model's reasoning.")
     redact: list[str] = Field(
         default_factory=list,
-        description="Extra strings to hide in traces (values of ${ENV} are hidden anyway).",
+        description="Extra strings to hide in traces (API keys and ${...KEY/TOKEN/SECRET} "
+        "values are hidden anyway).",
     )
 
 
@@ -152,11 +158,12 @@ class AgentConfig(BaseModel):
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """Strings a trace must not show: `${ENV}` values, API keys, `output.redact`."""
+        """Strings a trace must not show: secret `${ENV}` values (names with KEY, TOKEN,
+        SECRET, PASSWORD...), the engine's API key, `output.redact`.
+        """
         found = list(self._secrets) + list(self.output.redact)
-        api_key = getattr(self.engine, "api_key", None)
-        if api_key is not None:
-            found.append(api_key.get_secret_value())
+        if isinstance(self.engine, HTTPEngineConfig) and self.engine.api_key is not None:
+            found.append(self.engine.api_key.get_secret_value())
         return tuple(sorted({s for s in found if s}, key=len, reverse=True))
 
     def with_source(self, base_dir: Path, secrets: tuple[str, ...]) -> AgentConfig:

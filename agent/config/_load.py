@@ -12,6 +12,7 @@ from typing import Any
 import pydantic
 from harmony_agent._errors import ConfigError
 from harmony_agent.config._agent_config import AgentConfig
+from harmony_agent.config._engines import ScriptedEngineConfig
 from harmony_agent.config._error import ConfigFileError, format_problem
 from harmony_agent.config._paths import resolve_paths
 from harmony_agent.config._schema_walk import field_at, model_at
@@ -69,9 +70,8 @@ def _check(config: AgentConfig) -> list[tuple[KeyPath, ConfigError]]:
     ]
     if config.instructions_file is not None:
         checks.append((("instructions_file",), config.read_instructions))
-    load_script = getattr(config.engine, "load_script", None)
-    if load_script is not None:
-        checks.append((("engine", "script_file"), load_script))
+    if isinstance(config.engine, ScriptedEngineConfig):
+        checks.append((("engine", "script_file"), config.engine.load_script))
     failures: list[tuple[KeyPath, ConfigError]] = []
     for key, check in checks:
         try:
@@ -99,7 +99,10 @@ def _explain(error: Any, document: YamlDocument, source: str) -> str:
     elif kind == "value_error":
         message = str(error["ctx"]["error"])
     else:
-        message = f"{_lower_first(error['msg'])}, got {error.get('input')!r}"
+        value = error.get("input")
+        secret = isinstance(value, str) and any(s in value for s in document.secrets)
+        shown = "a value from the environment (not shown)" if secret else repr(value)
+        message = f"{_lower_first(error['msg'])}, got {shown}"
     field = field_at(AgentConfig, key, document.data)
     if field is not None and field.description and kind != "extra_forbidden":
         message += f" ({key[-1]}: {field.description})"

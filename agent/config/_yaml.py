@@ -1,7 +1,8 @@
 """Reads a YAML config file into plain data, remembering where each key was written.
 
 `${NAME}` in a string is replaced by the environment variable NAME (`${NAME:-default}` gives a
-default); the values substituted are kept as secrets so traces can redact them.
+default). Values of variables whose names say they are secret (KEY, TOKEN, SECRET, PASSWORD,
+CREDENTIAL, AUTH) are kept so that traces and error messages can hide them.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ __all__ = ["KeyPath", "YamlDocument", "read_yaml"]
 KeyPath = tuple[str | int, ...]
 """Where a value sits in the document: mapping keys and list indexes."""
 
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 @dataclass(frozen=True)
 class YamlDocument:
-    """The data of a YAML file, the line of each key path, and the secrets substituted in."""
+    """The data of a YAML file, the line of each key path, and the secret values substituted
+    in from the environment.
+    """
 
     data: Any
     lines: Mapping[KeyPath, int] = field(default_factory=dict)
@@ -108,7 +112,7 @@ class _Builder:
                         f"${{{name}:-default}} to give a default",
                     )
                 return default
-            if value:
+            if value and _SECRET_NAME.search(name):
                 self.secrets.append(value)
             return value
 

@@ -93,7 +93,7 @@ def test_relative_paths_resolve_against_the_config_file(
     assert agent.run("hi").final_text == "Done."
 
 
-def test_environment_values_are_secrets(tmp_path: Path) -> None:
+def test_secret_environment_values_are_secrets(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         """\
@@ -108,7 +108,7 @@ def test_environment_values_are_secrets(tmp_path: Path) -> None:
     config = load_config(path, {"URL": "http://10.0.0.5:8000/v1", "KEY": "key-123456"})
     assert isinstance(config.engine, HTTPEngineConfig)
     assert config.engine.base_urls == ["http://10.0.0.5:8000/v1"]
-    assert set(config.secrets) == {"http://10.0.0.5:8000/v1", "key-123456", "internal-project-name"}
+    assert set(config.secrets) == {"key-123456", "internal-project-name"}
     assert "key-123456" not in repr(config)
 
 
@@ -250,3 +250,12 @@ def test_json_schema_for_editors() -> None:
     assert set(schema["properties"]) >= {"engine", "tools", "limits", "output", "reasoning"}
     kinds = schema["properties"]["engine"]["discriminator"]["mapping"]
     assert set(kinds) == {"default", "vllm", "http", "scripted"}
+
+
+def test_errors_do_not_echo_values_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "limits:\n  max_turns: ${TURNS_TOKEN}\n")
+    assert problems(path, {"TURNS_TOKEN": "secret-ish"}) == [
+        f"{path}:2: limits.max_turns: input should be a valid integer, unable to parse string as an "
+        "integer, got a value from the environment (not shown) (max_turns: Generations (model calls) per run.)"
+    ]
+    assert load_config(path, {"TURNS_TOKEN": "7"}).limits.max_turns == 7

@@ -25,7 +25,7 @@ def test_values_lines_and_secrets() -> None:
     assert document.line_of(("limits", "max_turns")) == 6
     assert document.line_of(("engine", "base_urls", 0)) == 3
     assert document.line_of(("limits", "not_there")) == 5
-    assert set(document.secrets) == {"http://h:8000", "sk-secret-value"}
+    assert document.secrets == ("sk-secret-value",)
 
 
 def test_missing_variable_names_file_line_key_and_fix() -> None:
