@@ -7,6 +7,7 @@ look the same.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from harmony_agent.traces import Record
@@ -52,9 +53,21 @@ class RunPrinter:
         self._final = ""
         self._live: Live | None = None
         self._started = time.monotonic()
+        self._handlers: dict[str, Callable[[Record], None]] = {
+            "run_started": self._on_run_started,
+            "text_delta": self._on_text_delta,
+            "message": self._on_message,
+            "tool_call": self._on_tool_call,
+            "tool_result": self._on_tool_result,
+            "recovery": self._on_recovery,
+            "context_trimmed": self._on_context_trimmed,
+            "error": self._on_error,
+            "run_finished": self._on_run_finished,
+        }
+        """What each record type shows; `generation` records show nothing."""
 
     def __call__(self, record: Record) -> None:
-        handler = getattr(self, f"_on_{record.get('type')}", None)
+        handler = self._handlers.get(str(record.get("type")))
         if handler is not None:
             handler(record)
 
