@@ -7,27 +7,19 @@ so an interrupted batch (even `kill -9`) resumes where it stopped.
 
 from harmony_agent.batch._outcome import Status, TaskOutcome, judge_answer
 from harmony_agent.batch._results import ResultsFile
-from harmony_agent.batch._runner import (
-    BatchEvent,
-    BatchRunner,
-    TaskFinished,
-    TaskStarted,
-)
+from harmony_agent.batch._runner import BatchRunner
 from harmony_agent.batch._summary import BatchSummary
 from harmony_agent.batch._tasks import BadLine, Check, Task, read_tasks
 
 __all__ = [
     "BadLine",
-    "BatchEvent",
     "BatchRunner",
     "BatchSummary",
     "Check",
     "ResultsFile",
     "Status",
     "Task",
-    "TaskFinished",
     "TaskOutcome",
-    "TaskStarted",
     "judge_answer",
     "read_tasks",
 ]

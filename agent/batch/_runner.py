@@ -6,7 +6,6 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from harmony_agent._agent import Agent
@@ -18,37 +17,19 @@ from harmony_agent.batch._results import ResultsFile
 from harmony_agent.batch._tasks import Task
 from harmony_agent.traces import TraceWriter
 
-__all__ = ["BatchEvent", "BatchRunner", "TaskFinished", "TaskStarted"]
+__all__ = ["BatchRunner"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
-@dataclass(frozen=True)
-class TaskStarted:
-    """A task started."""
-
-    task: Task
-
-
-@dataclass(frozen=True)
-class TaskFinished:
-    """A task finished and its result is on disk."""
-
-    outcome: TaskOutcome
-
-
-BatchEvent = TaskStarted | TaskFinished
-"""What a batch reports while it runs."""
-
-
-def _ignore(event: BatchEvent) -> None:
-    """Ignores a batch event."""
+def _ignore(outcome: TaskOutcome) -> None:
+    """Ignores a finished task."""
 
 
 class BatchRunner:
     """Runs tasks on `agent`, at most `concurrency` at once, appending each outcome to
-    `results`. With `traces_dir`, each task's run is traced to `<traces_dir>/<id>.jsonl`
-    (with `secrets` redacted).
+    `results`, then handing it to `on_finished`. With `traces_dir`, each task's run is traced
+    to `<traces_dir>/<id>.jsonl` (with `secrets` redacted).
     """
 
     def __init__(
@@ -59,7 +40,7 @@ class BatchRunner:
         concurrency: int = 4,
         traces_dir: Path | None = None,
         secrets: Iterable[str] = (),
-        on_event: Callable[[BatchEvent], None] = _ignore,
+        on_finished: Callable[[TaskOutcome], None] = _ignore,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -68,7 +49,7 @@ class BatchRunner:
         self._concurrency = concurrency
         self._traces_dir = traces_dir
         self._secrets = tuple(secrets)
-        self._on_event = on_event
+        self._on_finished = on_finished
         self._write_lock = asyncio.Lock()
 
     async def run(self, tasks: Iterable[Task]) -> None:
@@ -84,11 +65,10 @@ class BatchRunner:
     async def _work(self, queue: asyncio.Queue[Task]) -> None:
         while not queue.empty():
             task = queue.get_nowait()
-            self._on_event(TaskStarted(task))
             outcome = await self._run_task(task)
             async with self._write_lock:
                 await asyncio.to_thread(self._results.append, outcome.record())
-            self._on_event(TaskFinished(outcome))
+            self._on_finished(outcome)
 
     async def _run_task(self, task: Task) -> TaskOutcome:
         started = time.monotonic()

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from harmony_agent.batch import BatchEvent, BatchSummary, ResultsFile, Task
+    from harmony_agent.batch import BatchSummary, ResultsFile, Task, TaskOutcome
     from harmony_agent.config import AgentConfig
 
 __all__ = ["batch"]
@@ -73,7 +73,7 @@ async def _run(
     traces: Path | None,
     summary: BatchSummary,
 ) -> None:
-    from harmony_agent.batch import BatchRunner, TaskFinished
+    from harmony_agent.batch import BatchRunner
 
     if not tasks:
         return
@@ -88,12 +88,11 @@ async def _run(
     )
     bar = progress.add_task("batch", total=len(tasks), rate="")
 
-    def on_event(event: BatchEvent) -> None:
-        if isinstance(event, TaskFinished):
-            summary.add(event.outcome)
-            rate = summary.pass_rate
-            shown = "" if rate is None else f"pass {rate:.0%} ({summary.judged} judged)"
-            progress.update(bar, advance=1, rate=shown)
+    def on_finished(outcome: TaskOutcome) -> None:
+        summary.add(outcome)
+        rate = summary.pass_rate
+        shown = "" if rate is None else f"pass {rate:.0%} ({summary.judged} judged)"
+        progress.update(bar, advance=1, rate=shown)
 
     with progress:
         async with config.open() as agent:
@@ -103,7 +102,7 @@ async def _run(
                 concurrency=concurrency,
                 traces_dir=traces,
                 secrets=config.secrets,
-                on_event=on_event,
+                on_finished=on_finished,
             )
             await runner.run(tasks)
 

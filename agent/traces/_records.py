@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from typing import Any
 
 import pydantic_core
@@ -83,6 +82,4 @@ def event_record(event: Event) -> Record:
 
 def _json(value: Any) -> Any:
     """Any value as plain JSON data (unknown objects as their str)."""
-    if isinstance(value, Mapping) and not value:
-        return {}
     return pydantic_core.to_jsonable_python(value, fallback=str)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from harmony_agent import Agent
-from harmony_agent.batch import BatchRunner, ResultsFile, Status, Task, TaskFinished, read_tasks
+from harmony_agent.batch import BatchRunner, ResultsFile, Status, Task, read_tasks
 from harmony_agent.engines import ScriptedEngine
 
 
@@ -89,7 +89,7 @@ async def test_runner_judges_tasks_concurrently_and_saves_each(tmp_path: Path) -
         results,
         concurrency=4,
         traces_dir=tmp_path / "traces",
-        on_event=lambda e: seen.append(e.outcome.id) if isinstance(e, TaskFinished) else None,
+        on_finished=lambda outcome: seen.append(outcome.id),
     )
     await runner.run(tasks)
     results.close()
