@@ -14,6 +14,8 @@ from harmony_agent.cli import ExitCode
 from tests.integration.cli.conftest import SCRIPT, Cli
 
 TASKS = 24
+KINDS = ("pass", "pass", "fail", "pass", "limit", "engine", "fail", "pass")
+"""Every 8 tasks: 4 pass, 2 fail their check, 1 hits max_turns, 1 runs out of script."""
 TOOL = '''
 from pathlib import Path
 
@@ -52,16 +54,7 @@ def make_batch(tmp_path: Path, token_delay: float) -> tuple[Path, Path, dict[str
     expected: dict[str, str] = {}
     for number in range(TASKS):
         task = f"task-{number:02d}"
-        kind = [
-            "pass",
-            "pass",
-            "fail",
-            "pass",
-            "limit" if number % 8 == 4 else "pass",
-            "engine" if number % 8 == 5 else "fail",
-            "pass",
-            "pass",
-        ][number % 8]
+        kind = KINDS[number % len(KINDS)]
         answer = str(number * 2)
         if kind == "limit":
             script[task] = [call(task)] * 4
