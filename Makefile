@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lint typecheck test test-unit bench
+.PHONY: setup lint typecheck test test-unit bench demo selftest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]' --config-settings editable_mode=strict
+	$(BIN)/pip install -q -e '.[dev,cpu]' --config-settings editable_mode=strict
+	# PyPI's torchvision, torchaudio and torchcodec do not match the CPU torch and break vllm.
+	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	touch $(STAMP)
 
 # Strict editable installs link each module: re-link so that new modules are picked up.
@@ -33,3 +35,10 @@ test: lint typecheck
 bench: setup
 	$(BIN)/python bench/turn_overhead.py
 	$(BIN)/python bench/browser.py
+	$(BIN)/python bench/vllm_engine.py
+
+demo: setup
+	$(BIN)/harmony-agent demo
+
+selftest: setup
+	$(BIN)/harmony-agent selftest

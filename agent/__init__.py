@@ -8,8 +8,10 @@ from harmony_agent._agent import Agent
 from harmony_agent._errors import (
     ConfigError,
     EngineError,
+    EngineOutOfMemory,
     EngineUnavailable,
     HarmonyAgentError,
+    ModelNotFound,
     OutputValidationError,
     ScriptExhausted,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "ConfigError",
     "ContextTrimmed",
     "EngineError",
+    "EngineOutOfMemory",
     "EngineUnavailable",
     "Entry",
     "Event",
@@ -52,6 +55,7 @@ __all__ = [
     "History",
     "Message",
     "MessageDone",
+    "ModelNotFound",
     "OutputValidationError",
     "Recovered",
     "Recovery",

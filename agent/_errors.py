@@ -7,6 +7,8 @@ recorded on the run result. Everything else raises from this tree::
     ├── ConfigError            bad settings, bad tool definitions, bad config files
     ├── EngineError            the engine failed to generate
     │   ├── EngineUnavailable  cannot reach or start the engine (server down, vllm missing)
+    │   │   └── ModelNotFound  the model's path or hub id does not exist
+    │   ├── EngineOutOfMemory  the model or its KV cache does not fit in memory
     │   └── ScriptExhausted    a ScriptedEngine was asked for more than its script holds
     └── OutputValidationError  the final answer never matched the agent's output_type
 
@@ -24,8 +26,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ConfigError",
     "EngineError",
+    "EngineOutOfMemory",
     "EngineUnavailable",
     "HarmonyAgentError",
+    "ModelNotFound",
     "OutputValidationError",
     "ScriptExhausted",
 ]
@@ -45,6 +49,14 @@ class EngineError(HarmonyAgentError):
 
 class EngineUnavailable(EngineError):
     """The engine cannot be reached or started."""
+
+
+class ModelNotFound(EngineUnavailable):
+    """The model to load does not exist: no such directory, or no such hub repository."""
+
+
+class EngineOutOfMemory(EngineError):
+    """The model's weights or its KV cache do not fit in the memory the engine may use."""
 
 
 class ScriptExhausted(EngineError):

@@ -1,6 +1,18 @@
 """Engines: where harmony tokens come from."""
 
 from harmony_agent.engines._base import Engine, FinishReason, SamplingParams, TokenChunk
+from harmony_agent.engines._http import HTTPEngine, HTTPSettings
 from harmony_agent.engines._scripted import ScriptedEngine
+from harmony_agent.engines._vllm import VLLMEngine, VLLMSettings
 
-__all__ = ["Engine", "FinishReason", "SamplingParams", "ScriptedEngine", "TokenChunk"]
+__all__ = [
+    "Engine",
+    "FinishReason",
+    "HTTPEngine",
+    "HTTPSettings",
+    "SamplingParams",
+    "ScriptedEngine",
+    "TokenChunk",
+    "VLLMEngine",
+    "VLLMSettings",
+]

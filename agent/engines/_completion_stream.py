@@ -1,0 +1,153 @@
+"""Reading a streamed `/v1/completions` response: server-sent events in, token ids out.
+
+A server that returns the generated token ids (vLLM's `return_token_ids`) is read as is. A
+server that returns only text (special tokens kept, the stop token included) has its text
+re-encoded with harmony, one stretch up to a special token at a time, so that a word is never
+split into two encodings; those ids are the canonical encoding of the text, which is what the
+model generates almost always, but not the engine's own ids byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping
+from typing import Any
+
+from harmony_agent import _harmony
+from harmony_agent._errors import EngineError
+from harmony_agent.engines._base import FinishReason, TokenChunk
+
+__all__ = ["CompletionReader", "sse_data"]
+
+_FINISH_REASONS = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH}
+"""How the server's `finish_reason` maps; anything else (abort, error, ...) is an abort."""
+
+
+async def sse_data(lines: AsyncIterator[str]) -> AsyncGenerator[str, None]:
+    """Yields the data of each server-sent event (its `data:` lines joined by newlines)."""
+    data: list[str] = []
+    async for line in lines:
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+            continue
+        field, _, value = line.partition(":")
+        if field == "data":
+            data.append(value.removeprefix(" "))
+        # comments (`:`) and the `event`, `id`, `retry` fields carry nothing a completion needs
+    if data:
+        yield "\n".join(data)
+
+
+def parse_event(data: str) -> Mapping[str, Any]:
+    """Parses one event's JSON, raising `EngineError` when the server sent something else."""
+    try:
+        event = json.loads(data)
+    except json.JSONDecodeError as error:
+        raise EngineError(f"the server sent an event that is not JSON: {data[:200]!r}") from error
+    if not isinstance(event, dict):
+        raise EngineError(f"the server sent an event that is not a JSON object: {data[:200]!r}")
+    if "error" in event:
+        raise EngineError(f"the server failed during generation: {_error_text(event['error'])}")
+    return event
+
+
+class CompletionReader:
+    """Turns the events of one completion into token ids and, at the end, the last chunk.
+
+    Tokens are streamed as they arrive; the chunk that carries the finish reason is held back
+    until the server's usage report (which follows it) or the end of the stream, so that it can
+    carry `cached_prompt_tokens`. Nothing after the first stop token is kept.
+    """
+
+    def __init__(self, stop_token_ids: Collection[int]) -> None:
+        self._stops = frozenset(stop_token_ids)
+        self._text = ""
+        self._held: list[int] = []
+        self._finish: FinishReason | None = None
+        self._cached: int | None = None
+        self._usage_seen = False
+        self.generated = 0
+        """How many tokens `feed` has returned so far."""
+        self.complete = False
+        """Whether the generation finished and nothing more is needed from the stream."""
+
+    def feed(self, event: Mapping[str, Any]) -> list[int]:
+        """Reads one event; returns the token ids to stream now."""
+        self._read_usage(event.get("usage"))
+        if self._finish is not None:
+            self.complete = True
+            return []
+        choices = event.get("choices") or []
+        if not choices:
+            return []
+        choice = choices[0]
+        if not isinstance(choice, dict):
+            raise EngineError(f"the server sent a choice that is not an object: {choice!r}")
+        reason = choice.get("finish_reason")
+        tokens = self._tokens_of(choice, final=reason is not None)
+        for position, token in enumerate(tokens):
+            if token in self._stops:
+                self._finish = FinishReason.STOP
+                tokens = tokens[: position + 1]
+                break
+        else:
+            if reason is not None:
+                self._finish = _FINISH_REASONS.get(str(reason), FinishReason.ABORT)
+        if self._finish is not None:
+            self._held = tokens
+            self.complete = self._usage_seen
+            return []
+        self.generated += len(tokens)
+        return tokens
+
+    def last_chunk(self) -> TokenChunk:
+        """The final chunk; raises `EngineError` if the server never said the generation ended."""
+        if self._finish is None:
+            raise EngineError(
+                f"the server's stream ended after {self.generated} tokens without a finish reason"
+            )
+        self.generated += len(self._held)
+        return TokenChunk(tuple(self._held), self._finish, self._cached)
+
+    def _tokens_of(self, choice: Mapping[str, Any], *, final: bool) -> list[int]:
+        ids = choice.get("token_ids")
+        if ids is not None:
+            if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+                raise EngineError(f"the server sent token_ids that are not integers: {ids!r}")
+            return ids
+        text = choice.get("text") or ""
+        if not isinstance(text, str):
+            raise EngineError(f"the server sent text that is not a string: {text!r}")
+        self._text += text
+        return self._encode_text(final=final)
+
+    def _encode_text(self, *, final: bool) -> list[int]:
+        """Encodes the pending text up to its last special token (all of it when `final`)."""
+        if final:
+            tokens = _harmony.encode_completion(self._text) if self._text else []
+            self._text = ""
+            return tokens
+        end = self._text.rfind("|>")
+        if end < 0:
+            return []
+        head = _harmony.encode_completion(self._text[: end + 2])
+        if not _harmony.is_special(head[-1]):
+            return []
+        self._text = self._text[end + 2 :]
+        return head
+
+    def _read_usage(self, usage: object) -> None:
+        if not isinstance(usage, dict):
+            return
+        self._usage_seen = True
+        details = usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        self._cached = cached if type(cached) is int else None
+
+
+def _error_text(error: object) -> str:
+    if isinstance(error, dict):
+        return str(error.get("message") or error)
+    return str(error)

@@ -1,0 +1,62 @@
+"""The embedded default: which model the in-process engine runs when nobody says.
+
+gpt-oss-20b where a CUDA GPU and its weights are present (a local checkpoint directory named
+by `HARMONY_AGENT_MODEL`, or the hub's `openai/gpt-oss-20b` in the local cache); otherwise the
+tiny gpt-oss checkpoint trained by `harmony_agent.tiny`, on the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["GPT_OSS_20B", "DefaultModel", "default_model"]
+
+GPT_OSS_20B = "openai/gpt-oss-20b"
+"""The hub id of the model the runtime is built for first."""
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    """What the default engine runs: `model` (a hub id or directory), or, when `model` is None,
+    the tiny CPU checkpoint; `reason` says why in words a person can act on.
+    """
+
+    model: str | None
+    reason: str
+
+
+def default_model() -> DefaultModel:
+    """Chooses the embedded default from this machine's GPU and the weights it has."""
+    if not _has_cuda():
+        return DefaultModel(None, "no CUDA GPU found")
+    explicit = os.environ.get("HARMONY_AGENT_MODEL")
+    if explicit:
+        if not (Path(explicit).expanduser() / "config.json").is_file():
+            return DefaultModel(None, f"HARMONY_AGENT_MODEL={explicit} has no config.json")
+        return DefaultModel(explicit, f"HARMONY_AGENT_MODEL={explicit}")
+    if _cached(GPT_OSS_20B):
+        return DefaultModel(GPT_OSS_20B, f"{GPT_OSS_20B} found in the local hub cache")
+    return DefaultModel(
+        None,
+        f"a GPU is present but {GPT_OSS_20B} is not downloaded "
+        f"(huggingface-cli download {GPT_OSS_20B}, or set HARMONY_AGENT_MODEL)",
+    )
+
+
+def _has_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def _cached(repository: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    found = try_to_load_from_cache(repository, "config.json")
+    return isinstance(found, str)

@@ -1,0 +1,417 @@
+"""An engine that streams from OpenAI-compatible `/v1/completions` servers such as `vllm serve`.
+
+The prompt goes out as token ids and the generated token ids come back in a server-sent event
+stream (vLLM's `return_token_ids`; servers that only return text have it re-encoded). Requests
+are spread over one or more replicas, least outstanding requests first. A request that fails
+before its first token (no connection, 429, 5xx) is retried on another replica or after a
+backoff; once tokens were streamed, a failure raises `EngineError` and nothing is re-sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import aclosing, asynccontextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Annotated, Any
+
+import httpx
+from harmony_agent._errors import ConfigError, EngineError, EngineUnavailable
+from harmony_agent.engines._base import SamplingParams, TokenChunk
+from harmony_agent.engines._completion_stream import CompletionReader, parse_event, sse_data
+from harmony_agent.engines._replicas import Replica, ReplicaPool
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    SecretStr,
+    TypeAdapter,
+    field_validator,
+)
+
+__all__ = ["HTTPEngine", "HTTPSettings"]
+
+_HTTP_URL = TypeAdapter(HttpUrl)
+_ERROR_BODY_LIMIT = 2000
+"""Characters of an error response kept for the exception message."""
+_ENGINE_FIELDS = frozenset(
+    {
+        "model",
+        "prompt",
+        "max_tokens",
+        "stream",
+        "stream_options",
+        "stop_token_ids",
+        "include_stop_str_in_output",
+        "skip_special_tokens",
+        "return_token_ids",
+        "temperature",
+        "top_p",
+        "top_k",
+        "seed",
+    }
+)
+"""The request fields the engine sets (`HTTPSettings.extra_body` may not)."""
+
+
+class HTTPSettings(BaseModel):
+    """Where and how an `HTTPEngine` reaches its servers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_urls: Sequence[str] = Field(
+        min_length=1,
+        description=(
+            "The API root of each replica, as for an OpenAI client, e.g. "
+            "`http://gpu-host:8000/v1`; requests go to `{base_url}/completions`."
+        ),
+    )
+    model: str = Field(min_length=1, description="The served model name the servers expect.")
+    api_key: SecretStr | None = Field(
+        default=None, description="Sent as `Authorization: Bearer ...` (vLLM's `--api-key`)."
+    )
+    connect_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        default=5.0, description="Seconds to wait for a connection to a replica."
+    )
+    read_timeout_s: Annotated[float, Field(gt=0)] = Field(
+        default=300.0,
+        description="Seconds without any data from the server (prefill included) before failing.",
+    )
+    max_retries: Annotated[int, Field(ge=0)] = Field(
+        default=3, description="Extra attempts for a request that failed before its first token."
+    )
+    backoff_initial_s: Annotated[float, Field(ge=0)] = Field(
+        default=0.5, description="Wait before the first retry when no other replica is healthy."
+    )
+    backoff_max_s: Annotated[float, Field(ge=0)] = Field(
+        default=8.0, description="Longest wait between attempts, a server's Retry-After included."
+    )
+    replica_cooldown_s: Annotated[float, Field(ge=0)] = Field(
+        default=10.0, description="Seconds a replica that failed is skipped, if others are healthy."
+    )
+    max_model_len: Annotated[int, Field(gt=0)] | None = Field(
+        default=None,
+        description="The context window; None: read `max_model_len` from the server's /models.",
+    )
+
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description=(
+            "Server-specific fields added to every completion request, e.g. vLLM's "
+            "`priority` or `repetition_penalty`; the fields the engine sets are refused."
+        ),
+    )
+
+    @field_validator("extra_body")
+    @classmethod
+    def _extra_body_adds_only(cls, value: dict[str, Any]) -> dict[str, Any]:
+        taken = sorted(set(value) & _ENGINE_FIELDS)
+        if taken:
+            raise ValueError(f"the engine sets {taken} itself; remove them from extra_body")
+        return value
+
+    @field_validator("base_urls", mode="before")
+    @classmethod
+    def _urls_as_tuple(cls, value: object) -> object:
+        if isinstance(value, str):
+            return (value,)
+        return tuple(value) if isinstance(value, list) else value
+
+    @field_validator("base_urls")
+    @classmethod
+    def _urls_are_http(cls, value: Sequence[str]) -> tuple[str, ...]:
+        return tuple(str(_HTTP_URL.validate_python(url)).rstrip("/") for url in value)
+
+
+class _Retry(Exception):
+    """An attempt failed in a way that another attempt may not."""
+
+    def __init__(self, reason: str, *, unreachable: bool, after: float | None = None) -> None:
+        super().__init__(reason)
+        self.unreachable = unreachable
+        self.after = after
+
+
+class HTTPEngine:
+    """Generates through OpenAI-compatible `/v1/completions` servers (vLLM, SGLang, ...).
+
+    Use it as `async with HTTPEngine(settings) as engine:`; entering reads the context window
+    from the server (unless the settings give it) and checks that the model is served. Many
+    runs may share one engine; closing a stream early closes its HTTP connection, which makes
+    vLLM abort the request. For example, two replicas of `vllm serve openai/gpt-oss-20b
+    --enable-prompt-tokens-details` (the flag makes vLLM report prefix-cache hits)::
+
+        settings = HTTPSettings(
+            base_urls=["http://gpu-1:8000/v1", "http://gpu-2:8000/v1"],
+            model="openai/gpt-oss-20b",
+        )
+        async with HTTPEngine(settings) as engine:
+            result = await Agent(engine=engine, tools=[get_weather]).arun("Weather in Oslo?")
+    """
+
+    def __init__(self, settings: HTTPSettings) -> None:
+        self.settings = settings
+        self._pool = ReplicaPool(
+            settings.base_urls,
+            cooldown_s=settings.replica_cooldown_s,
+        )
+        headers = {}
+        if settings.api_key is not None:
+            headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        )
+        self._max_model_len = settings.max_model_len
+        self._model_checked = settings.max_model_len is not None
+        self._model_lock = asyncio.Lock()
+        self._closed = False
+
+    @property
+    def max_model_len(self) -> int | None:
+        """The context window: from the settings, or from the server once it was asked."""
+        return self._max_model_len
+
+    @property
+    def replicas(self) -> Sequence[Replica]:
+        """The replicas, with their requests in flight (for monitoring)."""
+        return self._pool.replicas
+
+    async def __aenter__(self) -> HTTPEngine:
+        try:
+            await self._check_model()
+        except BaseException:
+            await self.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Closes the connections; later `generate` calls raise `EngineError`."""
+        self._closed = True
+        await self._client.aclose()
+
+    async def generate(
+        self,
+        prompt_tokens: Sequence[int],
+        *,
+        stop_token_ids: Sequence[int],
+        max_tokens: int,
+        sampling: SamplingParams,
+    ) -> AsyncGenerator[TokenChunk, None]:
+        """Streams the tokens a server generates after `prompt_tokens`."""
+        body = self._request_body(list(prompt_tokens), stop_token_ids, max_tokens, sampling)
+        if self._closed:
+            raise EngineError("the HTTPEngine is closed")
+        await self._check_model()
+        reader = CompletionReader(stop_token_ids)
+        async with (
+            self._response(body) as (replica, response),
+            aclosing(sse_data(response.aiter_lines())) as events,
+        ):
+            while not reader.complete:
+                try:
+                    data = await anext(events, None)
+                except httpx.HTTPError as error:
+                    raise EngineError(
+                        f"the stream from {replica.url} broke after {reader.generated} tokens: "
+                        f"{_describe(error)}"
+                    ) from error
+                if data is None or data == "[DONE]":
+                    break
+                tokens = reader.feed(parse_event(data))
+                if tokens:
+                    yield TokenChunk(tuple(tokens))
+            yield reader.last_chunk()
+
+    def _request_body(
+        self,
+        prompt: list[int],
+        stop_token_ids: Sequence[int],
+        max_tokens: int,
+        sampling: SamplingParams,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            **self.settings.extra_body,
+            "model": self.settings.model,
+            "prompt": prompt,
+            "max_tokens": max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "stop_token_ids": list(stop_token_ids),
+            "include_stop_str_in_output": True,
+            "skip_special_tokens": False,
+            "return_token_ids": True,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+        }
+        if sampling.top_k is not None:
+            body["top_k"] = sampling.top_k
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed
+        return body
+
+    @asynccontextmanager
+    async def _response(
+        self, body: dict[str, Any]
+    ) -> AsyncIterator[tuple[Replica, httpx.Response]]:
+        """Sends the request until a replica answers 200, retrying what may succeed later."""
+        failures: list[_Retry] = []
+        tried: set[str] = set()
+        for attempt in range(self.settings.max_retries + 1):
+            if failures and not self._pool.has_healthy(avoid=tried):
+                await asyncio.sleep(self._backoff(attempt - 1, failures[-1].after))
+            replica = self._pool.acquire(avoid=tried)
+            tried.add(replica.url)
+            try:
+                response = await self._send(replica, body)
+            except _Retry as failure:
+                self._pool.release(replica)
+                self._pool.mark_failed(replica)
+                failures.append(failure)
+                continue
+            except BaseException:
+                self._pool.release(replica)
+                raise
+            self._pool.mark_healthy(replica)
+            try:
+                yield replica, response
+            finally:
+                await response.aclose()
+                self._pool.release(replica)
+            return
+        reasons = "; ".join(str(f) for f in failures)
+        if all(f.unreachable for f in failures):
+            raise EngineUnavailable(f"no replica of {self.settings.model!r} answered: {reasons}")
+        raise EngineError(f"the request failed after {len(failures)} attempts: {reasons}")
+
+    async def _send(self, replica: Replica, body: dict[str, Any]) -> httpx.Response:
+        """Sends one attempt; returns a streaming 200 response or raises `_Retry`/`EngineError`."""
+        url = f"{replica.url}/completions"
+        request = self._client.build_request("POST", url, json=body)
+        try:
+            response = await self._client.send(request, stream=True)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+            raise _Retry(f"{url}: {_describe(error)}", unreachable=True) from error
+        except httpx.TimeoutException as error:
+            raise EngineError(f"{url} did not answer: {_describe(error)}") from error
+        except httpx.TransportError as error:
+            raise _Retry(f"{url}: {_describe(error)}", unreachable=False) from error
+        if response.status_code == httpx.codes.OK:
+            content_type = response.headers.get("content-type", "")
+            if content_type.startswith("text/event-stream"):
+                return response
+            await response.aclose()
+            raise EngineError(f"{url} answered {content_type!r}, not a stream of events")
+        detail = await _error_detail(response)
+        status = response.status_code
+        if status == httpx.codes.TOO_MANY_REQUESTS or status >= 500:
+            after = _retry_after(response.headers.get("retry-after"))
+            raise _Retry(f"{url}: HTTP {status}: {detail}", unreachable=False, after=after)
+        route_missing = status == httpx.codes.NOT_FOUND and "Not Found" in detail
+        hint = (
+            " (is the base URL the API root, e.g. `http://host:8000/v1`?)" if route_missing else ""
+        )
+        raise EngineError(f"{url} refused the request: HTTP {status}: {detail}{hint}")
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait after failed attempt `attempt` (0 first): the server's Retry-After,
+        else exponential with jitter.
+        """
+        cap = self.settings.backoff_max_s
+        if retry_after is not None:
+            return min(retry_after, cap)
+        delay = min(cap, self.settings.backoff_initial_s * 2.0**attempt)
+        return delay * random.uniform(0.5, 1.0)
+
+    async def _check_model(self) -> None:
+        """Reads the served models once: the context window, and whether the model is served."""
+        if self._model_checked:
+            return
+        async with self._model_lock:
+            if self._model_checked:
+                return
+            served = await self._served_models()
+            if served is not None:
+                if self.settings.model not in served:
+                    raise ConfigError(
+                        f"the server does not serve the model {self.settings.model!r}; it "
+                        f"serves {sorted(served)} (set `model` to one of them)"
+                    )
+                self._max_model_len = served[self.settings.model]
+            self._model_checked = True
+
+    async def _served_models(self) -> dict[str, int | None] | None:
+        """The models the first reachable replica lists, with their context windows; None if
+        it does not list them.
+        """
+        failures = []
+        for replica in self._pool.replicas:
+            url = f"{replica.url}/models"
+            try:
+                response = await self._client.get(url)
+            except httpx.TransportError as error:
+                failures.append(f"{url}: {_describe(error)}")
+                continue
+            if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
+                raise EngineError(f"{url} refused the API key: HTTP {response.status_code}")
+            try:
+                entries = response.json()["data"]
+                return {
+                    str(entry["id"]): _positive_int(entry.get("max_model_len")) for entry in entries
+                }
+            except (ValueError, KeyError, TypeError):
+                return None
+        raise EngineUnavailable(f"no replica answered: {'; '.join(failures)}")
+
+
+async def _error_detail(response: httpx.Response) -> str:
+    """The server's error message (vLLM's `{"error": {"message": ...}}`), else the body's start."""
+    try:
+        raw = await response.aread()
+    except httpx.HTTPError as error:
+        return f"(the error body could not be read: {_describe(error)})"
+    finally:
+        await response.aclose()
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return text[:_ERROR_BODY_LIMIT]
+    return str(message)[:_ERROR_BODY_LIMIT]
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date); None if absent or invalid."""
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _positive_int(value: object) -> int | None:
+    return value if type(value) is int and value > 0 else None
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

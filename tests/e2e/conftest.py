@@ -1,0 +1,68 @@
+"""One tiny gpt-oss checkpoint and one in-process vLLM engine for the whole test session.
+
+The checkpoint is trained on first use (minutes on a CPU) and cached by content hash in the
+user's cache directory, so later sessions load it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import psutil
+import pytest
+import pytest_asyncio
+from harmony_agent.engines import VLLMEngine
+from harmony_agent.tiny import TinyCheckpoint, build_checkpoint
+from harmony_agent.tiny._selftest import tiny_engine_settings
+from harmony_agent.tools import BuiltinTool
+
+from tests.e2e.tools import python_tool as make_python_tool
+
+
+@pytest.fixture(scope="session")
+def python_tool() -> BuiltinTool:
+    """The python tool every tiny-checkpoint agent of the session shows the model."""
+    return make_python_tool()
+
+
+@pytest.fixture(scope="session")
+def tiny(python_tool: BuiltinTool) -> TinyCheckpoint:
+    """The tiny checkpoint trained for `python_tool`'s namespace."""
+    return build_checkpoint(python=python_tool.namespace)
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny: TinyCheckpoint) -> Path:
+    """The tiny checkpoint's directory."""
+    return tiny.path
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def vllm_engine(tiny_checkpoint: Path) -> AsyncIterator[VLLMEngine]:
+    """One in-process vLLM engine on the tiny checkpoint, shared by the session's tests.
+
+    Closing it must end every process it started.
+    """
+    before = child_processes()
+    async with VLLMEngine(tiny_engine_settings(tiny_checkpoint)) as engine:
+        yield engine
+    leaked = processes_left(before)
+    assert not leaked, f"the engine left processes behind: {leaked}"
+
+
+def child_processes() -> set[int]:
+    """The pids of this process's descendants."""
+    return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
+def processes_left(before: set[int], grace_s: float = 10.0) -> list[str]:
+    """The command lines of descendants not in `before` still alive after `grace_s`.
+
+    multiprocessing's resource tracker is not counted: Python starts one per process on first
+    use, shares it, and it ends with the process.
+    """
+    new = [psutil.Process(pid) for pid in child_processes() - before if psutil.pid_exists(pid)]
+    _, alive = psutil.wait_procs(new, timeout=grace_s)
+    commands = [" ".join(p.cmdline()) for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    return [c for c in commands if "multiprocessing.resource_tracker" not in c]
