@@ -9,8 +9,15 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from harmony_agent._errors import ConfigError
-from harmony_agent.engines import Engine, ScriptedEngine
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, SecretStr, model_validator
+from harmony_agent.engines import (
+    Engine,
+    HTTPEngine,
+    HTTPSettings,
+    ScriptedEngine,
+    VLLMEngine,
+    VLLMSettings,
+)
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 __all__ = [
     "DefaultEngineConfig",
@@ -35,66 +42,24 @@ class DefaultEngineConfig(BaseModel):
     kind: Literal["default"] = "default"
 
 
-class VLLMEngineConfig(BaseModel):
-    """An in-process vLLM engine (needs the `vllm` package)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+class VLLMEngineConfig(VLLMSettings):
+    """An in-process vLLM engine (needs the `vllm` extra): `VLLMSettings` and `kind: vllm`."""
 
     kind: Literal["vllm"]
-    model: str = Field(description="Checkpoint directory or hub id, e.g. openai/gpt-oss-20b.")
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] = Field(
-        default="auto", description="Weight and activation dtype; auto: as the checkpoint says."
-    )
-    max_model_len: PositiveInt | None = Field(
-        default=None, description="Context window in tokens; None: the model's own."
-    )
-    gpu_memory_utilization: float = Field(
-        default=0.9, gt=0.0, le=1.0, description="Fraction of accelerator memory vLLM may use."
-    )
-    kv_cache_memory_bytes: PositiveInt | None = Field(
-        default=None, description="KV cache size in bytes; None: from gpu_memory_utilization."
-    )
-    tensor_parallel_size: PositiveInt = Field(default=1, description="GPUs one model spans.")
-    quantization: str | None = Field(
-        default=None, description="Weight quantization, e.g. mxfp4; None: as the checkpoint says."
-    )
-    enforce_eager: bool = Field(default=False, description="Skip CUDA graph capture.")
-    seed: int = Field(default=0, description="Seed of the engine's random sampling.")
-    load_format: str = Field(default="auto", description="How to read weights.")
 
 
-class HTTPEngineConfig(BaseModel):
-    """OpenAI-compatible `/v1/completions` servers, e.g. `vllm serve openai/gpt-oss-20b`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
+class HTTPEngineConfig(HTTPSettings):
+    """OpenAI-compatible `/v1/completions` servers, e.g. `vllm serve openai/gpt-oss-20b`:
+    `HTTPSettings` and `kind: http`. Write the API key as `${ENV_VAR}`.
+    """
 
     kind: Literal["http"]
-    base_urls: list[str] = Field(
-        min_length=1, description="The API root of each replica, e.g. http://gpu-host:8000/v1."
-    )
-    model: str = Field(min_length=1, description="The served model name.")
-    api_key: SecretStr | None = Field(
-        default=None, description="Sent as `Authorization: Bearer ...`; write `${ENV_VAR}`."
-    )
-    connect_timeout_s: float = Field(default=5.0, gt=0, description="Seconds to connect.")
-    read_timeout_s: float = Field(
-        default=300.0, gt=0, description="Seconds without data from the server before failing."
-    )
-    max_retries: int = Field(default=3, ge=0, description="Extra attempts before a first token.")
-    max_model_len: PositiveInt | None = Field(
-        default=None, description="The context window; None: ask the server."
-    )
 
     @model_validator(mode="before")
     @classmethod
-    def _one_url_and_no_empty_key(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        if isinstance(data.get("base_urls"), str):
-            data["base_urls"] = [data["base_urls"]]
-        if data.get("api_key") == "":
-            data["api_key"] = None  # `${KEY:-}` with KEY unset: no key
+    def _empty_key_is_none(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("api_key") == "":
+            return {**data, "api_key": None}  # `${KEY:-}` with KEY unset: no key
         return data
 
 
@@ -165,29 +130,18 @@ def build_engine(config: EngineConfig) -> Engine:
                 return ScriptedEngine.routed(script, **options)
             return ScriptedEngine(script, **options)
         case VLLMEngineConfig():
-            settings = config.model_dump(exclude={"kind"})
-            return _construct("VLLMEngine", "VLLMSettings", settings)
+            return VLLMEngine(config)
         case HTTPEngineConfig():
-            settings = config.model_dump(exclude={"kind"}, exclude_none=True)
-            if config.api_key is not None:
-                settings["api_key"] = config.api_key.get_secret_value()
-            return _construct("HTTPEngine", "HTTPSettings", settings)
+            return HTTPEngine(config)
         case DefaultEngineConfig():
-            default_engine = _engines_attribute("default_engine")
-            engine: Engine = default_engine()
-            return engine
+            return _default_engine()
 
 
-def _construct(engine_name: str, settings_name: str, settings: dict[str, Any]) -> Engine:
-    settings_class = _engines_attribute(settings_name)
-    engine: Engine = _engines_attribute(engine_name)(settings_class(**settings))
-    return engine
-
-
-def _engines_attribute(name: str) -> Any:
-    """An engine class or function, imported only when that engine is used."""
+def _default_engine() -> Engine:
+    """The embedded default engine, imported only when it is used."""
     engines = importlib.import_module("harmony_agent.engines")
-    found = getattr(engines, name, None)
-    if found is None:
-        raise ConfigError(f"engine: {name} is not part of this installation of harmony-agent")
-    return found
+    default_engine = getattr(engines, "default_engine", None)
+    if default_engine is None:
+        raise ConfigError("engine: the default engine is not part of this installation")
+    engine: Engine = default_engine()
+    return engine

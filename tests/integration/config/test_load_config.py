@@ -107,7 +107,7 @@ def test_secret_environment_values_are_secrets(tmp_path: Path) -> None:
     )
     config = load_config(path, {"URL": "http://10.0.0.5:8000/v1", "KEY": "key-123456"})
     assert isinstance(config.engine, HTTPEngineConfig)
-    assert config.engine.base_urls == ["http://10.0.0.5:8000/v1"]
+    assert [str(url) for url in config.engine.base_urls] == ["http://10.0.0.5:8000/v1"]
     assert set(config.secrets) == {"key-123456", "internal-project-name"}
     assert "key-123456" not in repr(config)
 
