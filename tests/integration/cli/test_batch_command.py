@@ -151,3 +151,13 @@ def test_kill_9_mid_batch_loses_nothing_and_runs_nothing_twice(cli: Cli, tmp_pat
     resumed = calls[len(calls_before) :]
     assert not before & set(resumed), "a finished task ran again"
     assert set(resumed) == set(expected) - before, "every unfinished task ran on resume"
+
+
+def test_missing_tasks_file_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    config, _, _ = make_batch(tmp_path, token_delay=0)
+    done = cli("batch", config, tmp_path / "none.jsonl", "-o", tmp_path / "r.jsonl")
+    assert done.returncode == ExitCode.USAGE
+    assert (
+        f"error: {tmp_path / 'none.jsonl'}: cannot read the tasks file: No such file or directory"
+        in " ".join(done.stderr.split())
+    )
