@@ -79,16 +79,16 @@ async def _run(
 
 
 def _result_json(result: RunResult) -> dict[str, Any]:
-    from harmony_agent import ToolCallFinished
-    from harmony_agent.traces import event_record, result_record
+    from harmony_agent.traces import result_record, tool_result_record
 
     record = result_record(result)
-    record.pop("type")
-    record["tool_calls"] = [
-        {k: v for k, v in event_record(ToolCallFinished(call)).items() if k != "type"}
-        | {"arguments": call.call.arguments}
-        for call in result.tool_calls
+    del record["type"]
+    calls = [
+        tool_result_record(call) | {"arguments": call.call.arguments} for call in result.tool_calls
     ]
+    for call in calls:
+        del call["type"]
+    record["tool_calls"] = calls
     return record
 
 

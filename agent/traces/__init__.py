@@ -10,7 +10,13 @@ with TraceWriter("runs/trace.jsonl", secrets=[api_key]) as trace:
 `harmony-agent show runs/trace.jsonl` renders a trace as the run looked.
 """
 
-from harmony_agent.traces._records import Record, event_record, result_record, usage_record
+from harmony_agent.traces._records import (
+    Record,
+    event_record,
+    result_record,
+    tool_result_record,
+    usage_record,
+)
 from harmony_agent.traces._redact import REDACTED, Redactor
 from harmony_agent.traces._writer import TraceWriter, read_trace
 
@@ -22,5 +28,6 @@ __all__ = [
     "event_record",
     "read_trace",
     "result_record",
+    "tool_result_record",
     "usage_record",
 ]

@@ -17,9 +17,9 @@ from harmony_agent._events import (
     ToolCallFinished,
     ToolCallStarted,
 )
-from harmony_agent._result import RunResult, Usage
+from harmony_agent._result import RunResult, ToolResult, Usage
 
-__all__ = ["Record", "event_record", "result_record", "usage_record"]
+__all__ = ["Record", "event_record", "result_record", "tool_result_record", "usage_record"]
 
 Record = dict[str, Any]
 """One JSON object: `type` says which event it is."""
@@ -44,6 +44,21 @@ def result_record(result: RunResult) -> Record:
     }
 
 
+def tool_result_record(result: ToolResult) -> Record:
+    """What a tool call returned (the output the model read), how long it took, any error."""
+    return {
+        "type": "tool_result",
+        "id": result.call.id,
+        "recipient": result.call.recipient,
+        "output": result.output,
+        "error": None if result.error is None else str(result.error),
+        "traceback": result.traceback,
+        "files": [str(path) for path in result.files],
+        "data": _json(result.data),
+        "duration_s": round(result.duration_s, 4),
+    }
+
+
 def event_record(event: Event) -> Record:
     """One event as a JSON record."""
     match event:
@@ -54,17 +69,7 @@ def event_record(event: Event) -> Record:
         case ToolCallStarted(call=call):
             return {"type": "tool_call", **dataclasses.asdict(call)}
         case ToolCallFinished(result=result):
-            return {
-                "type": "tool_result",
-                "id": result.call.id,
-                "recipient": result.call.recipient,
-                "output": result.output,
-                "error": None if result.error is None else str(result.error),
-                "traceback": result.traceback,
-                "files": [str(path) for path in result.files],
-                "data": _json(result.data),
-                "duration_s": round(result.duration_s, 4),
-            }
+            return tool_result_record(result)
         case Recovered(recovery=recovery):
             return {"type": "recovery", "kind": str(recovery.kind), "detail": recovery.detail}
         case ContextTrimmed():
