@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import traceback
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -184,6 +185,8 @@ class VLLMEngine:
         try:
             llm = AsyncLLM.from_vllm_config(config, disable_log_stats=True)
         except Exception as error:
+            # The frames hold the half-built engine, whose finalizer would run at exit.
+            traceback.clear_frames(error.__traceback__)
             stderr.release()
             log = stderr.text()
             stderr.close()
