@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup lint typecheck test test-unit bench demo selftest
+.PHONY: setup sandbox-deps lint typecheck test test-unit bench demo selftest
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	touch $(STAMP)
 
+# The python tool's sandbox uses bubblewrap; install it when missing and we may (root with apt).
+# Elsewhere the sandbox runs degraded and says so (`python -m harmony_agent.sandbox`).
+sandbox-deps:
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
+		  { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; }; }; } || \
+		echo "bubblewrap not installed: python sandbox isolation will be degraded"
+
 # Strict editable installs link each module: re-link so that new modules are picked up.
-setup: $(STAMP)
+setup: $(STAMP) sandbox-deps
 	$(BIN)/pip install -q --no-deps -e . --config-settings editable_mode=strict
 
 lint: setup
@@ -35,6 +43,7 @@ test: lint typecheck
 bench: setup
 	$(BIN)/python bench/turn_overhead.py
 	$(BIN)/python bench/browser.py
+	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/vllm_engine.py
 
 demo: setup

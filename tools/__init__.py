@@ -10,6 +10,7 @@ from harmony_agent.tools._base import (
     ToolSession,
 )
 from harmony_agent.tools._function import FunctionTool, InvalidArguments, tool
+from harmony_agent.tools.python import PythonTool, SandboxConfig
 
 __all__ = [
     "BuiltinTool",
@@ -17,6 +18,8 @@ __all__ = [
     "FunctionSpec",
     "FunctionTool",
     "InvalidArguments",
+    "PythonTool",
+    "SandboxConfig",
     "ToolError",
     "ToolNamespace",
     "ToolOutput",

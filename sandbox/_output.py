@@ -1,0 +1,109 @@
+"""Collects a cell's output from the kernel's iopub messages, within a size budget."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BoundedText", "OutputCollector", "strip_ansi"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
+
+
+def strip_ansi(text: str) -> str:
+    """Removes terminal colour and cursor codes (IPython colours its tracebacks)."""
+    return _ANSI.sub("", text)
+
+
+class BoundedText:
+    """Text kept within `limit` characters: the first three quarters of the budget from the
+    head, the last quarter from the tail, and a note of how much was cut between them.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._head_limit = limit - limit // 4
+        self._tail_limit = limit // 4
+        self._head: list[str] = []
+        self._head_size = 0
+        self._tail = ""
+        self._cut = 0
+
+    def add(self, text: str) -> None:
+        """Appends `text`."""
+        room = self._head_limit - self._head_size
+        if room > 0:
+            self._head.append(text[:room])
+            self._head_size += min(room, len(text))
+            text = text[room:]
+        if text:
+            tail = self._tail + text
+            self._cut += max(len(tail) - self._tail_limit, 0)
+            self._tail = tail[-self._tail_limit :] if self._tail_limit else ""
+
+    @property
+    def cut(self) -> int:
+        """How many characters were dropped."""
+        return self._cut
+
+    def text(self) -> str:
+        """The kept text, with a note where characters were dropped."""
+        head = "".join(self._head)
+        if not self._cut:
+            return head + self._tail
+        return f"{head}\n[... {self._cut} characters cut ...]\n{self._tail}"
+
+
+class OutputCollector:
+    """Sorts one execution's iopub messages into streams, result, error and image files.
+
+    Images are written as `image-N.EXT` into `image_dir`, numbered across the kernel's life.
+    """
+
+    def __init__(self, limit: int, image_dir: Path, first_image: int) -> None:
+        self.stdout = BoundedText(limit)
+        self.stderr = BoundedText(limit)
+        self.result: BoundedText | None = None
+        self.error: BoundedText | None = None
+        self.images: list[Path] = []
+        self._limit = limit
+        self._image_dir = image_dir
+        self._next_image = first_image
+
+    @property
+    def next_image(self) -> int:
+        """The number the next image file will get."""
+        return self._next_image
+
+    def add(self, kind: str, content: Mapping[str, Any]) -> None:
+        """Takes one iopub message (its `msg_type` and `content`)."""
+        if kind == "stream":
+            stream = self.stderr if content.get("name") == "stderr" else self.stdout
+            stream.add(str(content.get("text", "")))
+        elif kind in ("execute_result", "display_data"):
+            self._add_data(kind, content.get("data", {}))
+        elif kind == "error":
+            self.error = BoundedText(self._limit)
+            traceback = content.get("traceback") or []
+            text = "\n".join(traceback) or f"{content.get('ename')}: {content.get('evalue')}"
+            self.error.add(strip_ansi(text))
+
+    def _add_data(self, kind: str, data: Mapping[str, Any]) -> None:
+        for mime, extension in _IMAGE_TYPES.items():
+            if mime in data:
+                path = self._image_dir / f"image-{self._next_image}.{extension}"
+                self._next_image += 1
+                path.write_bytes(base64.b64decode(data[mime]))
+                self.images.append(path)
+                return
+        text = data.get("text/plain")
+        if text is None:
+            return
+        if kind == "execute_result":
+            self.result = BoundedText(self._limit)
+            self.result.add(strip_ansi(str(text)))
+        else:
+            self.stdout.add(strip_ansi(str(text)) + "\n")

@@ -1,0 +1,118 @@
+"""A kernel's outermost process, as the host sees it: started directly, or forked by the
+kernel template process (not the host's child, so watched through a pidfd).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from pathlib import Path
+from typing import Protocol
+
+__all__ = ["ForkedProcess", "KernelProcess", "SpawnedProcess"]
+
+
+class KernelProcess(Protocol):
+    """What the kernel needs of its process."""
+
+    @property
+    def pid(self) -> int:
+        """The host pid of the outermost process."""
+
+    async def wait(self) -> int:
+        """Waits for the kernel to end: its exit code, or minus the signal that killed it."""
+
+    def kill(self) -> None:
+        """SIGKILLs the outermost process (its namespace and children go with it)."""
+
+
+class SpawnedProcess:
+    """A wrapper chain started by the host (sh, bwrap, setpriv, python)."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+
+    @classmethod
+    async def start(
+        cls, argv: list[str], env: dict[str, str], cwd: Path, log: Path
+    ) -> SpawnedProcess:
+        """Starts `argv` in a session of its own, its output going to `log`."""
+        output = await asyncio.to_thread(open, log, "wb")
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                env=env,
+                cwd=cwd,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=output,
+                stderr=output,
+                start_new_session=True,
+            )
+        finally:
+            output.close()
+        return cls(process)
+
+    @property
+    def pid(self) -> int:
+        """The wrapper's pid."""
+        return self._process.pid
+
+    async def wait(self) -> int:
+        """The exit code (bubblewrap passes the kernel's on)."""
+        return await self._process.wait()
+
+    def kill(self) -> None:
+        """SIGKILLs the wrapper's process group."""
+        if self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+
+
+class ForkedProcess:
+    """A kernel forked by the template process; its init writes the exit code to `exit_file`."""
+
+    def __init__(self, pid: int, exit_file: Path) -> None:
+        self._pid = pid
+        self._exit_file = exit_file
+        self._pidfd = os.pidfd_open(pid)
+        self._watch: asyncio.Task[int] | None = None
+
+    @property
+    def pid(self) -> int:
+        """The pid of the forked child (outside the kernel's pid namespace)."""
+        return self._pid
+
+    async def wait(self) -> int:
+        """Waits until the child is gone, then reads the code its init reported."""
+        if self._watch is None:
+            self._watch = asyncio.create_task(self._watch_exit())
+        return await asyncio.shield(self._watch)
+
+    async def _watch_exit(self) -> int:
+        loop = asyncio.get_running_loop()
+        gone: asyncio.Future[None] = loop.create_future()
+
+        def exited() -> None:
+            if not gone.done():
+                gone.set_result(None)
+
+        loop.add_reader(self._pidfd, exited)
+        try:
+            await gone
+        finally:
+            loop.remove_reader(self._pidfd)
+        try:
+            return int(self._exit_file.read_text())
+        except (OSError, ValueError):
+            return -signal.SIGKILL  # its init was killed before it could report
+
+    def kill(self) -> None:
+        """SIGKILLs the child; its pid namespace (init and kernel) dies with it."""
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+
+    def close(self) -> None:
+        """Releases the pidfd (after the child is gone)."""
+        os.close(self._pidfd)

@@ -1,0 +1,160 @@
+"""The kernel template process (a zygote): ipykernel imported once, kernels forked from it.
+
+Starting a kernel costs mostly importing ipykernel and IPython. The zygote pays that once;
+each kernel is then a fork that isolates itself (namespaces, directories, uid 65534, no
+capabilities, rlimits) and joins its own cgroup before any of its code runs. It needs root
+and bubblewrap; the zygote itself runs only this package's code, as root inside bubblewrap
+(read-only system, no network), and ends its kernels when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+import uuid
+from pathlib import Path
+
+from harmony_agent.sandbox._cgroup import PREFIX, Cgroup
+from harmony_agent.sandbox._config import SandboxConfig
+from harmony_agent.sandbox._errors import KernelStartError
+from harmony_agent.sandbox._isolation import IsolationReport
+from harmony_agent.sandbox._launch import Layers, build_launch, kernel_limits, python_install
+from harmony_agent.sandbox._process import ForkedProcess
+
+__all__ = ["Zygote"]
+
+_INSIDE = "/sandbox"
+
+
+class Zygote:
+    """A running template process; `fork` makes kernels. Create with `await Zygote.start()`."""
+
+    def __init__(self, config: SandboxConfig, root: Path) -> None:
+        self.config = config
+        self.root = root
+        self.kernels = root / "kernels"
+        self._process: asyncio.subprocess.Process | None = None
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def supported(report: IsolationReport) -> bool:
+        """Whether forking kernels works under `report`'s layers (root, bubblewrap)."""
+        return report.bubblewrap and report.layers.setpriv
+
+    @classmethod
+    async def start(cls, config: SandboxConfig) -> Zygote:
+        """Starts the template process and waits until it has imported ipykernel."""
+        root = Path(
+            await asyncio.to_thread(tempfile.mkdtemp, prefix=f"{PREFIX}{os.getpid()}-zygote-")
+        )
+        zygote = cls(config, root)
+        try:
+            await zygote._launch()
+        except BaseException:
+            await zygote.aclose()
+            raise
+        return zygote
+
+    async def _launch(self) -> None:
+        for name in ("kernels", "work", "run"):
+            (self.root / name).mkdir()
+        install = python_install(self.config.python)
+        source = Path(__file__).with_name("_zygote_main.py").read_text(encoding="utf-8")
+        launch = build_launch(
+            [install.executable, "-c", source],
+            layers=Layers(bubblewrap=True, setpriv=False, cgroup=False),
+            config=self.config,
+            install=install,
+            work=self.root / "work",
+            run=self.root / "run",
+            binds=[(self.kernels, _INSIDE)],
+        )
+        log = await asyncio.to_thread(open, self.root / "zygote.log", "wb")
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *launch.argv,
+                env=launch.env,
+                cwd=launch.cwd,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        await self._request({"op": "ping", "id": "ready"})  # answers once imports are done
+
+    def new_root(self) -> Path:
+        """A directory for a new kernel, where the template can see it."""
+        root = self.kernels / f"{PREFIX}{uuid.uuid4().hex[:12]}"
+        root.mkdir()
+        return root
+
+    async def fork(self, root: Path, cgroup: Cgroup | None) -> ForkedProcess:
+        """Forks a kernel for the directory `root` (from `new_root`), in `cgroup`."""
+        limits = kernel_limits(self.config, cgroup=cgroup is not None)
+        async with self._lock:
+            answer = await self._request(
+                {
+                    "op": "fork",
+                    "id": uuid.uuid4().hex,
+                    "dir": f"{_INSIDE}/{root.name}",
+                    "limits": limits,
+                    "tmp_bytes": self.config.max_file_mb << 20,
+                }
+            )
+            pid = int(str(answer["pid"]))
+            process = ForkedProcess(pid, root / "run" / "exit")
+            try:
+                if cgroup is not None:
+                    await asyncio.to_thread(cgroup.join, pid)
+            except BaseException:
+                await self._send({"op": "drop", "id": answer["id"]})
+                process.kill()
+                raise
+            await self._send({"op": "go", "id": answer["id"]})
+        return process
+
+    async def _send(self, message: dict[str, object]) -> None:
+        if self._process is None or self._process.stdin is None:
+            raise KernelStartError("the kernel template process is not running")
+        self._process.stdin.write(json.dumps(message).encode() + b"\n")
+        await self._process.stdin.drain()
+
+    async def _request(self, message: dict[str, object]) -> dict[str, object]:
+        """Sends `message` and returns the answer with its id. Answers to requests whose
+        caller was cancelled arrive late: they are skipped (and their children dropped).
+        """
+        await self._send(message)
+        while True:
+            if self._process is None or self._process.stdout is None:
+                raise KernelStartError("the kernel template process is not running")
+            try:
+                line = await asyncio.wait_for(
+                    self._process.stdout.readline(), self.config.start_timeout_s
+                )
+            except TimeoutError:
+                line = b""
+            if not line:
+                raise KernelStartError("the kernel template process stopped answering")
+            answer: dict[str, object] = json.loads(line)
+            if answer["id"] == message["id"]:
+                return answer
+            if "pid" in answer:
+                await self._send({"op": "drop", "id": answer["id"]})
+
+    async def aclose(self) -> None:
+        """Ends the template process (and with it every kernel it forked)."""
+        process, self._process = self._process, None
+        if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+        await asyncio.to_thread(shutil.rmtree, self.root, True)

@@ -1,0 +1,221 @@
+"""The kernel template process: imports ipykernel once, then forks a kernel per request.
+
+Run inside bubblewrap as root (read-only system, no network) as `python -c <this source>`,
+with JSON lines on stdin from the host and answers on stdout:
+
+    {"op": "fork", "id": ID, "dir": DIR, "limits": {...}, "tmp_bytes": N}  -> {"id": ID, "pid": P}
+    {"op": "go", "id": ID}      (after the host put P in the kernel's cgroup)
+    {"op": "drop", "id": ID}    (the host gave up on it: the child exits)
+    {"op": "ping", "id": ID}  -> {"id": ID}
+
+Each fork gets namespaces of its own (mount, pid, network, ipc, uts), its directory DIR's
+`work` and `run` at the usual paths, a private /tmp, the rest of the kernels hidden, and runs
+ipykernel as uid 65534 with no capabilities, no new privileges and the given rlimits. It
+imports nothing from harmony_agent: the sandbox cannot see the project's source.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import importlib
+import json
+import os
+import resource
+import signal
+import socket
+import struct
+import sys
+import traceback
+from typing import Any
+
+__all__ = ["main"]
+
+WORKDIR = "/mnt/data"
+RUN_DIR = "/run/kernel"
+KERNELS = "/sandbox"
+NOBODY = 65534
+
+_CLONE = 0x00020000 | 0x04000000 | 0x08000000 | 0x20000000 | 0x40000000  # ns uts ipc pid net
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
+_MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
+_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
+_SIOCSIFFLAGS, _IFF_UP, _IFF_LOOPBACK, _IFF_RUNNING = 0x8914, 0x1, 0x8, 0x40
+_LIMITS = {
+    "as": resource.RLIMIT_AS,
+    "cpu": resource.RLIMIT_CPU,
+    "fsize": resource.RLIMIT_FSIZE,
+    "nofile": resource.RLIMIT_NOFILE,
+    "nproc": resource.RLIMIT_NPROC,
+    "core": resource.RLIMIT_CORE,
+}
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str) -> None:
+    _check(
+        _libc.mount(
+            source.encode() if source else None,
+            target.encode(),
+            fstype.encode() if fstype else None,
+            flags,
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def _die_with_parent() -> None:
+    _check(_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+
+
+def _preload() -> None:
+    """Imports what a kernel needs, so forks start with it loaded: ipykernel, then whatever a
+    throwaway kernel imports while it initializes (learnt by forking one).
+    """
+    for module in ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger"):
+        importlib.import_module(module)
+    before = set(sys.modules)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        null = os.open("/dev/null", os.O_WRONLY)
+        os.dup2(null, 1)  # stdout is the line to the host
+        os.dup2(null, 2)
+        with open("/tmp/preload.json", "w", encoding="utf-8") as connection:
+            json.dump({"transport": "ipc", "ip": "/tmp/preload", "key": ""}, connection)
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.instance().initialize(  # type: ignore[no-untyped-call]
+            ["-f", "/tmp/preload.json", "--HistoryManager.enabled=False"]
+        )
+        os.write(write, "\n".join(sorted(set(sys.modules) - before)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, encoding="utf-8") as names:
+        learnt = names.read().split()
+    os.waitpid(pid, 0)
+    for module in learnt:
+        try:
+            importlib.import_module(module)
+        except Exception:  # some import only as part of their package's setup; skip those
+            continue
+
+
+def main() -> None:
+    """Serves fork requests until stdin closes."""
+    _preload()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked kernels are reaped by the kernel
+    gates: dict[str, int] = {}
+    while line := sys.stdin.readline():
+        request = json.loads(line)
+        if request["op"] == "ping":
+            sys.stdout.write(json.dumps({"id": request["id"]}) + "\n")
+            sys.stdout.flush()
+        elif request["op"] == "fork":
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(write)
+                _child(request, read)
+            os.close(read)
+            gates[request["id"]] = write
+            sys.stdout.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
+            sys.stdout.flush()
+        elif (gate := gates.pop(request["id"], None)) is not None:
+            if request["op"] == "go":
+                os.write(gate, b"g")
+            os.close(gate)
+
+
+def _child(request: dict[str, Any], gate: int) -> None:
+    """The forked child: waits for its cgroup, isolates itself, then runs init and kernel."""
+    try:
+        _die_with_parent()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        null = os.open("/dev/null", os.O_RDWR)
+        os.dup2(null, 0)
+        log = os.open(f"{request['dir']}/run/kernel.log", os.O_WRONLY | os.O_CREAT, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        if os.read(gate, 1) != b"g":
+            os._exit(0)
+        _check(_libc.unshare(_CLONE), "unshare")
+        _mount(None, "/", None, _MS_REC | _MS_PRIVATE, "")
+        _mount(f"{request['dir']}/work", WORKDIR, None, _MS_BIND, "")
+        _mount(f"{request['dir']}/run", RUN_DIR, None, _MS_BIND, "")
+        _mount("tmpfs", KERNELS, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4096,mode=755")
+        flags = _MS_NOSUID | _MS_NODEV
+        _mount("tmpfs", "/tmp", "tmpfs", flags, f"size={request['tmp_bytes']},mode=1777")
+        socket.sethostname("sandbox")
+        _loopback_up()
+        pid = os.fork()
+        if pid == 0:
+            _init(request)
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    except BaseException:
+        traceback.print_exc()
+        os._exit(70)
+
+
+def _loopback_up() -> None:
+    """Brings up `lo` in the new network namespace (code may serve itself on 127.0.0.1)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH14s", b"lo", _IFF_UP | _IFF_LOOPBACK | _IFF_RUNNING, b"")
+        fcntl.ioctl(sock, _SIOCSIFFLAGS, request)
+
+
+def _init(request: dict[str, Any]) -> None:
+    """Pid 1 of the kernel's pid namespace: mounts its /proc, reaps, reports the exit."""
+    _die_with_parent()
+    _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
+    kernel = os.fork()
+    if kernel == 0:
+        _kernel(request)
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(70)
+        if pid == kernel:
+            with open(f"{RUN_DIR}/exit", "w", encoding="utf-8") as report:
+                report.write(str(os.waitstatus_to_exitcode(status)))
+            os._exit(0)
+
+
+def _kernel(request: dict[str, Any]) -> None:
+    """Drops every privilege, applies the limits and runs ipykernel in this process."""
+    try:
+        _die_with_parent()
+        os.chdir(WORKDIR)
+        for name, value in request["limits"].items():
+            resource.setrlimit(_LIMITS[name], (value, value))
+        for capability in range(64):
+            if _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+                break
+        os.setgroups([])
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)  # clears every capability
+        _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance()
+        app.initialize(  # type: ignore[no-untyped-call]
+            ["-f", f"{RUN_DIR}/kernel.json", "--HistoryManager.enabled=False"]
+        )
+        app.start()  # type: ignore[no-untyped-call]
+    except BaseException:
+        traceback.print_exc()
+    os._exit(1)
+
+
+if __name__ == "__main__":
+    main()

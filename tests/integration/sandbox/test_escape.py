@@ -1,0 +1,240 @@
+"""Escape attempts from inside the sandbox: each must be contained and the host unharmed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from harmony_agent.sandbox import KernelPool, Sandbox, check_isolation
+from harmony_agent.sandbox._kernel import _remove_orphans
+
+from .conftest import FAST
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+SECRET = "HARMONY_SANDBOX_TEST_SECRET"
+CHECKOUT = Path(__file__).resolve().parents[3]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["started", "forked"])
+async def jail(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A kernel started on its own, and one forked from a pool's template process."""
+    os.environ[SECRET] = "hunter2"  # the parent's environment holds a secret
+    try:
+        if request.param == "forked":
+            async with (
+                KernelPool(FAST, size=1, fork=True) as pool,
+                Sandbox(pool=pool) as sandbox,
+            ):
+                yield sandbox
+        else:
+            async with Sandbox(FAST) as sandbox:
+                yield sandbox
+    finally:
+        os.environ.pop(SECRET, None)
+
+
+async def test_every_layer_is_active_on_this_host() -> None:
+    report = check_isolation(FAST)
+    assert report.complete, report.lines()
+
+
+async def raises(sandbox: Sandbox, code: str, *errors: str) -> str:
+    """Runs `code`, which must raise one of `errors`; returns the error text."""
+    result = await sandbox.execute(code)
+    assert result.error is not None, (result.stdout, result.result)
+    assert any(error in result.error for error in errors), result.error
+    return result.error
+
+
+async def test_no_route_to_the_internet(jail: Sandbox) -> None:
+    await raises(
+        jail,
+        "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)",
+        "Network is unreachable",
+        "OSError",
+    )
+
+
+async def test_host_loopback_services_are_out_of_reach(jail: Sandbox) -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        await raises(
+            jail,
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)",
+            "ConnectionRefusedError",
+        )
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_no_dns(jail: Sandbox) -> None:
+    await raises(jail, "import socket\nsocket.getaddrinfo('example.com', 80)", "gaierror")
+
+
+async def test_writes_outside_the_workdir_fail(jail: Sandbox) -> None:
+    for path in ("/usr/escape", "/etc/escape", "/escape", f"{sys.prefix}/escape"):
+        await raises(jail, f"open({path!r}, 'w')", "OSError", "PermissionError", "FileNotFound")
+    name = f"harmony-escape-{uuid.uuid4().hex}"
+    result = await jail.execute(f"open('/tmp/{name}', 'w').write('x')")
+    assert result.ok  # the sandbox has a /tmp of its own ...
+    assert not await asyncio.to_thread(Path("/tmp", name).exists)  # ... not the host's
+
+
+async def test_host_secrets_and_files_are_unreadable(jail: Sandbox) -> None:
+    await raises(jail, "open('/etc/shadow').read()", "FileNotFoundError", "PermissionError")
+    await raises(jail, f"open({str(CHECKOUT / 'pyproject.toml')!r}).read()", "FileNotFoundError")
+    result = await jail.execute(
+        "import os\nsorted(os.listdir('/root')) if os.path.isdir('/root') else []"
+    )
+    assert result.result is not None
+    assert ".bashrc" not in result.result and ".ssh" not in result.result
+
+
+async def test_parent_environment_is_not_inherited(jail: Sandbox) -> None:
+    result = await jail.execute(
+        f"import os\nprint(os.environ.get({SECRET!r}), *sorted(os.environ))"
+    )
+    value, *names = result.stdout.split()
+    assert value == "None"
+    assert SECRET not in names and "hunter2" not in result.stdout
+    assert not set(names) & {"VIRTUAL_ENV", "USER", "SSH_AUTH_SOCK", "JPY_PARENT_PID"}
+
+
+async def test_memory_bomb_gets_memory_error_and_the_kernel_lives(jail: Sandbox) -> None:
+    await raises(jail, "x = bytearray(8 * 1024**3)", "MemoryError")
+    await raises(
+        jail,
+        "chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 2**20))",
+        "MemoryError",
+    )
+    after = await jail.execute("del chunks\n'alive'")
+    assert after.result == "'alive'" and not after.restarted
+
+
+async def test_huge_file_is_cut_at_the_size_limit(jail: Sandbox) -> None:
+    await raises(
+        jail,
+        "with open('big', 'wb') as f:\n    for _ in range(1024):\n        f.write(bytes(2**20))",
+        "File too large",
+    )
+    assert (jail.workdir / "big").stat().st_size <= FAST.max_file_mb << 20
+    await jail.execute("import os\nos.remove('big')")
+
+
+async def test_runaway_cpu_is_stopped_and_capped(jail: Sandbox) -> None:
+    result = await jail.execute("while True:\n    pass", timeout=1.0)
+    assert result.timed_out and not result.restarted
+    limit = await jail.execute("import resource\nresource.getrlimit(resource.RLIMIT_CPU)")
+    assert limit.result == f"({FAST.cpu_seconds}, {FAST.cpu_seconds})"
+
+
+async def test_loop_ignoring_sigint_is_killed(jail: Sandbox) -> None:
+    result = await jail.execute(
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+        timeout=1.0,
+    )
+    assert result.timed_out and result.restarted
+    assert (await jail.execute("1 + 1")).result == "2"
+
+
+async def test_fork_bomb_is_capped() -> None:
+    bomb = (
+        "import os, time\nforks = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
+        "            time.sleep(60)\n            os._exit(0)\n        forks += 1\n"
+        "except OSError as error:\n    print(forks, type(error).__name__)"
+    )
+    async with Sandbox(FAST) as sandbox:
+        result = await sandbox.execute(bomb)
+        forks, error = result.stdout.split()
+        assert int(forks) < FAST.max_processes
+        assert error == "BlockingIOError"
+        cgroup = sandbox.kernel.cgroup
+        assert cgroup is not None and len(cgroup.pids()) <= FAST.max_processes
+    assert cgroup.pids() == []  # closing killed every process of the tree
+
+
+_ORPHAN = """
+import asyncio, json, sys
+from harmony_agent.sandbox import KernelPool, Sandbox, SandboxConfig
+
+async def main(fork):
+    config = SandboxConfig(cell_timeout_s=5)
+    pool = KernelPool(config, size=1, fork=True) if fork else None
+    sandbox = Sandbox(config, pool=pool)
+    await sandbox.start()
+    await sandbox.execute("1")
+    cgroup = sandbox.kernel.cgroup
+    print(json.dumps({"procs": [str(p) for p in cgroup.procs_files],
+                      "root": str(sandbox.kernel.root)}), flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main(sys.argv[1] == "fork"))
+"""
+
+
+def running_with(text: str) -> list[int]:
+    """Pids of processes whose command line mentions `text`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and text in (proc / "cmdline").read_text(errors="replace"):
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.parametrize("mode", ["start", "fork"])
+async def test_killing_the_parent_leaves_no_kernel_behind(mode: str) -> None:
+    if not check_isolation(FAST).cgroup_version:
+        pytest.skip("finding the kernel's processes needs its cgroup")
+    parent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _ORPHAN, mode, stdout=subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    line = await asyncio.wait_for(parent.stdout.readline(), 60)
+    info = json.loads(line)
+    procs = [Path(p) for p in info["procs"]]
+    assert any(p.read_text().split() for p in procs)  # the kernel runs
+    parent.send_signal(signal.SIGKILL)
+    await parent.wait()
+    # the wrappers (bubblewrap, a kernel template) go too: their command lines name the root
+    marker = str(Path(info["root"]).parent.parent if mode == "fork" else Path(info["root"]))
+    for _ in range(100):
+        if not any(p.read_text().split() for p in procs) and not running_with(marker):
+            break
+        await asyncio.sleep(0.05)
+    assert [p.read_text().split() for p in procs] == [[] for _ in procs]
+    assert await asyncio.to_thread(running_with, marker) == []
+    # what a killed parent could not clean up goes with the next process's first kernel
+    await asyncio.to_thread(_remove_orphans.__wrapped__)
+    assert not any(p.parent.exists() for p in procs)
+    assert not await asyncio.to_thread(Path(info["root"]).exists)
+
+
+async def test_memory_of_the_whole_process_tree_is_capped(jail: Sandbox) -> None:
+    hog = "b = bytearray(200 * 2**20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\nimport time; time.sleep(1)"
+    result = await jail.execute(
+        f"import subprocess, sys\nhog = '{hog}'\n"
+        "procs = [subprocess.Popen([sys.executable, '-c', hog]) for _ in range(4)]\n"
+        "print(*[p.wait() for p in procs])",
+        timeout=30,
+    )
+    codes = result.stdout.split()
+    assert len(codes) == 4 and "-9" in codes  # 800 MB asked for under a 512 MB cap: OOM kills
+    assert not result.restarted and (await jail.execute("'alive'")).result == "'alive'"

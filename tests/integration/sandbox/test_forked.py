@@ -1,0 +1,79 @@
+"""Kernels forked from a pool's template process: isolated from each other and the host."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+from harmony_agent.sandbox import Kernel, KernelPool, Sandbox, check_isolation
+from harmony_agent.sandbox._zygote import Zygote
+
+from .conftest import FAST
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def pool() -> AsyncIterator[KernelPool]:
+    async with KernelPool(FAST, size=2, fork=True) as pool:
+        assert pool.fork, "this host supports forking kernels"
+        yield pool
+
+
+async def test_forked_kernels_do_not_see_each_other(pool: KernelPool) -> None:
+    async with Sandbox(pool=pool) as first, Sandbox(pool=pool) as second:
+        await first.execute("open('mine.txt', 'w').write('first')\nsecret = 1")
+        listing = await second.execute(
+            "import os\n(os.listdir('.'), os.listdir('/sandbox'), "
+            "sorted(p for p in os.listdir('/proc') if p.isdigit()), 'secret' in globals())"
+        )
+        assert listing.result == "([], [], ['1', '2'], False)"
+        assert (first.workdir / "mine.txt").exists()
+        assert not (second.workdir / "mine.txt").exists()
+
+
+async def test_forked_kernel_restarts_by_forking_again(pool: KernelPool) -> None:
+    async with Sandbox(pool=pool) as sandbox:
+        await sandbox.execute("x = 1")
+        died = await sandbox.execute("import os\nos._exit(5)")
+        assert died.died == "exited with status 5" and died.restarted
+        after = await sandbox.execute("import os\n(os.getuid(), 'x' in globals())")
+        assert after.result == "(65534, False)"
+
+
+async def test_fork_bomb_in_a_forked_kernel_is_capped(pool: KernelPool) -> None:
+    bomb = (
+        "import os, time\nforks = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
+        "            time.sleep(60)\n            os._exit(0)\n        forks += 1\n"
+        "except OSError as error:\n    print(forks, type(error).__name__)"
+    )
+    async with Sandbox(pool=pool) as sandbox:
+        forks, error = (await sandbox.execute(bomb)).stdout.split()
+        assert int(forks) < FAST.max_processes and error == "BlockingIOError"
+        cgroup = sandbox.kernel.cgroup
+        assert cgroup is not None
+    assert cgroup.pids() == []
+
+
+async def test_a_cancelled_fork_does_not_confuse_the_next() -> None:
+    report = check_isolation(FAST)
+    zygote = await Zygote.start(FAST)
+    try:
+        for delay in (0.0, 0.001, 0.01):
+            starting = asyncio.create_task(Kernel.start(FAST, report, zygote=zygote))
+            await asyncio.sleep(delay)
+            starting.cancel()
+            try:
+                kernel = await starting
+            except asyncio.CancelledError:
+                continue
+            await kernel.aclose()  # it finished before the cancel arrived
+        kernel = await Kernel.start(FAST, report, zygote=zygote)
+        try:
+            assert (await kernel.execute("import os\nos.getuid()")).result == "65534"
+        finally:
+            await kernel.aclose()
+    finally:
+        await zygote.aclose()

@@ -1,0 +1,118 @@
+"""The python tool in an agent run, its session, and kernels handed out by a pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from harmony_agent import Agent, ToolErrorKind
+from harmony_agent._harmony import decode
+from harmony_agent.engines import ScriptedEngine
+from harmony_agent.sandbox import KernelPool, ReadOnlyMount, Sandbox
+from harmony_agent.tools import PythonTool, ToolError
+
+from .conftest import FAST
+
+
+def python_call(code: str) -> str:
+    return f"<|channel|>analysis to=python code<|message|>{code}<|call|>"
+
+
+async def test_agent_runs_code_in_one_kernel_per_run() -> None:
+    engine = ScriptedEngine(
+        [
+            python_call("values = [3, 4]\nprint(sum(values))"),
+            python_call("values.append(35)\nsum(values)"),
+            "<|channel|>final<|message|>The sum is 42.<|return|>",
+        ]
+    )
+    agent = Agent(
+        engine=engine, tools=[PythonTool(FAST)], reasoning="low", current_date="2026-11-24"
+    )
+
+    result = await agent.arun("Add 3, 4 and 35.")
+
+    assert result.ok
+    assert [call.error for call in result.tool_calls] == [None, None]
+    last_prompt = decode(engine.prompts[-1])
+    assert "<|start|>python to=assistant<|channel|>analysis<|message|>7<|end|>" in last_prompt
+    assert "<|start|>python to=assistant<|channel|>analysis<|message|>42<|end|>" in last_prompt
+    first_prompt = decode(engine.prompts[0])
+    assert "time out after 2.0 seconds. The drive at '/mnt/data'" in first_prompt
+    assert "Internet access for this session is disabled." in first_prompt
+
+
+async def test_session_reports_timeouts_images_and_model_errors() -> None:
+    tool = PythonTool(FAST)
+    session = await tool.open_session()
+    try:
+        output = await session.call(None, "```python\nprint('fenced')\n```")
+        assert output.text == "fenced"
+        output = await session.call(None, "x = 1")
+        assert output.text == "[no output]"
+        output = await session.call(None, "import time\ntime.sleep(30)")
+        assert output.text.endswith(
+            "[The execution ran past the 2 s timeout and was interrupted; variables and "
+            "imports from before are kept.]"
+        )
+        assert "KeyboardInterrupt" in output.text
+        assert output.data["timed_out"] is True
+        with pytest.raises(ToolError, match="empty"):
+            await session.call(None, "  \n")
+        with pytest.raises(ToolError, match=r"python\.run"):
+            await session.call("run", "1")
+        output = await session.call(None, "import os\nos._exit(1)")
+        assert output.text.startswith("[The kernel died (exited with status 1) and was restarted")
+    finally:
+        await session.aclose()
+
+
+async def test_empty_message_reaches_the_model_as_a_tool_error() -> None:
+    engine = ScriptedEngine([python_call(""), "<|channel|>final<|message|>ok<|return|>"])
+    agent = Agent(engine=engine, tools=[PythonTool(FAST)], reasoning="low")
+    result = await agent.arun("Run nothing.")
+    assert result.tool_calls[0].error == ToolErrorKind.TOOL_ERROR
+    assert "send Python code to run" in result.tool_calls[0].output
+
+
+async def test_pool_hands_out_started_kernels_once() -> None:
+    async with KernelPool(FAST, size=1) as pool:
+        first = await pool.acquire()
+        second = await pool.acquire()  # waits for the replacement to start
+        try:
+            assert first is not second and first.root != second.root
+            assert (await first.execute("1 + 1")).result == "2"
+        finally:
+            await first.aclose()
+            await second.aclose()
+        async with Sandbox(pool=pool) as sandbox:
+            assert (await sandbox.execute("'pooled'")).result == "'pooled'"
+        tool = PythonTool(pool=pool)
+        session = await tool.open_session()
+        try:
+            assert (await session.call(None, "6 * 7")).text == "42"
+        finally:
+            await session.aclose()
+
+
+async def test_files_copied_in_and_read_only_mounts(tmp_path: Path) -> None:
+    data = tmp_path / "input.csv"
+    data.write_text("a,b\n1,2\n")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "lookup.txt").write_text("42")
+    config = FAST.model_copy(
+        update={
+            "files": (data,),
+            "read_only_mounts": (ReadOnlyMount(source=shared, target="/data/shared"),),
+        }
+    )
+    async with Sandbox(config) as sandbox:
+        result = await sandbox.execute(
+            "print(open('input.csv').read().splitlines()[1], open('/data/shared/lookup.txt').read())"
+        )
+        assert result.stdout == "1,2 42\n"
+        denied = await sandbox.execute("open('/data/shared/new.txt', 'w')")
+        assert denied.error is not None and "Read-only file system" in denied.error
+        edited = await sandbox.execute("open('input.csv', 'a').write('3,4\\n')")
+        assert edited.ok and data.read_text() == "a,b\n1,2\n"  # the host's copy is untouched
