@@ -30,7 +30,8 @@ class TaskOutcome:
     """One task's result, as written to the results file.
 
     `checks` maps each check given (`answer`, `regex`, `python`) to whether it passed;
-    `error_kind` is set for `Status.ERROR` (the stop reason, or the exception's type name).
+    `error_kind` is set for `Status.ERROR` (the stop reason, or the exception's type name);
+    `check_output` is what the Python check printed, and why it failed.
     """
 
     id: str
@@ -40,6 +41,7 @@ class TaskOutcome:
     checks: dict[str, bool] = field(default_factory=dict)
     error_kind: str | None = None
     error: str | None = None
+    check_output: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     turns: int = 0

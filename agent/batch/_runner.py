@@ -14,7 +14,9 @@ from harmony_agent._events import Event
 from harmony_agent._result import RunResult
 from harmony_agent.batch._outcome import Status, TaskOutcome, judge_answer
 from harmony_agent.batch._results import ResultsFile
+from harmony_agent.batch._task_sandbox import CheckRun, TaskSandbox
 from harmony_agent.batch._tasks import Task
+from harmony_agent.sandbox import SandboxError
 from harmony_agent.traces import TraceWriter
 
 __all__ = ["BatchRunner"]
@@ -72,17 +74,17 @@ class BatchRunner:
 
     async def _run_task(self, task: Task) -> TaskOutcome:
         started = time.monotonic()
-        if task.files or (task.check is not None and task.check.python is not None):
-            return TaskOutcome(
-                task.id,
-                Status.ERROR,
-                error_kind="needs_sandbox",
-                error="this task has files or a python check, which need the python sandbox",
-            )
+        needs_sandbox = bool(task.files) or (task.check is not None and task.check.python)
+        agent, sandbox = (
+            TaskSandbox.for_agent(self._agent, task.files) if needs_sandbox else (self._agent, None)
+        )
         trace = self._trace(task)
         try:
-            result = await self._agent.arun(task.prompt, on_event=trace or _no_event)
-        except HarmonyAgentError as error:
+            result = await agent.arun(task.prompt, on_event=trace or _no_event)
+            check = None
+            if result.ok and sandbox is not None and task.check and task.check.python:
+                check = await sandbox.check(task.check.python)
+        except (HarmonyAgentError, SandboxError) as error:
             if trace is not None:
                 trace.error(error)
             return TaskOutcome(
@@ -93,9 +95,11 @@ class BatchRunner:
                 duration_s=round(time.monotonic() - started, 3),
             )
         finally:
+            if sandbox is not None:
+                await sandbox.aclose()
             if trace is not None:
                 trace.close()
-        return _judge(task, result, time.monotonic() - started)
+        return _judge(task, result, check, time.monotonic() - started)
 
     def _trace(self, task: Task) -> TraceWriter | None:
         if self._traces_dir is None:
@@ -111,7 +115,7 @@ def _no_event(event: Event) -> None:
     """Ignores a run event."""
 
 
-def _judge(task: Task, result: RunResult, duration_s: float) -> TaskOutcome:
+def _judge(task: Task, result: RunResult, check: CheckRun | None, duration_s: float) -> TaskOutcome:
     usage = result.usage
     checks: dict[str, bool] = {}
     if not result.ok:
@@ -120,6 +124,8 @@ def _judge(task: Task, result: RunResult, duration_s: float) -> TaskOutcome:
         status, error_kind = Status.DONE, None
     else:
         checks = judge_answer(task.check, result.final_text)
+        if check is not None:
+            checks["python"] = check.passed
         status = Status.PASSED if all(checks.values()) else Status.FAILED
         error_kind = None
     return TaskOutcome(
@@ -134,5 +140,6 @@ def _judge(task: Task, result: RunResult, duration_s: float) -> TaskOutcome:
         completion_tokens=usage.completion_tokens,
         turns=usage.turns,
         tool_calls=usage.tool_calls,
+        check_output=None if check is None else check.output,
         duration_s=round(duration_s, 3),
     )

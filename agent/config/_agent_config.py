@@ -18,8 +18,10 @@ from harmony_agent.config._engines import (
 )
 from harmony_agent.config._functions import FunctionConfig
 from harmony_agent.engines import Engine, SamplingParams
+from harmony_agent.sandbox import SandboxConfig
 from harmony_agent.tools import BuiltinTool, FunctionTool
 from harmony_agent.tools.browser import Browser, BrowserConfig
+from harmony_agent.tools.python import PythonTool
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, model_validator
 
 __all__ = ["AgentConfig", "LimitsConfig", "OutputConfig", "SamplingConfig", "ToolsConfig"]
@@ -82,6 +84,10 @@ class ToolsConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    python: SandboxConfig | None = Field(
+        default=None,
+        description="Stateful Python in a sandboxed Jupyter kernel, one per run; absent: none.",
+    )
     browser: BrowserConfig | None = Field(
         default=None, description="The browser tool (search, open, find); absent: no browser."
     )
@@ -180,6 +186,8 @@ class AgentConfig(BaseModel):
     def builtins(self) -> list[BuiltinTool]:
         """The built-in tools configured."""
         tools: list[BuiltinTool] = []
+        if self.tools.python is not None:
+            tools.append(PythonTool(self.tools.python))
         if self.tools.browser is not None:
             tools.append(Browser(self.tools.browser))
         return tools

@@ -72,6 +72,11 @@ def _check(config: AgentConfig) -> list[tuple[KeyPath, ConfigError]]:
         checks.append((("instructions_file",), config.read_instructions))
     if isinstance(config.engine, ScriptedEngineConfig):
         checks.append((("engine", "script_file"), config.engine.load_script))
+    if config.tools.python is not None:
+        checks += [
+            (("tools", "python", "files", index), functools.partial(_exists, file))
+            for index, file in enumerate(config.tools.python.files)
+        ]
     failures: list[tuple[KeyPath, ConfigError]] = []
     for key, check in checks:
         try:
@@ -79,6 +84,11 @@ def _check(config: AgentConfig) -> list[tuple[KeyPath, ConfigError]]:
         except ConfigError as error:
             failures.append((key, error))
     return failures
+
+
+def _exists(path: Path) -> None:
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist")
 
 
 def _explain(error: Any, document: YamlDocument, source: str) -> str:

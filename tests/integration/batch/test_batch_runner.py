@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 from harmony_agent import Agent
-from harmony_agent.batch import BatchRunner, ResultsFile, Status, Task, read_tasks
+from harmony_agent.batch import BatchRunner, Check, ResultsFile, Status, Task, read_tasks
 from harmony_agent.engines import ScriptedEngine
+from harmony_agent.sandbox import SandboxConfig
+from harmony_agent.tools.python import PythonTool
 
 
 def final(text: str) -> str:
@@ -73,13 +75,12 @@ async def test_runner_judges_tasks_concurrently_and_saves_each(tmp_path: Path) -
     )
     agent = Agent(engine=engine, reasoning="low", max_turns=1)
     tasks = [
-        Task(id="pass", prompt="task-pass", check={"answer": "42"}),  # type: ignore[arg-type]
-        Task(id="fail", prompt="task-fail", check={"answer": "42"}),  # type: ignore[arg-type]
-        Task(id="regex", prompt="task-regex", check={"regex": r"\b42\b"}),  # type: ignore[arg-type]
+        Task(id="pass", prompt="task-pass", check=Check(answer="42")),
+        Task(id="fail", prompt="task-fail", check=Check(answer="42")),
+        Task(id="regex", prompt="task-regex", check=Check(regex=r"\b42\b")),
         Task(id="nocheck", prompt="task-nocheck"),
-        Task(id="limit", prompt="task-limit", check={"answer": "x"}),  # type: ignore[arg-type]
-        Task(id="engine", prompt="task-engine", check={"answer": "x"}),  # type: ignore[arg-type]
-        Task(id="sandboxed", prompt="task-pass", check={"python": "assert True"}),  # type: ignore[arg-type]
+        Task(id="limit", prompt="task-limit", check=Check(answer="x")),
+        Task(id="engine", prompt="task-engine", check=Check(answer="x")),
     ]
     results = ResultsFile(tmp_path / "out" / "results.jsonl")
     results.open()
@@ -106,11 +107,67 @@ async def test_runner_judges_tasks_concurrently_and_saves_each(tmp_path: Path) -
         "nocheck": Status.DONE,
         "limit": Status.ERROR,
         "engine": Status.ERROR,
-        "sandboxed": Status.ERROR,
     }
     assert records["fail"]["checks"] == {"answer": False}
     assert records["limit"]["error_kind"] == "max_turns"
     assert records["engine"]["error_kind"] == "ScriptExhausted"
-    assert records["sandboxed"]["error_kind"] == "needs_sandbox"
     assert records["pass"]["completion_tokens"] > 0
     assert (tmp_path / "traces" / "pass.jsonl").is_file()
+
+
+def python_call(code: str) -> str:
+    return f"<|channel|>analysis to=python code<|message|>{code}<|call|>"
+
+
+async def test_python_checks_run_in_the_tasks_own_sandbox(tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("1 2 3 4\n", encoding="utf-8")
+    code = "total = sum(int(x) for x in open('numbers.txt').read().split())\ntotal"
+    engine = ScriptedEngine.routed(
+        {
+            "sum-ok": [python_call(code), final("10")],
+            "sum-bad": [python_call(code), final("10")],
+            "no-python": [final("fine")],
+        }
+    )
+    agent = Agent(
+        engine=engine, reasoning="low", tools=[PythonTool(SandboxConfig(cell_timeout_s=20))]
+    )
+    tasks = [
+        Task(
+            id="ok",
+            prompt="sum-ok",
+            files=(numbers,),
+            check=Check(answer="10", python="assert total == 10"),
+        ),
+        Task(
+            id="bad",
+            prompt="sum-bad",
+            files=(numbers,),
+            check=Check(python="assert total == 11, total"),
+        ),
+        Task(
+            id="fresh",
+            prompt="no-python",
+            files=(numbers,),
+            check=Check(
+                python="import os\nassert os.path.exists('numbers.txt')\nassert 'total' not in dir()"
+            ),
+        ),
+    ]
+    results = ResultsFile(tmp_path / "results.jsonl")
+    results.open()
+    await BatchRunner(agent, results, concurrency=3).run(tasks)
+    results.close()
+    records = {
+        r["id"]: r for r in map(json.loads, (tmp_path / "results.jsonl").read_text().splitlines())
+    }
+    assert records["ok"]["status"] == Status.PASSED
+    assert records["ok"]["checks"] == {"answer": True, "python": True}
+    assert records["ok"]["tool_calls"] == 1
+    assert records["bad"]["status"] == Status.FAILED
+    assert (
+        "AssertionError" in records["bad"]["check_output"]
+        and "10" in records["bad"]["check_output"]
+    )
+    assert records["fresh"]["status"] == Status.PASSED

@@ -161,3 +161,56 @@ def test_missing_tasks_file_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
         f"error: {tmp_path / 'none.jsonl'}: cannot read the tasks file: No such file or directory"
         in " ".join(done.stderr.split())
     )
+
+
+def test_batch_python_checks_and_task_files(cli: Cli, tmp_path: Path) -> None:
+    (tmp_path / "data.csv").write_text("x\n1\n2\n3\n", encoding="utf-8")
+    code = "import csv\nrows = list(csv.DictReader(open('data.csv')))\nmean = sum(int(r['x']) for r in rows) / len(rows)\nmean"
+    script = {
+        key: [
+            f"<|channel|>analysis to=python code<|message|>{code}<|call|>",
+            final("The mean is 2.0."),
+        ]
+        for key in ("mean-a", "mean-b")
+    }
+    config = tmp_path / "agent.yaml"
+    config.write_text(
+        json.dumps(
+            {
+                "engine": {"kind": "scripted", "script": script},
+                "reasoning": "low",
+                "tools": {"python": {"cell_timeout_s": 30}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "prompt": "mean-a of data.csv",
+                "files": ["data.csv"],
+                "check": {"regex": "2\\.0", "python": "assert mean == 2.0"},
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "b",
+                "prompt": "mean-b of data.csv",
+                "files": ["data.csv"],
+                "check": {"python": "assert mean == 3.0, f'mean is {mean}'"},
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    output = tmp_path / "results.jsonl"
+    done = cli("batch", config, tasks, "-o", output, "-c", "2")
+    assert done.returncode == ExitCode.INCOMPLETE, done.stderr
+    saved = {r["id"]: r for r in results(output)}
+    assert saved["a"]["status"] == "passed"
+    assert saved["b"]["status"] == "failed"
+    assert "mean is 2.0" in saved["b"]["check_output"]
+    assert "pass rate │ 50.0% (1/2)" in " ".join(done.stdout.split())

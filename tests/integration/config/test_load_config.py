@@ -259,3 +259,25 @@ def test_errors_do_not_echo_values_from_the_environment(tmp_path: Path) -> None:
         "integer, got a value from the environment (not shown) (max_turns: Generations (model calls) per run.)"
     ]
     assert load_config(path, {"TURNS_TOKEN": "7"}).limits.max_turns == 7
+
+
+def test_python_sandbox_settings(tmp_path: Path) -> None:
+    (tmp_path / "data.csv").write_text("a\n1\n", encoding="utf-8")
+    path = write(tmp_path, "tools:\n  python:\n    cell_timeout_s: 30\n    files: [data.csv]\n")
+    config = load_config(path, {})
+    assert config.tools.python is not None
+    assert config.tools.python.files == (tmp_path / "data.csv",)
+    [python] = config.agent(ScriptedEngine([])).builtins
+    assert python.namespace.name == "python"
+    assert "30" in (python.namespace.description or "")
+    path = write(
+        tmp_path, "tools:\n  python:\n    cell_timeout_s: ten\n    files: [data.csv, missing.csv]\n"
+    )
+    found = problems(path)
+    assert found[0].startswith(
+        f"{path}:3: tools.python.cell_timeout_s: input should be a valid number, unable to parse string as a number, got 'ten'"
+    )
+    path = write(tmp_path, "tools:\n  python:\n    files: [data.csv, missing.csv]\n")
+    assert problems(path) == [
+        f"{path}:3: tools.python.files[1]: {tmp_path / 'missing.csv'} does not exist"
+    ]
