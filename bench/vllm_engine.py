@@ -28,8 +28,14 @@ from pathlib import Path
 from harmony_agent import Agent, tool
 from harmony_agent._harmony import STOP_TOKENS
 from harmony_agent.engines import Engine, VLLMEngine
-from harmony_agent.tiny import ProductPython, Task, WeatherTask, build_checkpoint, tiny_agent
-from harmony_agent.tiny._selftest import tiny_engine_settings
+from harmony_agent.tiny import (
+    ProductPython,
+    Task,
+    WeatherTask,
+    build_checkpoint,
+    tiny_agent,
+    tiny_engine_settings,
+)
 from harmony_agent.tools import ToolNamespace
 
 from tests.e2e.recording import RecordingEngine

@@ -1,11 +1,19 @@
 """Engines: where harmony tokens come from."""
 
 from harmony_agent.engines._base import Engine, FinishReason, SamplingParams, TokenChunk
+from harmony_agent.engines._default import (
+    GPT_OSS_20B,
+    DefaultModel,
+    default_engine,
+    default_model,
+)
 from harmony_agent.engines._http import HTTPEngine, HTTPSettings
 from harmony_agent.engines._scripted import ScriptedEngine
 from harmony_agent.engines._vllm import VLLMEngine, VLLMSettings
 
 __all__ = [
+    "GPT_OSS_20B",
+    "DefaultModel",
     "Engine",
     "FinishReason",
     "HTTPEngine",
@@ -15,4 +23,6 @@ __all__ = [
     "TokenChunk",
     "VLLMEngine",
     "VLLMSettings",
+    "default_engine",
+    "default_model",
 ]

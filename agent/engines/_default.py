@@ -11,7 +11,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GPT_OSS_20B", "DefaultModel", "default_model"]
+from harmony_agent.engines._vllm import VLLMEngine, VLLMSettings
+
+__all__ = ["GPT_OSS_20B", "DefaultModel", "default_engine", "default_model"]
 
 GPT_OSS_20B = "openai/gpt-oss-20b"
 """The hub id of the model the runtime is built for first."""
@@ -43,6 +45,22 @@ def default_model() -> DefaultModel:
         f"a GPU is present but {GPT_OSS_20B} is not downloaded "
         f"(huggingface-cli download {GPT_OSS_20B}, or set HARMONY_AGENT_MODEL)",
     )
+
+
+def default_engine(choice: DefaultModel | None = None) -> VLLMEngine:
+    """The in-process engine on `choice` (default: `default_model()`), not started yet.
+
+    For the tiny checkpoint this trains it first when the cache does not hold it (minutes on
+    a CPU), for agents with the default python tool.
+    """
+    choice = choice or default_model()
+    if choice.model is not None:
+        return VLLMEngine(VLLMSettings(model=choice.model))
+    from harmony_agent.tiny import build_checkpoint, tiny_engine_settings
+    from harmony_agent.tools.python import PythonTool
+
+    checkpoint = build_checkpoint(python=PythonTool().namespace)
+    return VLLMEngine(tiny_engine_settings(checkpoint.path))
 
 
 def _has_cuda() -> bool:

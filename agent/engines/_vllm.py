@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import traceback
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -153,7 +154,7 @@ class VLLMEngine:
             if self._closed:
                 raise EngineError("the VLLMEngine is closed")
             if self._llm is None:
-                self._llm = self._create()
+                return self._create()
             return self._llm
 
     def _create(self) -> AsyncLLM:
@@ -182,8 +183,12 @@ class VLLMEngine:
             raise EngineUnavailable(f"vLLM rejected the settings: {error}") from error
         stderr = StderrTail()
         try:
-            llm = AsyncLLM.from_vllm_config(config, disable_log_stats=True)
+            # Straight to the attribute: vLLM keeps this frame alive, and a local holding the
+            # engine would outlive `aclose`.
+            self._llm = AsyncLLM.from_vllm_config(config, disable_log_stats=True)
         except Exception as error:
+            # The frames hold the half-built engine, whose finalizer would run at exit.
+            traceback.clear_frames(error.__traceback__)
             stderr.release()
             log = stderr.text()
             stderr.close()
@@ -197,7 +202,7 @@ class VLLMEngine:
             ) from error
         stderr.release()
         self._stderr = stderr
-        return llm
+        return self._llm
 
     async def generate(
         self,

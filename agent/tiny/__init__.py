@@ -14,6 +14,13 @@ from harmony_agent.tiny._checkpoint import (
     build_checkpoint,
     default_cache_dir,
 )
+from harmony_agent.tiny._selftest import (
+    SelftestCase,
+    SelftestReport,
+    aselftest,
+    pick_tasks,
+    tiny_engine_settings,
+)
 from harmony_agent.tiny._tasks import (
     CURRENT_DATE,
     INSTRUCTIONS,
@@ -21,6 +28,7 @@ from harmony_agent.tiny._tasks import (
     ProductTask,
     Task,
     WeatherTask,
+    get_weather,
     tiny_agent,
     weather_tool,
 )
@@ -31,11 +39,17 @@ __all__ = [
     "DataSettings",
     "ProductPython",
     "ProductTask",
+    "SelftestCase",
+    "SelftestReport",
     "Task",
     "TinyCheckpoint",
     "WeatherTask",
+    "aselftest",
     "build_checkpoint",
     "default_cache_dir",
+    "get_weather",
+    "pick_tasks",
     "tiny_agent",
+    "tiny_engine_settings",
     "weather_tool",
 ]

@@ -29,6 +29,7 @@ __all__ = [
     "ProductTask",
     "Task",
     "WeatherTask",
+    "get_weather",
     "tiny_agent",
     "weather_tool",
 ]
@@ -42,8 +43,10 @@ CURRENT_DATE = "2025-08-05"
 _PRODUCT_CODE = re.compile(r"print\((\d+)\*(\d+)\)")
 
 
-def weather_tool(temperature_c: int) -> FunctionTool:
-    """The `get_weather` function; every city it is asked about has `temperature_c` degrees."""
+def weather_tool(temperature_c: int | None = None) -> FunctionTool:
+    """The `get_weather` function the tiny checkpoint was trained with; every city it is asked
+    about has `temperature_c` degrees (None: a made-up temperature per city, -9 to 39).
+    """
 
     @tool
     def get_weather(city: str) -> dict[str, object]:
@@ -52,9 +55,16 @@ def weather_tool(temperature_c: int) -> FunctionTool:
         Args:
             city: City name, e.g. "Paris".
         """
-        return {"city": city, "temperature_c": temperature_c}
+        degrees = sum(city.encode()) % 49 - 9 if temperature_c is None else temperature_c
+        return {"city": city, "temperature_c": degrees}
 
     return get_weather
+
+
+get_weather = weather_tool()
+"""`get_weather` with a made-up temperature per city; configs name it
+`harmony_agent.tiny:get_weather`.
+"""
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ class ModelShape:
 class TrainingSettings:
     """How the tiny model is trained (AdamW, linear warm-up, cosine decay)."""
 
-    steps: int = 2000
+    steps: int = 1500
     batch_size: int = 32
     learning_rate: float = 3e-3
     warmup_steps: int = 100

@@ -13,8 +13,7 @@ import psutil
 import pytest
 import pytest_asyncio
 from harmony_agent.engines import VLLMEngine
-from harmony_agent.tiny import TinyCheckpoint, build_checkpoint
-from harmony_agent.tiny._selftest import tiny_engine_settings
+from harmony_agent.tiny import TinyCheckpoint, build_checkpoint, tiny_engine_settings
 from harmony_agent.tools import BuiltinTool
 
 from tests.e2e.tools import python_tool as make_python_tool

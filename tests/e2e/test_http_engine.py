@@ -28,8 +28,7 @@ from harmony_agent.engines import (
     ScriptedEngine,
     TokenChunk,
 )
-from harmony_agent.tiny import TinyCheckpoint, WeatherTask, tiny_agent
-from harmony_agent.tiny._selftest import pick_tasks
+from harmony_agent.tiny import TinyCheckpoint, WeatherTask, pick_tasks, tiny_agent
 from harmony_agent.tools import BuiltinTool
 
 from tests.e2e.recording import RecordingEngine

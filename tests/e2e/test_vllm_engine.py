@@ -10,8 +10,14 @@ import pytest
 from harmony_agent import EngineOutOfMemory, RunResult
 from harmony_agent._harmony import ASSISTANT_HEADER
 from harmony_agent.engines import SamplingParams, TokenChunk, VLLMEngine
-from harmony_agent.tiny import ProductTask, TinyCheckpoint, WeatherTask, tiny_agent
-from harmony_agent.tiny._selftest import pick_tasks, tiny_engine_settings
+from harmony_agent.tiny import (
+    ProductTask,
+    TinyCheckpoint,
+    WeatherTask,
+    pick_tasks,
+    tiny_agent,
+    tiny_engine_settings,
+)
 from harmony_agent.tools import BuiltinTool
 
 from tests.e2e.conftest import child_processes, processes_left

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from harmony_agent.tiny import ProductPython
-from harmony_agent.tools import BuiltinTool, ToolNamespace
+from harmony_agent.tools import BuiltinTool
+from harmony_agent.tools.python import PythonTool
 
 
 def python_tool() -> BuiltinTool:
-    """The python tool of the end-to-end runs."""
-    return ProductPython(
-        ToolNamespace(
-            "python",
-            description="Use this tool to execute Python code. The code runs in a stateful Jupyter notebook environment with a timeout of 30 seconds. Files persist in /workspace. Internet access is off.",
-        )
-    )
+    """The python tool of the end-to-end runs: the real sandboxed kernel, default settings."""
+    return PythonTool()

@@ -331,6 +331,7 @@ async def test_concurrent_runs_survive_faults_without_leaks(site: RunningSite) -
             ),
         )
     )
+    children_before = set(child_processes())
     tasks_before = len(asyncio.all_tasks())
     threads_before = len(own_threads())
     tracemalloc.start()
@@ -354,7 +355,7 @@ async def test_concurrent_runs_survive_faults_without_leaks(site: RunningSite) -
     assert set(tally) >= {"answered", "engine error", "timeout", "cancelled stream"}
     assert len(asyncio.all_tasks()) == tasks_before
     assert len(await settle(threads_before)) == threads_before, own_threads()
-    assert child_processes() == []
+    assert set(child_processes()) <= children_before
     assert open_fds() <= fds_warm + 4
     growth = traced[-1] - traced_warm
     print(

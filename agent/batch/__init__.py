@@ -1,0 +1,25 @@
+"""Batches: many tasks from a JSONL file run concurrently, each result saved as it ends.
+
+Each task line is `{"id": ..., "prompt": ..., "files": [...], "check": {...}}`; results are
+appended to a JSONL file and synced per task, and tasks whose id is already there are skipped,
+so an interrupted batch (even `kill -9`) resumes where it stopped.
+"""
+
+from harmony_agent.batch._outcome import Status, TaskOutcome, judge_answer
+from harmony_agent.batch._results import ResultsFile
+from harmony_agent.batch._runner import BatchRunner
+from harmony_agent.batch._summary import BatchSummary
+from harmony_agent.batch._tasks import BadLine, Check, Task, read_tasks
+
+__all__ = [
+    "BadLine",
+    "BatchRunner",
+    "BatchSummary",
+    "Check",
+    "ResultsFile",
+    "Status",
+    "Task",
+    "TaskOutcome",
+    "judge_answer",
+    "read_tasks",
+]

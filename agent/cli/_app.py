@@ -1,0 +1,70 @@
+"""The `harmony-agent` typer app and what its commands share: consoles, options, config loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from harmony_agent.cli._exit import reports_errors
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from harmony_agent.config import AgentConfig
+    from harmony_agent.traces import TraceWriter
+
+__all__ = [
+    "ConfigArgument",
+    "HideReasoning",
+    "TraceOption",
+    "app",
+    "console",
+    "error_console",
+    "handles_errors",
+    "load",
+    "open_trace",
+]
+
+app = typer.Typer(
+    name="harmony-agent",
+    help="Run gpt-oss agents from YAML configs: single runs, chats, batches, traces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+error_console = Console(stderr=True, highlight=False)
+_options = {"debug": False}
+handles_errors = reports_errors(error_console, lambda: _options["debug"])
+
+ConfigArgument = Annotated[
+    Path, typer.Argument(help="The agent's YAML config.", show_default=False)
+]
+HideReasoning = Annotated[
+    bool, typer.Option("--hide-reasoning", help="Do not show the model's reasoning.")
+]
+TraceOption = Annotated[
+    Path | None, typer.Option("--trace", help="Append a JSONL trace here (overrides output.trace).")
+]
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    _options["debug"] = debug
+
+
+def load(path: Path) -> AgentConfig:
+    """The config at `path` (errors name the file, line and key)."""
+    from harmony_agent.config import load_config
+
+    return load_config(path)
+
+
+def open_trace(config: AgentConfig, override: Path | None) -> TraceWriter | None:
+    """The trace writer the config or `--trace` asks for, opened; None without one."""
+    from harmony_agent.traces import TraceWriter
+
+    path = override or config.output.trace
+    return None if path is None else TraceWriter(path, secrets=config.secrets).open()

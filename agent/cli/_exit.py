@@ -1,0 +1,74 @@
+"""Exit codes scripts can rely on, and the one place errors become messages."""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+
+__all__ = ["ExitCode", "UserError", "reports_errors"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class ExitCode(enum.IntEnum):
+    """What the process exit status means."""
+
+    OK = 0
+    """The run answered; every batch task ran and passed its check."""
+    INCOMPLETE = 1
+    """A run stopped without a final answer (a limit), or batch tasks failed or were invalid."""
+    USAGE = 2
+    """Bad arguments, an invalid config or tasks file, a file that cannot be read."""
+    ENGINE = 3
+    """The engine could not start or failed to generate."""
+    INTERNAL = 70
+    """A bug in harmony-agent (run with --debug for the traceback)."""
+    INTERRUPTED = 130
+    """Stopped with Ctrl-C."""
+
+
+class UserError(Exception):
+    """Something the person running the command must fix; shown without a traceback."""
+
+
+def reports_errors(
+    console: Console, debug: Callable[[], bool]
+) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Turns known errors into a message and an exit code; `debug()` adds the traceback."""
+
+    def decorate(command: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(command)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+            from harmony_agent import ConfigError, EngineError
+
+            try:
+                return command(*args, **kwargs)
+            except (typer.Exit, typer.Abort):
+                raise
+            except KeyboardInterrupt:
+                console.print("[yellow]interrupted[/]")
+                raise typer.Exit(ExitCode.INTERRUPTED) from None
+            except Exception as error:
+                if isinstance(error, ConfigError | UserError):
+                    code, label = ExitCode.USAGE, "error"
+                elif isinstance(error, EngineError):
+                    code, label = ExitCode.ENGINE, "engine error"
+                else:
+                    code, label = ExitCode.INTERNAL, "internal error"
+                if debug():
+                    console.print_exception()
+                for line in str(error).splitlines() or [type(error).__name__]:
+                    console.print(f"[bold red]{label}:[/] {line}", highlight=False, soft_wrap=True)
+                if code is ExitCode.INTERNAL and not debug():
+                    console.print("run again with --debug to see the traceback", style="dim")
+                raise typer.Exit(code) from None
+
+        return wrapper
+
+    return decorate

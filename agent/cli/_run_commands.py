@@ -1,0 +1,113 @@
+"""`run` (one prompt, streamed) and `show` (a saved trace, rendered the same way)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from harmony_agent.cli._app import (
+    ConfigArgument,
+    HideReasoning,
+    TraceOption,
+    console,
+    handles_errors,
+    load,
+    open_trace,
+)
+from harmony_agent.cli._exit import ExitCode, UserError
+
+if TYPE_CHECKING:
+    from harmony_agent import RunResult
+    from harmony_agent.config import AgentConfig
+
+__all__ = ["run", "show"]
+
+
+@handles_errors
+def run(
+    config_path: ConfigArgument,
+    prompt: Annotated[
+        str | None, typer.Argument(help="The prompt; `-` or none: read stdin.")
+    ] = None,
+    hide_reasoning: HideReasoning = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")] = False,
+    trace_path: TraceOption = None,
+) -> None:
+    """Run the agent on one prompt and stream what it does (Ctrl-C stops it, exit 130)."""
+    from harmony_agent import StopReason
+
+    config = load(config_path)
+    text = sys.stdin.read() if prompt in (None, "-") else prompt
+    if not text or not text.strip():
+        raise UserError("the prompt is empty: give it as an argument or on stdin")
+    result = asyncio.run(_run(config, text, hide_reasoning, as_json, trace_path))
+    if as_json:
+        sys.stdout.write(json.dumps(_result_json(result), ensure_ascii=False) + "\n")
+    if result.stop_reason is StopReason.CANCELLED:
+        raise typer.Exit(ExitCode.INTERRUPTED)
+    if not result.ok:
+        raise typer.Exit(ExitCode.INCOMPLETE)
+
+
+async def _run(
+    config: AgentConfig, prompt: str, hide_reasoning: bool, as_json: bool, trace_path: Path | None
+) -> RunResult:
+    from harmony_agent.cli._printer import RunPrinter
+    from harmony_agent.cli._turn import stream_turn
+
+    show_reasoning = config.output.show_reasoning and not hide_reasoning
+    printer = RunPrinter(console, show_reasoning=show_reasoning)
+    trace = open_trace(config, trace_path)
+    try:
+        async with config.open() as agent:
+            return await stream_turn(
+                agent,
+                prompt,
+                history=None,
+                show=(lambda record: None) if as_json else printer,
+                trace=trace,
+                cancel_on_interrupt=True,
+            )
+    finally:
+        printer.close()
+        if trace is not None:
+            trace.close()
+
+
+def _result_json(result: RunResult) -> dict[str, Any]:
+    from harmony_agent.traces import result_record, tool_result_record
+
+    record = result_record(result)
+    del record["type"]
+    calls = [
+        tool_result_record(call) | {"arguments": call.call.arguments} for call in result.tool_calls
+    ]
+    for call in calls:
+        del call["type"]
+    record["tool_calls"] = calls
+    return record
+
+
+@handles_errors
+def show(
+    trace_path: Annotated[Path, typer.Argument(help="A JSONL trace written by a run.")],
+    hide_reasoning: HideReasoning = False,
+) -> None:
+    """Render a saved trace the way `run` showed it."""
+    from harmony_agent.cli._printer import RunPrinter
+    from harmony_agent.traces import read_trace
+
+    if not trace_path.is_file():
+        raise UserError(f"{trace_path}: no such file")
+    printer = RunPrinter(console, show_reasoning=not hide_reasoning, echo_prompt=True)
+    try:
+        for record in read_trace(trace_path):
+            printer(record)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    finally:
+        printer.close()

@@ -1,0 +1,47 @@
+"""Agent runs described in YAML: the models, `load_config`, and the errors they raise.
+
+```python
+from harmony_agent.config import load_config
+
+config = load_config("configs/function-calling.yaml")
+async with config.open() as agent:          # the engine starts here and closes at the end
+    result = await agent.arun("What's the weather in Paris?")
+```
+"""
+
+from harmony_agent.config._agent_config import (
+    AgentConfig,
+    LimitsConfig,
+    OutputConfig,
+    SamplingConfig,
+    ToolsConfig,
+)
+from harmony_agent.config._engines import (
+    DefaultEngineConfig,
+    EngineConfig,
+    HTTPEngineConfig,
+    ScriptedEngineConfig,
+    VLLMEngineConfig,
+    build_engine,
+)
+from harmony_agent.config._error import ConfigFileError
+from harmony_agent.config._functions import FunctionConfig, import_object
+from harmony_agent.config._load import load_config
+
+__all__ = [
+    "AgentConfig",
+    "ConfigFileError",
+    "DefaultEngineConfig",
+    "EngineConfig",
+    "FunctionConfig",
+    "HTTPEngineConfig",
+    "LimitsConfig",
+    "OutputConfig",
+    "SamplingConfig",
+    "ScriptedEngineConfig",
+    "ToolsConfig",
+    "VLLMEngineConfig",
+    "build_engine",
+    "import_object",
+    "load_config",
+]

@@ -1,0 +1,68 @@
+"""`run` with `kind: http` against an OpenAI-compatible completions server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+from harmony_agent.cli import ExitCode
+
+from tests.integration.cli.conftest import SCRIPT
+from tests.integration.engines.completions_server import MODEL, CompletionsServer, Failure, Stream
+
+KEY = "sk-test-0123456789abcdef"
+
+
+async def run_cli(config: Path, *args: str, environ: dict[str, str]) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        SCRIPT,
+        "run",
+        str(config),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1", "COLUMNS": "100", **environ},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_run_through_a_completions_server_with_a_key_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    reply = Stream.of(
+        "<|channel|>analysis<|message|>Easy.<|end|><|start|>assistant<|channel|>final<|message|>Four.<|return|>"
+    )
+    async with CompletionsServer([reply], api_key=KEY, max_model_len=4096) as server:
+        config = tmp_path / "remote.yaml"
+        trace = tmp_path / "trace.jsonl"
+        config.write_text(
+            f"engine:\n  kind: http\n  base_urls: ${{SERVER_URL}}\n  model: {MODEL}\n  api_key: ${{SERVER_API_KEY}}\n"
+            f"reasoning: low\noutput:\n  trace: {trace}\n",
+            encoding="utf-8",
+        )
+        code, out, err = await run_cli(
+            config, "What is 2 + 2?", environ={"SERVER_URL": server.base_url, "SERVER_API_KEY": KEY}
+        )
+    assert code == ExitCode.OK, err
+    assert "Easy." in out and "Four." in out
+    assert "final · 1 turn" in out
+    [request] = server.requests
+    assert request["model"] == MODEL
+    assert KEY not in trace.read_text()
+    assert json.loads(trace.read_text().splitlines()[-1])["final_text"] == "Four."
+
+
+async def test_a_failing_server_exits_3(tmp_path: Path) -> None:
+    async with CompletionsServer([Failure(400, "bad request: model not served")]) as server:
+        config = tmp_path / "remote.yaml"
+        config.write_text(
+            f"engine:\n  kind: http\n  base_urls: {server.base_url}\n  model: {MODEL}\n  max_retries: 0\n"
+        )
+        code, out, err = await run_cli(config, "hi", environ={})
+    assert code == ExitCode.ENGINE, out + err
+    assert "engine error:" in err
+    assert "Traceback" not in err

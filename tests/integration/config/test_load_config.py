@@ -1,0 +1,283 @@
+"""Config files on disk: examples, relative paths, secrets, and errors that say where and why."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from harmony_agent import Agent
+from harmony_agent.config import (
+    AgentConfig,
+    ConfigFileError,
+    HTTPEngineConfig,
+    ScriptedEngineConfig,
+    load_config,
+)
+from harmony_agent.engines import ScriptedEngine
+
+CONFIGS = Path(__file__).parents[3] / "configs"
+FINAL = "<|channel|>final<|message|>Done.<|return|>"
+
+
+def write(directory: Path, text: str, name: str = "agent.yaml") -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigFileError) as caught:
+        load_config(path, environ or {})
+    return list(caught.value.problems)
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_config_loads_and_builds_an_agent(path: Path) -> None:
+    config = load_config(path, environ={})
+    agent = config.agent(engine=ScriptedEngine([]))
+    assert isinstance(agent, Agent)
+    assert agent.render_preamble()
+
+
+def test_function_calling_example_functions_run() -> None:
+    config = load_config(CONFIGS / "function-calling.yaml", environ={})
+    engine = ScriptedEngine(
+        [
+            "<|channel|>commentary to=functions.convert_temperature <|constrain|>json"
+            '<|message|>{"value": 212, "to": "celsius"}<|call|>',
+            "<|channel|>final<|message|>100 C.<|return|>",
+        ]
+    )
+    result = config.agent(engine).run("212 F in C?")
+    assert [call.output for call in result.tool_calls] == ["100.0"]
+    assert [f.name for f in config.agent(engine).functions] == [
+        "get_weather",
+        "convert_temperature",
+    ]
+
+
+def test_scripted_config_runs_through_open(tmp_path: Path) -> None:
+    path = write(tmp_path, f"engine:\n  kind: scripted\n  script: ['{FINAL}']\nreasoning: low\n")
+
+    async def main() -> str:
+        async with load_config(path, {}).open() as agent:
+            return (await agent.arun("hi")).final_text
+
+    import asyncio
+
+    assert asyncio.run(main()) == "Done."
+
+
+def test_relative_paths_resolve_against_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "script.yaml").write_text(f"- '{FINAL}'\n", encoding="utf-8")
+    (tmp_path / "sub" / "instructions.txt").write_text("Be brief.", encoding="utf-8")
+    write(
+        tmp_path / "sub",
+        """\
+        engine: {kind: scripted, script_file: script.yaml}
+        instructions_file: instructions.txt
+        output: {trace: traces/run.jsonl}
+        """,
+    )
+    monkeypatch.chdir(tmp_path)
+    config = load_config(Path("sub/agent.yaml"), {})
+    assert isinstance(config.engine, ScriptedEngineConfig)
+    assert config.engine.script_file == tmp_path / "sub" / "script.yaml"
+    assert config.output.trace == tmp_path / "sub" / "traces" / "run.jsonl"
+    agent = config.agent()
+    assert agent.instructions == "Be brief."
+    assert agent.run("hi").final_text == "Done."
+
+
+def test_secret_environment_values_are_secrets(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        engine:
+          kind: http
+          base_urls: ${URL}
+          model: m
+          api_key: ${KEY}
+        output: {redact: [internal-project-name]}
+        """,
+    )
+    config = load_config(path, {"URL": "http://10.0.0.5:8000/v1", "KEY": "key-123456"})
+    assert isinstance(config.engine, HTTPEngineConfig)
+    assert [str(url) for url in config.engine.base_urls] == ["http://10.0.0.5:8000/v1"]
+    assert set(config.secrets) == {"key-123456", "internal-project-name"}
+    assert "key-123456" not in repr(config)
+
+
+def test_errors_name_file_line_key_and_fix(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        engine:
+          kind: scripted
+          script: []
+        reasoning: extreme
+        limits:
+          timeout_s: ten
+          max_turnz: 3
+        tools:
+          browser:
+            fetch: {max_bytes: -5}
+        """,
+    )
+    found = problems(path)
+    assert found[0].startswith(
+        f"{path}:4: reasoning: input should be 'low', 'medium' or 'high', got 'extreme'"
+    )
+    assert found[1].startswith(f"{path}:6: limits.timeout_s: input should be a valid number")
+    assert "got 'ten'" in found[1]
+    assert (
+        found[2]
+        == f"{path}:7: limits.max_turnz: unknown key 'max_turnz'; did you mean 'max_turns'?"
+    )
+    assert found[3].startswith(
+        f"{path}:10: tools.browser.fetch.max_bytes: input should be greater than 0, got -5"
+    )
+    assert len(found) == 4
+
+
+def test_unknown_engine_kind_and_missing_fields(tmp_path: Path) -> None:
+    assert problems(write(tmp_path, "engine:\n  kind: vlm\n")) == [
+        f"{tmp_path / 'agent.yaml'}:2: engine.kind: must be one of 'default', 'vllm', 'http', "
+        "'scripted', got 'vlm'"
+    ]
+    found = problems(write(tmp_path, "engine:\n  kind: http\n  model: m\n"))
+    assert found[0].startswith(
+        f"{tmp_path / 'agent.yaml'}:1: engine.base_urls: this required key is missing; add it"
+    )
+
+
+def test_unknown_top_level_key_lists_valid_keys(tmp_path: Path) -> None:
+    found = problems(write(tmp_path, "zzz: 1\n"))
+    assert found[0].startswith(
+        f"{tmp_path / 'agent.yaml'}:1: zzz: unknown key 'zzz'; valid keys here: engine, reasoning,"
+    )
+
+
+def test_missing_environment_variable(tmp_path: Path) -> None:
+    found = problems(
+        write(tmp_path, "engine:\n  kind: http\n  model: m\n  base_urls: ${VLLM_URL}\n")
+    )
+    assert found == [
+        f"{tmp_path / 'agent.yaml'}:4: engine.base_urls: the environment variable VLLM_URL is "
+        "not set; export it, or write ${VLLM_URL:-default} to give a default"
+    ]
+
+
+def test_function_import_errors(tmp_path: Path) -> None:
+    (tmp_path / "my_functions.py").write_text("VALUE = 3\n", encoding="utf-8")
+    path = write(
+        tmp_path,
+        """\
+        tools:
+          functions:
+            - no_such_package.tools:lookup
+            - my_functions:missing
+            - my_functions:VALUE
+            - handler: my_functions:VALUE
+              parameters: {type: object}
+            - not-an-import-path
+        """,
+    )
+    found = problems(path)
+    assert found[0] == (
+        f"{path}:8: tools.functions[4].handler: string should match pattern "
+        "'^[A-Za-z_][\\w.]*:[A-Za-z_][\\w.]*$', got 'not-an-import-path' (handler: Import path "
+        "`package.module:callable`; modules next to the config file are found too.)"
+    )
+    path.write_text(path.read_text().replace("    - not-an-import-path\n", ""), encoding="utf-8")
+    assert problems(path) == [
+        f"{path}:3: tools.functions[0].handler: cannot import 'no_such_package.tools': no module "
+        "named 'no_such_package' (check the spelling, install the package, or put the module "
+        "next to the config file)",
+        f"{path}:4: tools.functions[1].handler: module 'my_functions' has no attribute 'missing'",
+        f"{path}:5: tools.functions[2].handler: my_functions:VALUE is not callable (type int)",
+        f"{path}:6: tools.functions[3].handler: my_functions:VALUE is not callable (type int)",
+    ]
+
+
+def test_inline_schema_function_and_invalid_schema(tmp_path: Path) -> None:
+    (tmp_path / "fns.py").write_text("def add(a, b):\n    return a + b\n", encoding="utf-8")
+    base = """\
+    tools:
+      functions:
+        - handler: fns:add
+          description: Adds two numbers.
+          parameters: {schema}
+    """
+    good = "{type: object, properties: {a: {type: number}, b: {type: number}}, required: [a, b]}"
+    config = load_config(write(tmp_path, base.replace("{schema}", good)), {})
+    [function] = config.functions()
+    assert function.name == "add"
+    assert function.spec.description == "Adds two numbers."
+    found = problems(write(tmp_path, base.replace("{schema}", "{type: array}")))
+    assert found == [
+        f"{tmp_path / 'agent.yaml'}:3: tools.functions[0].handler: function 'add': parameters "
+        "must be a schema of type 'object'"
+    ]
+
+
+def test_instructions_twice_and_missing_file(tmp_path: Path) -> None:
+    found = problems(write(tmp_path, "instructions: a\ninstructions_file: b.txt\n"))
+    assert found == [
+        f"{tmp_path / 'agent.yaml'}:1: give `instructions` or `instructions_file`, not both"
+    ]
+    found = problems(write(tmp_path, "instructions_file: b.txt\n"))
+    assert found == [
+        f"{tmp_path / 'agent.yaml'}:1: instructions_file: cannot read {tmp_path / 'b.txt'}: No such file or directory"
+    ]
+
+
+def test_not_a_mapping_and_unreadable_file(tmp_path: Path) -> None:
+    assert problems(write(tmp_path, "- a\n- b\n")) == [
+        f"{tmp_path / 'agent.yaml'}:1: the file must hold a mapping of keys (engine:, tools:, ...)"
+    ]
+    assert problems(tmp_path / "nope.yaml") == [
+        f"{tmp_path / 'nope.yaml'}: cannot read the file: No such file or directory"
+    ]
+
+
+def test_json_schema_for_editors() -> None:
+    schema = AgentConfig.model_json_schema()
+    assert set(schema["properties"]) >= {"engine", "tools", "limits", "output", "reasoning"}
+    kinds = schema["properties"]["engine"]["discriminator"]["mapping"]
+    assert set(kinds) == {"default", "vllm", "http", "scripted"}
+
+
+def test_errors_do_not_echo_values_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "limits:\n  max_turns: ${TURNS_TOKEN}\n")
+    assert problems(path, {"TURNS_TOKEN": "secret-ish"}) == [
+        f"{path}:2: limits.max_turns: input should be a valid integer, unable to parse string as an "
+        "integer, got a value from the environment (not shown) (max_turns: Generations (model calls) per run.)"
+    ]
+    assert load_config(path, {"TURNS_TOKEN": "7"}).limits.max_turns == 7
+
+
+def test_python_sandbox_settings(tmp_path: Path) -> None:
+    (tmp_path / "data.csv").write_text("a\n1\n", encoding="utf-8")
+    path = write(tmp_path, "tools:\n  python:\n    cell_timeout_s: 30\n    files: [data.csv]\n")
+    config = load_config(path, {})
+    assert config.tools.python is not None
+    assert config.tools.python.files == (tmp_path / "data.csv",)
+    [python] = config.agent(ScriptedEngine([])).builtins
+    assert python.namespace.name == "python"
+    assert "30" in (python.namespace.description or "")
+    path = write(
+        tmp_path, "tools:\n  python:\n    cell_timeout_s: ten\n    files: [data.csv, missing.csv]\n"
+    )
+    found = problems(path)
+    assert found[0].startswith(
+        f"{path}:3: tools.python.cell_timeout_s: input should be a valid number, unable to parse string as a number, got 'ten'"
+    )
+    path = write(tmp_path, "tools:\n  python:\n    files: [data.csv, missing.csv]\n")
+    assert problems(path) == [
+        f"{path}:3: tools.python.files[1]: {tmp_path / 'missing.csv'} does not exist"
+    ]

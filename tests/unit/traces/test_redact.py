@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from harmony_agent.traces import REDACTED, Redactor
+
+
+def test_known_secrets_are_hidden_everywhere() -> None:
+    redactor = Redactor(["hunter2-password", "abc"])
+    value = {"args": '{"password": "hunter2-password"}', "list": ["x hunter2-password y"], "n": 3}
+    assert redactor.value(value) == {
+        "args": f'{{"password": "{REDACTED}"}}',
+        "list": [f"x {REDACTED} y"],
+        "n": 3,
+    }
+    assert (
+        redactor.text("abc stays: too short to be a secret")
+        == "abc stays: too short to be a secret"
+    )
+
+
+def test_key_shaped_strings_are_hidden() -> None:
+    redactor = Redactor()
+    assert redactor.text("key sk-proj-ABCDEFGHIJKLMNOPQRST end") == f"key {REDACTED} end"
+    assert (
+        redactor.text("Authorization: Bearer eyJhbGciOi.payload")
+        == f"Authorization: Bearer {REDACTED}"
+    )
+    assert redactor.text('{"api_key": "0123456789abcdef"}') == f'{{"api_key": "{REDACTED}"}}'
+    assert redactor.text("token=abcdefgh1234") == f"token={REDACTED}"
+    assert redactor.text("the token count is 12") == "the token count is 12"
