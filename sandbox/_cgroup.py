@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,18 +221,19 @@ class Cgroup:
 
     def kill(self) -> None:
         """SIGKILLs every process in the group, repeating until none is left (a fork bomb
-        may fork while it is being killed).
+        may fork while it is being killed). Blocking: run it in a thread.
         """
         kill_file = self.directories[0] / "cgroup.kill"
         if self.version == 2 and kill_file.exists():
             kill_file.write_text("1")
-        for _ in range(1000):
+        for _ in range(2000):  # about two seconds at most
             pids = self.pids()
             if not pids:
                 return
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+            time.sleep(0.001)  # killed processes leave the group once reaped
 
     def remove(self) -> None:
         """Deletes the group. Its processes must be gone (`kill`, then reap them): raises
