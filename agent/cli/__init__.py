@@ -1,4 +1,5 @@
-"""The `harmony-agent` command line: `run`, `chat`, `batch`, `validate`, `schema`, `show`.
+"""The `harmony-agent` command line: `run`, `chat`, `batch`, `validate`, `schema`, `show`,
+`selftest` and `demo`.
 
 The only part of harmony-agent that prints. Exit codes are listed in `ExitCode`. A new
 command is a function decorated with `handles_errors`, registered in `_COMMANDS`.
@@ -8,12 +9,14 @@ from harmony_agent.cli._app import app
 from harmony_agent.cli._batch_command import batch
 from harmony_agent.cli._chat_command import chat
 from harmony_agent.cli._config_commands import schema, validate
+from harmony_agent.cli._demo_command import demo
 from harmony_agent.cli._exit import ExitCode
 from harmony_agent.cli._run_commands import run, show
+from harmony_agent.cli._selftest_command import selftest
 
 __all__ = ["ExitCode", "app", "main"]
 
-_COMMANDS = (run, chat, batch, show, validate, schema)
+_COMMANDS = (demo, run, chat, batch, show, validate, schema, selftest)
 for _command in _COMMANDS:
     app.command()(_command)
 

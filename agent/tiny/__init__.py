@@ -29,6 +29,7 @@ from harmony_agent.tiny._tasks import (
     Task,
     WeatherTask,
     get_weather,
+    made_up_temperature,
     tiny_agent,
     weather_tool,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "build_checkpoint",
     "default_cache_dir",
     "get_weather",
+    "made_up_temperature",
     "pick_tasks",
     "tiny_agent",
     "tiny_engine_settings",

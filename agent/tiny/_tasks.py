@@ -43,6 +43,11 @@ CURRENT_DATE = "2025-08-05"
 _PRODUCT_CODE = re.compile(r"print\((\d+)\*(\d+)\)")
 
 
+def made_up_temperature(city: str) -> int:
+    """A temperature from -9 to 39 °C that depends only on the city's name."""
+    return sum(city.encode()) % 49 - 9
+
+
 def weather_tool(temperature_c: int | None = None) -> FunctionTool:
     """The `get_weather` function the tiny checkpoint was trained with; every city it is asked
     about has `temperature_c` degrees (None: a made-up temperature per city, -9 to 39).
@@ -55,7 +60,7 @@ def weather_tool(temperature_c: int | None = None) -> FunctionTool:
         Args:
             city: City name, e.g. "Paris".
         """
-        degrees = sum(city.encode()) % 49 - 9 if temperature_c is None else temperature_c
+        degrees = made_up_temperature(city) if temperature_c is None else temperature_c
         return {"city": city, "temperature_c": degrees}
 
     return get_weather

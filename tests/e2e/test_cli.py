@@ -1,0 +1,45 @@
+"""The console script on the tiny checkpoint through real vLLM: demo, selftest, a YAML run.
+
+Each command starts its own engine in its own process; the session's `tiny` fixture has
+built the checkpoint they load.
+"""
+
+from __future__ import annotations
+
+import json
+
+from harmony_agent.tiny import TinyCheckpoint, made_up_temperature, pick_tasks
+
+from tests.integration.cli.conftest import CONFIGS, run_cli
+
+TIMEOUT_S = 300
+
+
+def test_demo_runs_the_tiny_checkpoint_with_a_banner(tiny: TinyCheckpoint) -> None:
+    done = run_cli("demo", timeout=TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    assert "Running the tiny gpt-oss checkpoint" in done.stdout
+    for task in pick_tasks(tiny):
+        assert task.question in done.stdout
+        assert task.expected_answer() in done.stdout
+
+
+def test_selftest_passes(tiny: TinyCheckpoint) -> None:
+    done = run_cli("selftest", timeout=TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    assert "selftest passed" in done.stdout
+    assert "functions.get_weather" in done.stdout
+    assert "python" in done.stdout
+
+
+def test_the_tiny_config_runs_from_yaml(tiny: TinyCheckpoint) -> None:
+    done = run_cli(
+        "run",
+        CONFIGS / "tiny-cpu.yaml",
+        "What's the weather in Paris?",
+        "--json",
+        timeout=TIMEOUT_S,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["final_text"] == f"It is {made_up_temperature('Paris')} °C in Paris."
