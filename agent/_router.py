@@ -107,6 +107,7 @@ class Router:
             timeout = route.function.timeout if route.function.timeout is not None else timeout
             run = functools.partial(route.function.call, call.arguments)
         else:
+            timeout = route.tool.timeout if route.tool.timeout is not None else timeout
             session = await self._session(route.tool)
             run = functools.partial(session.call, route.function, call.arguments)
         error: ToolErrorKind | None = None

@@ -118,6 +118,14 @@ class BuiltinTool(ABC):
     def namespace(self) -> ToolNamespace:
         """The namespace the model sees."""
 
+    @property
+    def timeout(self) -> float | None:
+        """How long one call may take before the run stops it; None: the agent's
+        `tool_timeout`. Tools with time limits of their own give one that leaves them room
+        to enforce those and tell the model what happened.
+        """
+        return None
+
     @abstractmethod
     async def open_session(self) -> ToolSession:
         """Starts the per-run state; the run closes it with `ToolSession.aclose`."""

@@ -41,6 +41,14 @@ class PythonTool(BuiltinTool):
         """`python`, with the trained description carrying the real timeout and network."""
         return ToolNamespace(name="python", description=describe(self.config, self.report))
 
+    @property
+    def timeout(self) -> float:
+        """Room for a cell's whole time limit: its timeout, the interrupt's grace and a restart
+        of the kernel, so the model hears which of them happened.
+        """
+        config = self.config
+        return config.cell_timeout_s + config.interrupt_grace_s + config.start_timeout_s + 5.0
+
     async def open_session(self) -> PythonSession:
         """Starts the run's kernel (or takes one from the pool)."""
         sandbox = Sandbox(self.config, pool=self.pool)

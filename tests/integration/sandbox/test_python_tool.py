@@ -42,6 +42,22 @@ async def test_agent_runs_code_in_one_kernel_per_run() -> None:
     assert "Internet access for this session is disabled." in first_prompt
 
 
+async def test_the_cell_timeout_outranks_a_shorter_tool_timeout() -> None:
+    engine = ScriptedEngine(
+        [
+            python_call("import time\ntime.sleep(30)"),
+            "<|channel|>final<|message|>Too slow.<|return|>",
+        ]
+    )
+    agent = Agent(engine=engine, tools=[PythonTool(FAST)], tool_timeout=0.5)
+
+    result = await agent.arun("Sleep.")
+
+    (call,) = result.tool_calls
+    assert call.error is None
+    assert "past the 2 s timeout and was interrupted" in call.output
+
+
 async def test_session_reports_timeouts_images_and_model_errors() -> None:
     tool = PythonTool(FAST)
     session = await tool.open_session()
