@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
@@ -221,7 +222,8 @@ class AgentConfig(BaseModel):
     @contextlib.asynccontextmanager
     async def open(self) -> AsyncIterator[Agent]:
         """The agent with its engine started; the engine is closed when the block ends."""
-        engine = self.build_engine()
+        # Building the default engine may train the tiny checkpoint first: not on the loop.
+        engine = await asyncio.to_thread(self.build_engine)
         async with contextlib.AsyncExitStack() as stack:
             enter = getattr(engine, "__aenter__", None)
             if enter is not None:

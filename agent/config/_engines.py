@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,6 +15,7 @@ from harmony_agent.engines import (
     ScriptedEngine,
     VLLMEngine,
     VLLMSettings,
+    default_engine,
 )
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
@@ -134,14 +134,4 @@ def build_engine(config: EngineConfig) -> Engine:
         case HTTPEngineConfig():
             return HTTPEngine(config)
         case DefaultEngineConfig():
-            return _default_engine()
-
-
-def _default_engine() -> Engine:
-    """The embedded default engine, imported only when it is used."""
-    engines = importlib.import_module("harmony_agent.engines")
-    default_engine = getattr(engines, "default_engine", None)
-    if default_engine is None:
-        raise ConfigError("engine: the default engine is not part of this installation")
-    engine: Engine = default_engine()
-    return engine
+            return default_engine()
