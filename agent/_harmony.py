@@ -34,6 +34,7 @@ __all__ = [
     "SpecialToken",
     "TokenTextDecoder",
     "clip_text",
+    "count_tokens",
     "decode",
     "encode_completion",
     "encode_text",
@@ -101,6 +102,11 @@ def _encoding() -> oh.HarmonyEncoding:
 def encode_text(text: str) -> list[int]:
     """Encodes text as plain text: a special token's spelling stays text, never structure."""
     return _encoding().encode(text, disallowed_special=())
+
+
+def count_tokens(text: str) -> int:
+    """How many tokens `text` takes as plain text."""
+    return len(encode_text(text))
 
 
 def encode_completion(text: str) -> list[int]:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, Literal
 
+from harmony_agent import _harmony
 from harmony_agent._agent import Agent
 from harmony_agent._errors import ConfigError
 from harmony_agent.config._engines import (
@@ -190,7 +191,8 @@ class AgentConfig(BaseModel):
         if self.tools.python is not None:
             tools.append(PythonTool(self.tools.python))
         if self.tools.browser is not None:
-            tools.append(Browser(self.tools.browser))
+            # Views sized in the model's own tokens, not an estimate.
+            tools.append(Browser(self.tools.browser, count_tokens=_harmony.count_tokens))
         return tools
 
     def build_engine(self) -> Engine:
