@@ -172,7 +172,8 @@ class _ProductSession(ToolSession):
         match = _PRODUCT_CODE.fullmatch(arguments.strip())
         if match is None:
             raise ToolError("only print(A*B) is supported")
-        return ToolOutput(text=f"{int(match[1]) * int(match[2])}\n")
+        # The python tool shows a printed line without its newline.
+        return ToolOutput(text=f"{int(match[1]) * int(match[2])}")
 
     async def aclose(self) -> None:
         pass

@@ -9,6 +9,7 @@ from harmony_agent import Agent, ToolErrorKind
 from harmony_agent._harmony import decode
 from harmony_agent.engines import ScriptedEngine
 from harmony_agent.sandbox import KernelPool, ReadOnlyMount, Sandbox
+from harmony_agent.tiny import ProductPython
 from harmony_agent.tools import PythonTool, ToolError
 
 from .conftest import FAST
@@ -132,3 +133,19 @@ async def test_files_copied_in_and_read_only_mounts(tmp_path: Path) -> None:
         assert denied.error is not None and "Read-only file system" in denied.error
         edited = await sandbox.execute("open('input.csv', 'a').write('3,4\\n')")
         assert edited.ok and data.read_text() == "a,b\n1,2\n"  # the host's copy is untouched
+
+
+async def test_the_tiny_checkpoints_stand_in_answers_as_the_python_tool_does() -> None:
+    tool = PythonTool(FAST)
+    stand_in = ProductPython(tool.namespace)
+    code = "print(57*64)"
+    real_session = await tool.open_session()
+    stand_in_session = await stand_in.open_session()
+    try:
+        real = await real_session.call(None, code)
+        imitated = await stand_in_session.call(None, code)
+    finally:
+        await real_session.aclose()
+        await stand_in_session.aclose()
+
+    assert imitated.text == real.text == "3648"
