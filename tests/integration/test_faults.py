@@ -1,6 +1,6 @@
-"""Faults under load: 64 concurrent runs on one engine while tools fail, hang and time out, a
-real local web site answers 500s and slow pages, the engine fails mid-stream and runs are
-cancelled. Every run must end with a result or a typed error, nothing may leak (tasks,
+"""Faults under load: 64 concurrent runs on one engine while tools fail, hang and time out,
+sandboxed Python kernels run code and die, a real local web site answers 500s and slow pages,
+the engine fails mid-stream and runs are cancelled. Every run must end with a result or a typed error, nothing may leak (tasks,
 threads, processes, file descriptors), and memory must stay bounded over repeated rounds.
 """
 
@@ -34,6 +34,8 @@ from harmony_agent import (
 )
 from harmony_agent._harmony import decode
 from harmony_agent.engines import SamplingParams, ScriptedEngine, TokenChunk
+from harmony_agent.sandbox import SandboxConfig
+from harmony_agent.tools import PythonTool
 from harmony_agent.tools.browser import (
     Browser,
     BrowserConfig,
@@ -53,12 +55,15 @@ ROUNDS = 4
 TOKEN_DELAY_S = 0.003  # about 330 tokens/s per stream, a fast single-stream decode
 TOOL_TIMEOUT_S = 2.0
 _RUN_KEY = re.compile(r"\[run (\d+)\]")
+KERNEL = SandboxConfig(cell_timeout_s=5.0, interrupt_grace_s=1.0, memory_mb=512, max_processes=64)
 
 
 class Fault(Enum):
     """What goes wrong in one run."""
 
     NONE = "none"
+    PYTHON = "python"
+    KERNEL_DIES = "kernel_dies"
     RAISES = "raises"
     TOOL_ERROR = "tool_error"
     HANGS = "hangs"
@@ -147,6 +152,12 @@ def plan_run(index: int, fault: Fault, rng: random.Random, site: RunningSite) ->
         first = call("functions.compute", '{"seconds": 2.5}')
     if fault is Fault.INVALID_ARGUMENTS:
         first = call("functions.lookup", '{"mode": "ok", "n": "seven"}')
+    if fault is Fault.PYTHON:
+        first = call("python", f"print({index} * 7)", channel="analysis")
+    if fault is Fault.KERNEL_DIES:
+        first = call(
+            "python", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)", "analysis"
+        )
     page = {Fault.HTTP_500: "/error500", Fault.SLOW_PAGE: "/slower"}.get(fault, "/small.html")
     second = call("browser.open", f'{{"id": "{site.site.url(page)}"}}', channel="analysis")
     if fault is Fault.SEARCH_DOWN:
@@ -246,10 +257,18 @@ def check(plan: Plan, outcome: RunResult | BaseException) -> str:
     if plan.fault in EXPECTED_TOOL_ERRORS:
         assert errors, plan.fault
         assert all(text.startswith("Error:") for text in told)
+    if plan.fault is Fault.PYTHON:
+        assert outcome.tool_calls[0].output == str(plan.index * 7)
+        return "python answered"
+    if plan.fault is Fault.KERNEL_DIES:
+        assert outcome.tool_calls[0].output.startswith("[The kernel died"), outcome.tool_calls[0]
+        return "kernel died"
     return "answered"
 
 
-async def one_round(seed: int, site: RunningSite, browser: Browser) -> Counter[str]:
+async def one_round(
+    seed: int, site: RunningSite, browser: Browser, python: PythonTool
+) -> Counter[str]:
     site.site.requests.clear()  # the test site's own request log, not the runtime's memory
     rng = random.Random(seed)
     plans = build_plans(rng, site)
@@ -260,7 +279,7 @@ async def one_round(seed: int, site: RunningSite, browser: Browser) -> Counter[s
     )
     agent = Agent(
         engine=engine,
-        tools=[lookup, compute, browser],
+        tools=[lookup, compute, browser, python],
         reasoning="low",
         current_date="2026-11-24",
         tool_timeout=TOOL_TIMEOUT_S,
@@ -331,19 +350,22 @@ async def test_concurrent_runs_survive_faults_without_leaks(site: RunningSite) -
             ),
         )
     )
+    python = PythonTool(KERNEL)
     children_before = set(child_processes())
     tasks_before = len(asyncio.all_tasks())
     threads_before = len(own_threads())
     tracemalloc.start()
     try:
-        tally = await one_round(0, site, browser)  # warm-up: pools, caches, executor threads
+        tally = await one_round(
+            0, site, browser, python
+        )  # warm-up: pools, caches, executor threads
         await settle(threads_before)
         gc.collect()
         fds_warm, rss_warm = open_fds(), rss_bytes()
         traced_warm = tracemalloc.get_traced_memory()[0]
         traced = []
         for seed in range(1, ROUNDS):
-            tally += await one_round(seed * 1000, site, browser)
+            tally += await one_round(seed * 1000, site, browser, python)
             await settle(threads_before)
             gc.collect()
             traced.append(tracemalloc.get_traced_memory()[0])
@@ -352,7 +374,14 @@ async def test_concurrent_runs_survive_faults_without_leaks(site: RunningSite) -
         tracemalloc.stop()
 
     assert sum(tally.values()) == RUNS * ROUNDS
-    assert set(tally) >= {"answered", "engine error", "timeout", "cancelled stream"}
+    assert set(tally) >= {
+        "answered",
+        "python answered",
+        "kernel died",
+        "engine error",
+        "timeout",
+        "cancelled stream",
+    }
     assert len(asyncio.all_tasks()) == tasks_before
     assert len(await settle(threads_before)) == threads_before, own_threads()
     assert set(child_processes()) <= children_before
