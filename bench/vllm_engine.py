@@ -154,11 +154,16 @@ async def concurrency(
     weather = next(t for t in tasks if isinstance(t, WeatherTask))
     mixed = [weather, *[t for t in tasks if t is not weather][:15]]
     wall, others, tokens = await _batch(engine, mixed, python, 0)
+    verdict = (
+        "all finished while the slow tool still slept: it did not stall their generation"
+        if max(others) < SLOW_TOOL_S
+        else "some waited past the slow tool's sleep"
+    )
     lines += [
         "",
         f"16 runs, run 0's get_weather sleeps {SLOW_TOOL_S:.0f} s: wall {wall:.2f} s; the other "
         f"15 runs took median {statistics.median(others):.2f} s, max {max(others):.2f} s "
-        "(they finish while the slow tool still sleeps: it does not stall their generation).",
+        f"({verdict}).",
     ]
     return lines
 

@@ -15,8 +15,9 @@ _QUESTIONS = ("What's the weather in Paris?", "What is 37*91?")
 
 @handles_errors
 def demo(hide_reasoning: HideReasoning = False) -> None:
-    """Ask an agent with a weather function and the python sandbox two questions, on
-    gpt-oss-20b in-process where a GPU and its weights are present, else on the tiny
+    """Ask an agent with a weather function and the python sandbox two questions.
+
+    The engine is gpt-oss-20b in-process where a GPU and its weights are present, else the tiny
     gpt-oss checkpoint on the CPU.
     """
     from harmony_agent.engines import default_model

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from harmony_agent.tiny import TinyCheckpoint, made_up_temperature, pick_tasks
+from harmony_agent.tiny import TinyCheckpoint, pick_tasks
 
 from tests.integration.cli.conftest import CONFIGS, run_cli
 
@@ -33,13 +33,11 @@ def test_selftest_passes(tiny: TinyCheckpoint) -> None:
 
 
 def test_the_tiny_config_runs_from_yaml(tiny: TinyCheckpoint) -> None:
-    done = run_cli(
-        "run",
-        CONFIGS / "tiny-cpu.yaml",
-        "What's the weather in Paris?",
-        "--json",
-        timeout=TIMEOUT_S,
-    )
+    _, product = pick_tasks(tiny)
+    done = run_cli("run", CONFIGS / "tiny-cpu.yaml", product.question, "--json", timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
-    assert result["final_text"] == f"It is {made_up_temperature('Paris')} °C in Paris."
+    assert result["final_text"] == product.expected_answer()
+    (call,) = result["tool_calls"]
+    assert call["recipient"] == "python"
+    assert call["output"] == str(product.a * product.b)

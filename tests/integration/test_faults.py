@@ -53,7 +53,9 @@ pytestmark = pytest.mark.skipif(
 RUNS = 64
 ROUNDS = 4
 TOKEN_DELAY_S = 0.003  # about 330 tokens/s per stream, a fast single-stream decode
-TOOL_TIMEOUT_S = 2.0
+TOOL_TIMEOUT_S = 5.0
+FETCH_TIMEOUT_S = 4.0  # generous: python kernels starting at once load both cores
+SLOW_S = 6.0  # past both: the slow page and the blocking computation time out
 _RUN_KEY = re.compile(r"\[run (\d+)\]")
 KERNEL = SandboxConfig(cell_timeout_s=5.0, interrupt_grace_s=1.0, memory_mb=512, max_processes=64)
 
@@ -149,7 +151,7 @@ def plan_run(index: int, fault: Fault, rng: random.Random, site: RunningSite) ->
     }.get(fault, "ok")
     first = call("functions.lookup", f'{{"mode": "{lookup_mode}", "n": {index}}}')
     if fault is Fault.BLOCKS_A_THREAD:
-        first = call("functions.compute", '{"seconds": 2.5}')
+        first = call("functions.compute", f'{{"seconds": {SLOW_S}}}')
     if fault is Fault.INVALID_ARGUMENTS:
         first = call("functions.lookup", '{"mode": "ok", "n": "seven"}')
     if fault is Fault.PYTHON:
@@ -334,7 +336,7 @@ async def settle(threads: int) -> list[str]:
 def site() -> Iterator[RunningSite]:
     running = RunningSite()
     running.site.routes["/error500"] = lambda *_: Reply(status=500, body=b"<h1>oops</h1>")
-    running.site.routes["/slower"] = lambda *_: Reply(body=b"<p>late</p>", delay_s=2.5)
+    running.site.routes["/slower"] = lambda *_: Reply(body=b"<p>late</p>", delay_s=SLOW_S)
     yield running
     running.stop()
 
@@ -344,7 +346,7 @@ async def test_concurrent_runs_survive_faults_without_leaks(site: RunningSite) -
         BrowserConfig(
             search=SearxngConfig(url=site.site.url("/broken-search")),
             fetch=FetchConfig(
-                timeout_s=1.5,
+                timeout_s=FETCH_TIMEOUT_S,
                 max_concurrent_fetches=RUNS,
                 guard=GuardConfig(allow_localhost=True),
             ),
