@@ -44,7 +44,7 @@ bench: setup
 	$(BIN)/python bench/turn_overhead.py
 	$(BIN)/python bench/browser.py
 	$(BIN)/python bench/sandbox.py
-	$(BIN)/python bench/vllm_engine.py
+	$(BIN)/python -m bench.vllm_engine
 
 demo: setup
 	$(BIN)/harmony-agent demo

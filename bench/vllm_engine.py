@@ -10,8 +10,8 @@ themselves: `get_weather` and an in-process stand-in for python that evaluates `
 `get_weather` that takes 5 s: throughput should scale with the batch, and the slow tool must
 not hold up the other runs' generation.
 
-Run: .venv/bin/python bench/vllm_engine.py  (trains or loads the tiny checkpoint first;
-writes bench/results/vllm_engine.md)
+Run from the repository root: .venv/bin/python -m bench.vllm_engine  (trains or loads the tiny
+checkpoint first; writes bench/results/vllm_engine.md)
 """
 
 from __future__ import annotations
@@ -31,15 +31,15 @@ from harmony_agent.engines import Engine, VLLMEngine
 from harmony_agent.tiny import (
     ProductPython,
     Task,
+    TinyCheckpoint,
     WeatherTask,
     build_checkpoint,
     tiny_agent,
     tiny_engine_settings,
 )
-from harmony_agent.tools import ToolNamespace
+from harmony_agent.tools import PythonTool, ToolNamespace
 
 from tests.e2e.recording import RecordingEngine
-from tests.e2e.tools import python_tool
 
 REPEATS = 5
 SLOW_TOOL_S = 5.0
@@ -168,31 +168,38 @@ async def concurrency(
     return lines
 
 
-async def main() -> None:
-    namespace: ToolNamespace = python_tool().namespace
-    checkpoint = build_checkpoint(python=namespace)
-    python = ProductPython(namespace)
+async def measure(checkpoint: TinyCheckpoint, python: ProductPython) -> list[str]:
+    """Both parts on one engine: the overhead lines, then the concurrency lines."""
     tasks = list(checkpoint.verified[:16])
     async with VLLMEngine(tiny_engine_settings(checkpoint.path)) as engine:
         await _agent(engine, tasks[0], python).arun(tasks[0].question)  # warm-up
         overhead_lines = await overhead(engine, tasks[:4], python)
         concurrency_lines = await concurrency(engine, tasks, python)
+    return [
+        "## (a) Overhead of the agent loop",
+        "",
+        *overhead_lines,
+        "",
+        "## (b) Concurrent runs on one engine",
+        "",
+        *concurrency_lines,
+    ]
+
+
+def main() -> None:
+    namespace: ToolNamespace = PythonTool().namespace
+    checkpoint = build_checkpoint(python=namespace)
+    lines = asyncio.run(measure(checkpoint, ProductPython(namespace)))
     RESULTS.write_text(
         "\n".join(
             [
                 "# In-process vLLM: loop overhead and concurrent runs",
                 "",
-                "Command: `.venv/bin/python bench/vllm_engine.py`",
+                "Command: `.venv/bin/python -m bench.vllm_engine`",
                 f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, vLLM on the CPU, "
                 "tiny gpt-oss checkpoint in float32.",
                 "",
-                "## (a) Overhead of the agent loop",
-                "",
-                *overhead_lines,
-                "",
-                "## (b) Concurrent runs on one engine",
-                "",
-                *concurrency_lines,
+                *lines,
                 "",
             ]
         )
@@ -201,4 +208,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
