@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,6 +18,7 @@ __all__ = [
     "ConfigArgument",
     "HideReasoning",
     "TraceOption",
+    "announce_engine",
     "app",
     "console",
     "error_console",
@@ -53,6 +55,9 @@ def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
     _options["debug"] = debug
+    # vLLM logs to stdout; a run's output (and `--json`) must stay readable. Its errors still
+    # show, and an explicit VLLM_LOGGING_LEVEL wins.
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "INFO" if debug else "ERROR")
 
 
 def load(path: Path) -> AgentConfig:
@@ -60,6 +65,22 @@ def load(path: Path) -> AgentConfig:
     from harmony_agent.config import load_config
 
     return load_config(path)
+
+
+def announce_engine(config: AgentConfig) -> None:
+    """Says on stderr which model the embedded default engine runs, and why."""
+    if config.engine.kind != "default":
+        return
+    from harmony_agent.engines import default_model
+
+    choice = default_model()
+    if choice.model is None:
+        error_console.print(
+            f"[yellow]No gpt-oss-20b here ({choice.reason}): running the tiny gpt-oss "
+            "checkpoint on the CPU, which only knows its two training tasks.[/yellow]"
+        )
+    else:
+        error_console.print(f"Running {choice.model} in-process ({choice.reason}).")
 
 
 def open_trace(config: AgentConfig, override: Path | None) -> TraceWriter | None:

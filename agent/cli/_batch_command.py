@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from harmony_agent.cli._app import ConfigArgument, console, error_console, handles_errors, load
+from harmony_agent.cli._app import (
+    ConfigArgument,
+    announce_engine,
+    console,
+    error_console,
+    handles_errors,
+    load,
+)
 from harmony_agent.cli._exit import ExitCode, UserError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -39,6 +46,7 @@ def batch(
     from harmony_agent.batch import BatchSummary, ResultsFile, read_tasks
 
     config = load(config_path)
+    announce_engine(config)
     try:
         tasks, bad_lines = read_tasks(tasks_path)
     except OSError as error:

@@ -10,6 +10,7 @@ from harmony_agent.cli._app import (
     ConfigArgument,
     HideReasoning,
     TraceOption,
+    announce_engine,
     console,
     handles_errors,
     load,
@@ -37,6 +38,7 @@ def chat(
     from harmony_agent.cli._turn import stream_turn
 
     config = load(config_path)
+    announce_engine(config)
     printer = RunPrinter(
         console, show_reasoning=config.output.show_reasoning and not hide_reasoning
     )

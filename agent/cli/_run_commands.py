@@ -13,6 +13,7 @@ from harmony_agent.cli._app import (
     ConfigArgument,
     HideReasoning,
     TraceOption,
+    announce_engine,
     console,
     handles_errors,
     load,
@@ -41,6 +42,7 @@ def run(
     from harmony_agent import StopReason
 
     config = load(config_path)
+    announce_engine(config)
     text = sys.stdin.read() if prompt in (None, "-") else prompt
     if not text or not text.strip():
         raise UserError("the prompt is empty: give it as an argument or on stdin")

@@ -36,7 +36,9 @@ def test_the_tiny_config_runs_from_yaml(tiny: TinyCheckpoint) -> None:
     _, product = pick_tasks(tiny)
     done = run_cli("run", CONFIGS / "tiny-cpu.yaml", product.question, "--json", timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
-    result = json.loads(done.stdout.splitlines()[-1])
+    assert "running the tiny gpt-oss checkpoint" in done.stderr
+    (line,) = done.stdout.splitlines()  # nothing else on stdout: no engine logs
+    result = json.loads(line)
     assert result["final_text"] == product.expected_answer()
     (call,) = result["tool_calls"]
     assert call["recipient"] == "python"
