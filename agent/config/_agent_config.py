@@ -12,13 +12,14 @@ from typing import Any, Literal
 from harmony_agent import _harmony
 from harmony_agent._agent import Agent
 from harmony_agent._errors import ConfigError
+from harmony_agent._output import OutputType
 from harmony_agent.config._engines import (
     DefaultEngineConfig,
     EngineConfig,
     HTTPEngineConfig,
     build_engine,
 )
-from harmony_agent.config._functions import FunctionConfig
+from harmony_agent.config._functions import FunctionConfig, import_object
 from harmony_agent.engines import Engine, SamplingParams
 from harmony_agent.sandbox import SandboxConfig
 from harmony_agent.tools import BuiltinTool, FunctionTool
@@ -139,8 +140,10 @@ class AgentConfig(BaseModel):
         default=_agent_default("tool_choice"),
         description="auto, required, none, or the name of a function to call first.",
     )
-    output_schema: dict[str, Any] | None = Field(
-        default=None, description="JSON Schema the final answer must match."
+    output_schema: dict[str, Any] | str | None = Field(
+        default=None,
+        description="What the final answer must match: a JSON Schema inline, or the import path "
+        "(`package.module:Name`) of a pydantic model or a JSON Schema dict.",
     )
     current_date: str | None = Field(
         default=None, description="YYYY-MM-DD shown to the model; default: today."
@@ -185,6 +188,22 @@ class AgentConfig(BaseModel):
         """Imports and builds the developer functions; raises `ConfigError`."""
         return [function.build(self.base_dir) for function in self.tools.functions]
 
+    def output_type(self) -> OutputType | None:
+        """The structured answer `output_schema` asks for, imported if it is a path; raises
+        `ConfigError`.
+        """
+        if not isinstance(self.output_schema, str):
+            return self.output_schema
+        target = import_object(self.output_schema, self.base_dir)
+        if isinstance(target, type) and issubclass(target, BaseModel):
+            return target
+        if isinstance(target, dict):
+            return target
+        raise ConfigError(
+            f"{self.output_schema} is neither a pydantic model nor a JSON Schema dict "
+            f"(type {type(target).__name__})"
+        )
+
     def builtins(self) -> list[BuiltinTool]:
         """The built-in tools configured."""
         tools: list[BuiltinTool] = []
@@ -217,7 +236,7 @@ class AgentConfig(BaseModel):
             max_tool_output_tokens=limits.max_tool_output_tokens,
             sampling=SamplingParams(**self.sampling.model_dump()),
             current_date=self.current_date,
-            output_type=self.output_schema,
+            output_type=self.output_type(),
             tool_choice=self.tool_choice,
         )
 

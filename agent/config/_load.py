@@ -11,6 +11,7 @@ from typing import Any
 
 import pydantic
 from harmony_agent._errors import ConfigError
+from harmony_agent._output import OutputFormat
 from harmony_agent.config._agent_config import AgentConfig
 from harmony_agent.config._engines import ScriptedEngineConfig
 from harmony_agent.config._error import ConfigFileError, format_problem
@@ -70,6 +71,8 @@ def _check(config: AgentConfig) -> list[tuple[KeyPath, ConfigError]]:
     ]
     if config.instructions_file is not None:
         checks.append((("instructions_file",), config.read_instructions))
+    if config.output_schema is not None:
+        checks.append((("output_schema",), functools.partial(_output_format, config)))
     if isinstance(config.engine, ScriptedEngineConfig):
         checks.append((("engine", "script_file"), config.engine.load_script))
     if config.tools.python is not None:
@@ -84,6 +87,11 @@ def _check(config: AgentConfig) -> list[tuple[KeyPath, ConfigError]]:
         except ConfigError as error:
             failures.append((key, error))
     return failures
+
+
+def _output_format(config: AgentConfig) -> OutputFormat | None:
+    output_type = config.output_type()
+    return None if output_type is None else OutputFormat.of(output_type)
 
 
 def _exists(path: Path) -> None:

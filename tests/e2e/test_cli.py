@@ -1,4 +1,5 @@
-"""The console script on the tiny checkpoint through real vLLM: demo, selftest, a YAML run.
+"""The console script on the tiny checkpoint through real vLLM: demo, selftest, a YAML run, a
+batch.
 
 Each command starts its own engine in its own process; the session's `tiny` fixture has
 built the checkpoint they load.
@@ -7,8 +8,10 @@ built the checkpoint they load.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from harmony_agent.tiny import TinyCheckpoint, pick_tasks
+from harmony_agent.cli import ExitCode
+from harmony_agent.tiny import ProductTask, TinyCheckpoint, pick_tasks
 
 from tests.integration.cli.conftest import CONFIGS, run_cli
 
@@ -43,3 +46,33 @@ def test_the_tiny_config_runs_from_yaml(tiny: TinyCheckpoint) -> None:
     (call,) = result["tool_calls"]
     assert call["recipient"] == "python"
     assert call["output"] == str(product.a * product.b)
+
+
+def test_a_batch_runs_on_the_tiny_checkpoint(tiny: TinyCheckpoint, tmp_path: Path) -> None:
+    products = [t for t in tiny.verified if isinstance(t, ProductTask)][:3]
+    checks = [
+        {"answer": products[0].expected_answer()},
+        {"regex": rf"\b{products[1].a * products[1].b}\b"},
+        {"answer": "The answer is 0."},  # wrong on purpose: the check must fail the task
+    ]
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(
+        "".join(
+            json.dumps({"id": f"p{i}", "prompt": t.question, "check": c}) + "\n"
+            for i, (t, c) in enumerate(zip(products, checks, strict=True))
+        )
+    )
+    output = tmp_path / "results.jsonl"
+
+    done = run_cli(
+        "batch", CONFIGS / "tiny-cpu.yaml", tasks, "-o", output, "-c", "3", timeout=TIMEOUT_S
+    )
+
+    assert done.returncode == ExitCode.INCOMPLETE, done.stderr
+    saved = {r["id"]: r for r in map(json.loads, output.read_text().splitlines())}
+    assert {i: r["status"] for i, r in saved.items()} == {
+        "p0": "passed",
+        "p1": "passed",
+        "p2": "failed",
+    }
+    assert saved["p2"]["answer"] == products[2].expected_answer()

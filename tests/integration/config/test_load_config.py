@@ -225,6 +225,36 @@ def test_inline_schema_function_and_invalid_schema(tmp_path: Path) -> None:
     ]
 
 
+def test_output_schema_inline_or_by_import_path(tmp_path: Path) -> None:
+    (tmp_path / "answer_models.py").write_text(
+        "import pydantic\n\n"
+        "class Weather(pydantic.BaseModel):\n    city: str\n    celsius: float\n\n"
+        "SCHEMA = {'type': 'object', 'properties': {'ok': {'type': 'boolean'}}}\n"
+        "NUMBER = 3\n",
+        encoding="utf-8",
+    )
+    answer = '<|channel|>final<|message|>{"city": "Paris", "celsius": 21}<|return|>'
+    config = load_config(write(tmp_path, "output_schema: answer_models:Weather\n"), {})
+    result = config.agent(ScriptedEngine([answer])).run("Weather in Paris?")
+    assert type(result.output).__name__ == "Weather"
+    assert result.output.celsius == 21
+
+    inline = "output_schema: {type: object, required: [city]}\n"
+    config = load_config(write(tmp_path, inline), {})
+    assert config.agent(ScriptedEngine([answer])).run("Weather?").output["city"] == "Paris"
+    assert load_config(write(tmp_path, "output_schema: answer_models:SCHEMA\n"), {})
+
+    path = tmp_path / "agent.yaml"
+    assert problems(write(tmp_path, "output_schema: answer_models:NUMBER\n")) == [
+        f"{path}:1: output_schema: answer_models:NUMBER is neither a pydantic model nor a JSON "
+        "Schema dict (type int)"
+    ]
+    assert problems(write(tmp_path, "output_schema: {type: 12}\n")) == [
+        f"{path}:1: output_schema: output_type: invalid JSON Schema: 12 is not valid under any "
+        "of the given schemas"
+    ]
+
+
 def test_instructions_twice_and_missing_file(tmp_path: Path) -> None:
     found = problems(write(tmp_path, "instructions: a\ninstructions_file: b.txt\n"))
     assert found == [
