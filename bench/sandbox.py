@@ -292,7 +292,7 @@ async def main(names: list[str]) -> None:
         f"Command: `.venv/bin/python bench/sandbox.py {' '.join(names)}`",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, load average at start "
-        f"{os.getloadavg()[0]:.1f} (cores shared with other work).",
+        f"{os.getloadavg()[0]:.1f}.",
         f"Isolation: {report.summary()}.",
         "",
     ]
