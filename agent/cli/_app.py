@@ -12,6 +12,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from harmony_agent.config import AgentConfig
+    from harmony_agent.engines import DefaultModel
     from harmony_agent.traces import TraceWriter
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "announce_engine",
     "app",
     "console",
+    "default_engine_line",
     "error_console",
     "handles_errors",
     "load",
@@ -74,13 +76,18 @@ def announce_engine(config: AgentConfig) -> None:
     from harmony_agent.engines import default_model
 
     choice = default_model()
+    style = "yellow" if choice.model is None else "default"
+    error_console.print(default_engine_line(choice), style=style)
+
+
+def default_engine_line(choice: DefaultModel) -> str:
+    """One line saying which model the embedded default engine runs, and why."""
     if choice.model is None:
-        error_console.print(
-            f"[yellow]No gpt-oss-20b here ({choice.reason}): running the tiny gpt-oss "
-            "checkpoint on the CPU, which only knows its two training tasks.[/yellow]"
+        return (
+            f"No gpt-oss-20b here ({choice.reason}): running the tiny gpt-oss checkpoint on the "
+            "CPU, which only knows its two training tasks."
         )
-    else:
-        error_console.print(f"Running {choice.model} in-process ({choice.reason}).")
+    return f"Running {choice.model} in-process ({choice.reason})."
 
 
 def open_trace(config: AgentConfig, override: Path | None) -> TraceWriter | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from harmony_agent.cli._app import HideReasoning, console, handles_errors
+from harmony_agent.cli._app import HideReasoning, console, default_engine_line, handles_errors
 from rich.panel import Panel
 
 __all__ = ["demo"]
@@ -23,19 +23,19 @@ def demo(hide_reasoning: HideReasoning = False) -> None:
     from harmony_agent.engines import default_model
 
     choice = default_model()
+    line = default_engine_line(choice)
     if choice.model is None:
         console.print(
             Panel(
-                f"No gpt-oss-20b here ({choice.reason}).\nRunning the tiny gpt-oss checkpoint "
-                "on the CPU instead: gpt-oss's architecture and vocabulary at toy size, trained "
-                "here (minutes, the first time) on two tasks only, so it shows the whole stack "
-                "working, not a useful model.",
+                f"{line}\nIt is gpt-oss's architecture and vocabulary at toy size, trained here "
+                "(minutes, the first time), so it shows the whole stack working, not a useful "
+                "model.",
                 title="tiny checkpoint",
                 border_style="yellow",
             )
         )
     else:
-        console.print(f"Running {choice.model} in-process ({choice.reason}).")
+        console.print(line)
     asyncio.run(_demo(choice.model, show_reasoning=not hide_reasoning))
 
 

@@ -21,7 +21,7 @@ TIMEOUT_S = 300
 def test_demo_runs_the_tiny_checkpoint_with_a_banner(tiny: TinyCheckpoint) -> None:
     done = run_cli("demo", timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
-    assert "Running the tiny gpt-oss checkpoint" in done.stdout
+    assert "running the tiny gpt-oss checkpoint" in done.stdout
     for task in pick_tasks(tiny):
         assert task.question in done.stdout
         assert task.expected_answer() in done.stdout
