@@ -124,8 +124,8 @@ if __name__ == "__main__":
     header = (
         "# HTTPEngine against vllm serve\n\n"
         f"Server: `{served}` at a loopback URL; machine: {platform.machine()}, "
-        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start "
-        f"(other work ran on the machine), Python {platform.python_version()}.\n"
+        f"{os.cpu_count()} cores shared by server and client, load average "
+        f"{os.getloadavg()[0]:.1f} at the start, Python {platform.python_version()}.\n"
         f"Command: `.venv/bin/python bench/http_engine.py URL {served}` (see the script's "
         "docstring for the server command).\n\n"
     )
