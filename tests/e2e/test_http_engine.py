@@ -73,6 +73,18 @@ async def server_metrics(server: VLLMServer) -> dict[str, float]:
     return totals
 
 
+async def metric_reaches(server: VLLMServer, name: str, value: float) -> dict[str, float]:
+    """The server's metrics once `name` reads `value`, polled for up to 10 s (vLLM records a
+    step's metrics after it has streamed the step's tokens); the last reading if it never does.
+    """
+    for _ in range(100):
+        metrics = await server_metrics(server)
+        if metrics[name] == value:
+            break
+        await asyncio.sleep(0.1)
+    return metrics
+
+
 async def generate(engine: HTTPEngine, prompt: Sequence[int], max_tokens: int) -> list[TokenChunk]:
     stream = engine.generate(
         prompt, stop_token_ids=STOP_TOKENS, max_tokens=max_tokens, sampling=GREEDY
@@ -174,14 +186,10 @@ async def test_closing_a_stream_aborts_the_request_on_the_server(
         )
         async with aclosing(stream):
             first = await anext(stream)
-            assert (await server_metrics(vllm_server))[running] == 1
+            assert (await metric_reaches(vllm_server, running, 1))[running] == 1
         assert first.finish_reason is None
         assert engine.replicas[0].outstanding == 0
-        for _ in range(100):
-            if (await server_metrics(vllm_server))[running] == 0:
-                break
-            await asyncio.sleep(0.1)
-        stopped = await server_metrics(vllm_server)
+        stopped = await metric_reaches(vllm_server, running, 0)
         assert stopped[running] == 0
         assert stopped[generated] - before[generated] < 3000
         await asyncio.sleep(0.5)
