@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any
@@ -73,13 +73,15 @@ async def server_metrics(server: VLLMServer) -> dict[str, float]:
     return totals
 
 
-async def metric_reaches(server: VLLMServer, name: str, value: float) -> dict[str, float]:
-    """The server's metrics once `name` reads `value`, polled for up to 10 s (vLLM records a
+async def metrics_once(
+    server: VLLMServer, condition: Callable[[dict[str, float]], bool]
+) -> dict[str, float]:
+    """The server's metrics once `condition` holds, polled for up to 10 s (vLLM records a
     step's metrics after it has streamed the step's tokens); the last reading if it never does.
     """
     for _ in range(100):
         metrics = await server_metrics(server)
-        if metrics[name] == value:
+        if condition(metrics):
             break
         await asyncio.sleep(0.1)
     return metrics
@@ -186,10 +188,13 @@ async def test_closing_a_stream_aborts_the_request_on_the_server(
         )
         async with aclosing(stream):
             first = await anext(stream)
-            assert (await metric_reaches(vllm_server, running, 1))[running] == 1
+            # the server goes on generating for the open stream
+            early = await metrics_once(vllm_server, lambda m: m[generated] > before[generated])
+            later = await metrics_once(vllm_server, lambda m: m[generated] > early[generated])
+            assert before[generated] < early[generated] < later[generated]
         assert first.finish_reason is None
         assert engine.replicas[0].outstanding == 0
-        stopped = await metric_reaches(vllm_server, running, 0)
+        stopped = await metrics_once(vllm_server, lambda m: m[running] == 0)
         assert stopped[running] == 0
         assert stopped[generated] - before[generated] < 3000
         await asyncio.sleep(0.5)
