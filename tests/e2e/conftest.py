@@ -19,6 +19,21 @@ from harmony_agent.tools import BuiltinTool
 from tests.e2e.tools import python_tool as make_python_tool
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Runs the end-to-end tests that start a `vllm serve` process before the others (stable
+    otherwise): vLLM on the CPU binds every engine's worker to the same first core, and the
+    session's in-process engine, once started, starves a server started after it (its metrics
+    and tokens stall).
+    """
+    slots = [i for i, item in enumerate(items) if item.nodeid.startswith("tests/e2e/")]
+    ordered = sorted(
+        (items[i] for i in slots),
+        key=lambda item: "vllm_server" not in getattr(item, "fixturenames", ()),
+    )
+    for slot, item in zip(slots, ordered, strict=True):
+        items[slot] = item
+
+
 @pytest.fixture(scope="session")
 def python_tool() -> BuiltinTool:
     """The python tool every tiny-checkpoint agent of the session shows the model."""
