@@ -76,8 +76,8 @@ async def server_metrics(server: VLLMServer) -> dict[str, float]:
 async def metrics_once(
     server: VLLMServer, condition: Callable[[dict[str, float]], bool]
 ) -> dict[str, float]:
-    """The server's metrics once `condition` holds, polled for up to 10 s (vLLM records a
-    step's metrics after it has streamed the step's tokens); the last reading if it never does.
+    """The server's metrics once `condition` holds, polled for up to 10 s (they may lag the
+    tokens already streamed); the last reading if it never does.
     """
     for _ in range(100):
         metrics = await server_metrics(server)
