@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import aclosing
 from pathlib import Path
@@ -35,6 +36,7 @@ from tests.e2e.recording import RecordingEngine
 from tests.e2e.vllm_server import VLLMServer
 
 GREEDY = SamplingParams(temperature=0.0)
+METRICS_TIMEOUT_S = 60.0
 _SAMPLE = re.compile(r"^(vllm:[a-z_]+)\{([^}]*)\} (\S+)$", re.MULTILINE)
 _FINISHED = re.compile(r'finished_reason="(\w+)"')
 
@@ -63,7 +65,8 @@ async def server_metrics(server: VLLMServer) -> dict[str, float]:
     """vLLM's Prometheus metrics, summed over their labels except `finished_reason`, which
     becomes part of the name: `vllm:request_success_total[abort]`.
     """
-    async with httpx.AsyncClient() as client:
+    # a server busy streaming on a loaded 2-core machine has been seen to answer late
+    async with httpx.AsyncClient(timeout=METRICS_TIMEOUT_S) as client:
         text = (await client.get(server.base_url.removesuffix("/v1") + "/metrics")).text
     totals: dict[str, float] = {}
     for name, labels, value in _SAMPLE.findall(text):
@@ -76,14 +79,14 @@ async def server_metrics(server: VLLMServer) -> dict[str, float]:
 async def metrics_once(
     server: VLLMServer, condition: Callable[[dict[str, float]], bool]
 ) -> dict[str, float]:
-    """The server's metrics once `condition` holds, polled for up to 10 s (they may lag the
-    tokens already streamed); the last reading if it never does.
+    """The server's metrics once `condition` holds, polled for up to `METRICS_TIMEOUT_S` (they
+    may lag the tokens already streamed); the last reading if it never does.
     """
-    for _ in range(100):
-        metrics = await server_metrics(server)
-        if condition(metrics):
-            break
+    deadline = time.monotonic() + METRICS_TIMEOUT_S
+    metrics = await server_metrics(server)
+    while not condition(metrics) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
+        metrics = await server_metrics(server)
     return metrics
 
 
