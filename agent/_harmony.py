@@ -45,6 +45,7 @@ __all__ = [
     "render_preamble",
     "render_tool_result",
     "render_user",
+    "token_bytes",
 ]
 
 Reasoning = Literal["low", "medium", "high"]
@@ -138,6 +139,11 @@ def decode(tokens: Iterable[int]) -> str:
     return _encoding().decode(list(tokens))
 
 
+def token_bytes(token: int) -> bytes:
+    """The bytes a token stands for (part of a character, for some); a special token's spelling."""
+    return _encoding().decode([token], errors="surrogateescape").encode("utf-8", "surrogateescape")
+
+
 class TokenTextDecoder:
     """Turns a stream of text tokens into text, holding back bytes of an unfinished character."""
 
@@ -146,8 +152,7 @@ class TokenTextDecoder:
 
     def feed(self, token: int) -> str:
         """Returns the text that `token` completes (possibly empty)."""
-        raw = _encoding().decode([token], errors="surrogateescape")
-        return self._bytes.decode(raw.encode("utf-8", errors="surrogateescape"))
+        return self._bytes.decode(token_bytes(token))
 
     def flush(self) -> str:
         """Returns what is left, an unfinished character becoming U+FFFD."""

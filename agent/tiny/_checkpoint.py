@@ -1,7 +1,9 @@
 """Building the tiny checkpoint once and finding it again: a cache keyed by content hash.
 
 The key hashes the training data (the token ids the agent loop produced, so any change in how
-the runtime renders prompts retrains), the model shape and the training settings.
+the runtime renders prompts retrains), the model shape and the training settings. The
+tokenizer files come from harmony's vocabulary, not from training: a cached checkpoint
+without them gets them added.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = ["DataSettings", "TinyCheckpoint", "build_checkpoint", "default_cache_
 _FORMAT = 3
 """Bumped when the layout of a cached checkpoint changes."""
 _REPORT = "training.json"
+_TOKENIZER = "tokenizer.json"
 _KEY_SAMPLE = 64
 """How many of the training runs the cache key hashes."""
 _TRAIN_CHECK = 512
@@ -100,6 +103,8 @@ def build_checkpoint(
                 exclude=[t.task for t in train_set.trajectories],
             )
             _build(target, train_set, held_out, shape, settings)
+        if not (target / _TOKENIZER).exists():
+            _add_tokenizer(target)
     report = json.loads((target / _REPORT).read_text())
     return TinyCheckpoint(
         path=target,
@@ -145,6 +150,19 @@ def _build(
         }
         (staging / _REPORT).write_text(json.dumps(report, indent=2))
         staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _add_tokenizer(target: Path) -> None:
+    from harmony_agent.tiny._tokenizer import save_harmony_tokenizer
+
+    staging = Path(tempfile.mkdtemp(prefix=".tokenizer-", dir=target.parent))
+    try:
+        save_harmony_tokenizer(staging)
+        # tokenizer.json last: once it is there, the tokenizer is complete
+        for file in sorted(staging.iterdir(), key=lambda f: f.name == _TOKENIZER):
+            file.rename(target / file.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
