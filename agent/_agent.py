@@ -18,7 +18,7 @@ from harmony_agent._result import RunResult
 from harmony_agent._run import Run
 from harmony_agent._stream import RunStream
 from harmony_agent._sync import run_sync
-from harmony_agent.engines import Engine, SamplingParams
+from harmony_agent.engines import Engine, SamplingParams, supports_json
 from harmony_agent.tools import BuiltinTool, FunctionTool, tool
 
 __all__ = ["Agent"]
@@ -46,7 +46,10 @@ class Agent:
     `current_date` (YYYY-MM-DD) defaults to today's date when the run starts.
 
     `output_type` (a pydantic model or a JSON Schema) asks for a structured final answer; an
-    invalid one is sent back with the reason, up to `max_output_retries` times.
+    invalid one is sent back with the reason, up to `max_output_retries` times. With
+    `constrain_output` the engine's guided decoding writes the answer's text under the schema
+    (the model still reasons and calls tools freely; the engine must support JSON Schema
+    constraints, e.g. `VLLMEngine` with `structured_outputs=True`).
     `tool_choice` is "auto", "required" (a tool must be called before the final answer),
     "none" (no tools shown) or a function name (that function must be called first).
 
@@ -72,6 +75,7 @@ class Agent:
     current_date: str | None = None
     output_type: OutputType | None = None
     max_output_retries: int = 2
+    constrain_output: bool = False
     tool_choice: str = "auto"
     context_window: int | None = None
     reserve_tokens: int = 2048
@@ -120,6 +124,13 @@ class Agent:
                 f"got {self.tool_choice!r}"
             )
         _ = self.output_format  # validates output_type now rather than at the first run
+        if self.constrain_output and self.output_type is None:
+            raise ConfigError("constrain_output needs an output_type to constrain the answer to")
+        if self.constrain_output and not supports_json(self.engine):
+            raise ConfigError(
+                f"constrain_output needs an engine that supports JSON Schema constraints; "
+                f"{type(self.engine).__name__} does not (VLLMEngine needs structured_outputs=True)"
+            )
 
     @property
     def functions(self) -> tuple[FunctionTool, ...]:

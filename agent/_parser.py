@@ -240,6 +240,20 @@ class CompletionParser:
                 return self._content_delta(self._draft.decoder.feed(token))
         return None
 
+    @property
+    def at_final_answer(self) -> bool:
+        """Whether the last token fed was the `<|message|>` of a `final` message to nobody:
+        the point where the answer's text begins.
+        """
+        draft = self._draft
+        return (
+            self._state is _State.CONTENT
+            and draft.tokens[-1] == SpecialToken.MESSAGE
+            and draft.parsed.channel == "final"
+            and draft.parsed.recipient is None
+            and not draft.content
+        )
+
     def finish(self, *, truncated: bool) -> None:
         """Ends the generation; `truncated` says it stopped at the token limit."""
         if self._state is _State.CONTENT:

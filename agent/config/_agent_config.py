@@ -17,6 +17,7 @@ from harmony_agent.config._engines import (
     DefaultEngineConfig,
     EngineConfig,
     HTTPEngineConfig,
+    VLLMEngineConfig,
     build_engine,
 )
 from harmony_agent.config._functions import FunctionConfig, import_object
@@ -145,6 +146,11 @@ class AgentConfig(BaseModel):
         description="What the final answer must match: a JSON Schema inline, or the import path "
         "(`package.module:Name`) of a pydantic model or a JSON Schema dict.",
     )
+    constrain_output: bool = Field(
+        default=_agent_default("constrain_output"),
+        description="Write the final answer under `output_schema` with the engine's guided "
+        "decoding (vllm engines need `structured_outputs: true`; the default engine has it).",
+    )
     current_date: str | None = Field(
         default=None, description="YYYY-MM-DD shown to the model; default: today."
     )
@@ -157,6 +163,18 @@ class AgentConfig(BaseModel):
     def _one_instructions(self) -> AgentConfig:
         if self.instructions is not None and self.instructions_file is not None:
             raise ValueError("give `instructions` or `instructions_file`, not both")
+        return self
+
+    @model_validator(mode="after")
+    def _constrainable_output(self) -> AgentConfig:
+        if self.constrain_output and self.output_schema is None:
+            raise ValueError("constrain_output needs an output_schema to constrain the answer to")
+        if (
+            self.constrain_output
+            and isinstance(self.engine, VLLMEngineConfig)
+            and not self.engine.structured_outputs
+        ):
+            raise ValueError("constrain_output needs `structured_outputs: true` in the vllm engine")
         return self
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -237,6 +255,7 @@ class AgentConfig(BaseModel):
             sampling=SamplingParams(**self.sampling.model_dump()),
             current_date=self.current_date,
             output_type=self.output_type(),
+            constrain_output=self.constrain_output,
             tool_choice=self.tool_choice,
         )
 

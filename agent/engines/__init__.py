@@ -1,6 +1,12 @@
 """Engines: where harmony tokens come from."""
 
-from harmony_agent.engines._base import Engine, FinishReason, SamplingParams, TokenChunk
+from harmony_agent.engines._base import (
+    Engine,
+    FinishReason,
+    SamplingParams,
+    TokenChunk,
+    supports_json,
+)
 from harmony_agent.engines._default import (
     GPT_OSS_20B,
     DefaultModel,
@@ -25,4 +31,5 @@ __all__ = [
     "VLLMSettings",
     "default_engine",
     "default_model",
+    "supports_json",
 ]

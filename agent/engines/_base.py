@@ -6,12 +6,12 @@ shape (the gpt-oss reference `token_generator` does the same).
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Engine", "FinishReason", "SamplingParams", "TokenChunk"]
+__all__ = ["Engine", "FinishReason", "SamplingParams", "TokenChunk", "supports_json"]
 
 
 class FinishReason(StrEnum):
@@ -27,12 +27,18 @@ class FinishReason(StrEnum):
 
 @dataclass(frozen=True)
 class SamplingParams:
-    """How to pick tokens. `temperature=0` is greedy decoding."""
+    """How to pick tokens. `temperature=0` is greedy decoding.
+
+    `json_schema` constrains every generated token to JSON matching the schema (guided
+    decoding; the agent sets it for a constrained final answer). Only engines whose
+    `supports_json_schema` is true accept it; the others raise `EngineError`.
+    """
 
     temperature: float = 1.0
     top_p: float = 1.0
     top_k: int | None = None
     seed: int | None = None
+    json_schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,9 @@ class Engine(Protocol):
     """Generates harmony tokens; safe to share between many concurrent runs on one loop.
 
     Closing the returned generator early (or cancelling the task that consumes it) must abort
-    the request in the engine.
+    the request in the engine. An engine that can constrain generation to a JSON Schema
+    (`SamplingParams.json_schema`) says so with a true `supports_json_schema` attribute, which
+    is optional: engines without it are not asked to.
     """
 
     def generate(
@@ -81,3 +89,10 @@ class Engine(Protocol):
     async def aclose(self) -> None:
         """Releases the engine's resources; the engine cannot be used afterwards."""
         ...
+
+
+def supports_json(engine: Engine) -> bool:
+    """Whether `engine` can constrain generation to a JSON Schema (its optional
+    `supports_json_schema` attribute says so).
+    """
+    return getattr(engine, "supports_json_schema", False) is True

@@ -48,14 +48,15 @@ def default_model() -> DefaultModel:
 
 
 def default_engine(choice: DefaultModel | None = None) -> VLLMEngine:
-    """The in-process engine on `choice` (default: `default_model()`), not started yet.
+    """The in-process engine on `choice` (default: `default_model()`), not started yet, with
+    structured outputs on (an agent's `constrain_output` works on it).
 
     For the tiny checkpoint this trains it first when the cache does not hold it (minutes on
     a CPU), for agents with the default python tool.
     """
     choice = choice or default_model()
     if choice.model is not None:
-        return VLLMEngine(VLLMSettings(model=choice.model))
+        return VLLMEngine(VLLMSettings(model=choice.model, structured_outputs=True))
     from harmony_agent.tiny import build_checkpoint, tiny_engine_settings
     from harmony_agent.tools.python import PythonTool
 

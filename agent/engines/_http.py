@@ -53,6 +53,7 @@ _ENGINE_FIELDS = frozenset(
         "top_p",
         "top_k",
         "seed",
+        "structured_outputs",
     }
 )
 """The request fields the engine sets (`HTTPSettings.extra_body` may not)."""
@@ -178,6 +179,13 @@ class HTTPEngine:
         return self._max_model_len
 
     @property
+    def supports_json_schema(self) -> bool:
+        """True: a JSON Schema constraint is sent as vLLM's `structured_outputs`; the server
+        must have loaded a tokenizer (no `--skip-tokenizer-init`), else it refuses the request.
+        """
+        return True
+
+    @property
     def replicas(self) -> Sequence[Replica]:
         """The replicas, with their requests in flight (for monitoring)."""
         return self._pool.replicas
@@ -261,6 +269,8 @@ class HTTPEngine:
             body["top_k"] = sampling.top_k
         if sampling.seed is not None:
             body["seed"] = sampling.seed
+        if sampling.json_schema is not None:
+            body["structured_outputs"] = {"json": dict(sampling.json_schema)}
         return body
 
     @asynccontextmanager

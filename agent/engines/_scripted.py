@@ -62,6 +62,8 @@ class ScriptedEngine:
         self._closed = False
         self.prompts: list[list[int]] = []
         """Every prompt received, in order of the `generate` calls."""
+        self.samplings: list[SamplingParams] = []
+        """The sampling of every `generate` call, in order."""
 
     @classmethod
     def routed(
@@ -83,6 +85,13 @@ class ScriptedEngine:
         """The context window this engine pretends to have, if any."""
         return self._max_model_len
 
+    @property
+    def supports_json_schema(self) -> bool:
+        """True: it accepts a JSON Schema constraint (recorded in `samplings`; the script
+        plays as written).
+        """
+        return True
+
     async def generate(
         self,
         prompt_tokens: Sequence[int],
@@ -95,6 +104,7 @@ class ScriptedEngine:
         if self._closed:
             raise EngineError("the ScriptedEngine is closed")
         self.prompts.append(list(prompt_tokens))
+        self.samplings.append(sampling)
         completion = self._script_for(prompt_tokens).next(prompt_tokens)
         stops = set(stop_token_ids)
         for count, token in enumerate(completion, start=1):

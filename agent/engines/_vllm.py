@@ -2,8 +2,9 @@
 
 The only module that imports `vllm` (lazily, when an engine starts). Prompts go in as token
 ids, nothing is tokenized or detokenized, prefix caching is on (each turn's prompt extends the
-last one) and every request is one stream of deltas. Install `harmony-agent[vllm]` for GPUs or
-`harmony-agent[cpu]` for vLLM's CPU build.
+last one) and every request is one stream of deltas. The tokenizer is loaded only for
+structured outputs, which compile a JSON Schema over the vocabulary. Install
+`harmony-agent[vllm]` for GPUs or `harmony-agent[cpu]` for vLLM's CPU build.
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ class VLLMSettings(BaseModel):
     load_format: str = Field(
         default="auto", description="How to read weights, e.g. auto, safetensors."
     )
+    structured_outputs: bool = Field(
+        default=False,
+        description="Load the model's tokenizer so that generations can be constrained to a "
+        "JSON Schema (guided decoding with xgrammar, no whitespace between JSON tokens); "
+        "needed for an agent's `constrain_output`.",
+    )
 
 
 class VLLMEngine:
@@ -116,6 +123,11 @@ class VLLMEngine:
         if self._llm is not None:
             return int(self._llm.model_config.max_model_len)
         return self._settings.max_model_len
+
+    @property
+    def supports_json_schema(self) -> bool:
+        """Whether generations can be constrained to a JSON Schema (`structured_outputs`)."""
+        return self._settings.structured_outputs
 
     @property
     def llm(self) -> AsyncLLM | None:
@@ -169,8 +181,16 @@ class VLLMEngine:
             ) from error
         settings = self._settings
         options: dict[str, Any] = settings.model_dump(exclude_none=True)
+        if options.pop("structured_outputs"):
+            options["structured_outputs_config"] = {
+                "backend": "xgrammar",
+                "disable_any_whitespace": True,
+            }
         arguments = AsyncEngineArgs(
-            **options, skip_tokenizer_init=True, enable_prefix_caching=True, disable_log_stats=True
+            **options,
+            skip_tokenizer_init=not settings.structured_outputs,
+            enable_prefix_caching=True,
+            disable_log_stats=True,
         )
         try:
             config = arguments.create_engine_config()
@@ -215,10 +235,15 @@ class VLLMEngine:
         """Streams the tokens that follow `prompt_tokens`; the stop token that ended the
         generation is the last token of the stream.
         """
+        if sampling.json_schema is not None and not self.supports_json_schema:
+            raise EngineError(
+                "this VLLMEngine cannot constrain output to a JSON Schema: start it with "
+                "VLLMSettings(structured_outputs=True)"
+            )
         llm = await self._started()
         from vllm import SamplingParams as VllmSamplingParams
         from vllm.inputs import TokensPrompt
-        from vllm.sampling_params import RequestOutputKind
+        from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
         room = llm.model_config.max_model_len - len(prompt_tokens)
         if room <= 0 or max_tokens <= 0:
@@ -235,6 +260,9 @@ class VLLMEngine:
             detokenize=False,
             skip_special_tokens=False,
             output_kind=RequestOutputKind.DELTA,
+            structured_outputs=None
+            if sampling.json_schema is None
+            else StructuredOutputsParams(json=dict(sampling.json_schema)),
         )
         stops = set(stop_token_ids)
         prompt = TokensPrompt(prompt_token_ids=list(prompt_tokens))

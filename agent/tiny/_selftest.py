@@ -56,7 +56,7 @@ class SelftestReport:
 
 def tiny_engine_settings(checkpoint: Path) -> VLLMSettings:
     """Settings of vLLM for the tiny checkpoint on a CPU: float32 (greedy output then matches the
-    trained model token for token), a short context, no graph capture.
+    trained model token for token), a short context, no graph capture, structured outputs on.
     """
     return VLLMSettings(
         model=str(checkpoint),
@@ -65,6 +65,7 @@ def tiny_engine_settings(checkpoint: Path) -> VLLMSettings:
         gpu_memory_utilization=0.3,
         kv_cache_memory_bytes=1 << 30,
         enforce_eager=True,
+        structured_outputs=True,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 
-from harmony_agent.engines import Engine, SamplingParams, TokenChunk
+from harmony_agent.engines import Engine, SamplingParams, TokenChunk, supports_json
 
 
 @dataclass
@@ -19,6 +19,10 @@ class RecordingEngine:
     @property
     def max_model_len(self) -> int | None:
         return self.engine.max_model_len
+
+    @property
+    def supports_json_schema(self) -> bool:
+        return supports_json(self.engine)
 
     async def generate(
         self,

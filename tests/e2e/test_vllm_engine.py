@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
-from harmony_agent import EngineOutOfMemory, RunResult
-from harmony_agent._harmony import ASSISTANT_HEADER
+from harmony_agent import EngineOutOfMemory, OutputValidationError, RunResult
+from harmony_agent._harmony import ASSISTANT_HEADER, encode_completion
 from harmony_agent.engines import SamplingParams, TokenChunk, VLLMEngine
 from harmony_agent.tiny import (
     ProductTask,
@@ -120,3 +121,43 @@ async def test_required_tool_choice_through_vllm(
     result = await dataclasses.replace(agent, tool_choice="required").arun(weather.question)
     assert [c.call.recipient for c in result.tool_calls] == ["functions.get_weather"]
     assert result.final_text == weather.expected_answer()
+
+
+CITIES = ["Paris", "Oslo", "Lima", "Tokyo"]
+WEATHER_REPORT = {
+    "title": "weather_report",
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "enum": CITIES},
+        "temperature_c": {"type": "integer", "minimum": -60, "maximum": 60},
+    },
+    "required": ["city", "temperature_c"],
+    "additionalProperties": False,
+}
+
+
+async def test_constrained_output_through_vllm(
+    vllm_engine: VLLMEngine, python_tool: BuiltinTool, tiny: TinyCheckpoint
+) -> None:
+    """The tiny model never learnt to answer in JSON: left alone it writes prose, which the
+    schema rejects; under guided decoding its answer is JSON that matches.
+    """
+    weather, _ = pick_tasks(tiny)
+    agent = dataclasses.replace(
+        tiny_agent(vllm_engine, python=python_tool, temperature_c=weather.temperature_c),
+        output_type=WEATHER_REPORT,
+        max_output_retries=0,
+    )
+    with pytest.raises(OutputValidationError, match="not valid JSON"):
+        await agent.arun(weather.question)
+
+    recording = RecordingEngine(vllm_engine)
+    constrained = dataclasses.replace(agent, engine=recording, constrain_output=True)
+    result = await constrained.arun(weather.question)
+    assert set(result.output) == {"city", "temperature_c"}
+    assert result.output["city"] in CITIES
+    assert result.final_text == json.dumps(result.output, separators=(",", ":"))
+    # the answer came from a request that went on from the final channel's header
+    header = encode_completion("<|channel|>final<|message|>")
+    assert recording.prompts[-1][-len(header) :] == header
+    assert recording.prompts[-1][: len(recording.prompts[-2])] == recording.prompts[-2]

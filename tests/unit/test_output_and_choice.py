@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import replace
 
 import pydantic
@@ -10,13 +11,15 @@ from harmony_agent import (
     Agent,
     ConfigError,
     ContextTrimmed,
+    Event,
     OutputValidationError,
     StopReason,
+    TextDelta,
     ToolErrorKind,
     tool,
 )
-from harmony_agent._harmony import decode, encode_text
-from harmony_agent.engines import ScriptedEngine
+from harmony_agent._harmony import decode, encode_completion, encode_text
+from harmony_agent.engines import ScriptedEngine, TokenChunk
 
 from .conftest import DATE, get_weather
 
@@ -112,6 +115,67 @@ def test_invalid_answers_until_the_retries_end_raise_with_the_raw_text() -> None
     assert raised.value.result.output is None
     assert raised.value.result.usage.turns == 3
     engine.assert_consumed()
+
+
+def test_constrained_answer_continues_from_its_header_under_the_schema() -> None:
+    thinking = "<|channel|>analysis<|message|>Paris, 20.<|end|><|start|>assistant"
+    agent, engine = agent_with(
+        [
+            # the engine is stopped at the final header: what follows it is never read
+            thinking + "<|channel|>final<|message|>It is 20 in Paris.<|return|>",
+            '{"city": "Paris", "celsius": 20}<|return|>',
+        ],
+        output_type=Weather,
+        constrain_output=True,
+    )
+    events: list[Event] = []
+    result = agent.run("Weather?", on_event=events.append)
+
+    header = encode_completion(thinking + "<|channel|>final<|message|>")
+    assert [s.json_schema for s in engine.samplings] == [None, Weather.model_json_schema()]
+    assert engine.prompts[1] == engine.prompts[0] + header
+    assert result.output == Weather(city="Paris", celsius=20)
+    assert [(m.channel, m.text) for m in result.messages[1:]] == [
+        ("analysis", "Paris, 20."),
+        ("final", '{"city": "Paris", "celsius": 20}'),
+    ]
+    answer = encode_completion('{"city": "Paris", "celsius": 20}<|return|>')
+    assert result.usage.turns == 1
+    assert result.usage.prompt_tokens == len(engine.prompts[0]) + len(engine.prompts[1])
+    assert result.usage.completion_tokens == len(header) + len(answer)
+    streamed = "".join(e.text for e in events if isinstance(e, TextDelta) and e.channel == "final")
+    assert streamed == '{"city": "Paris", "celsius": 20}'
+
+
+def test_constrained_output_leaves_tool_calls_and_reasoning_free() -> None:
+    agent, engine = agent_with(
+        [CALL, "<|channel|>final<|message|>", '{"city": "Paris", "celsius": 20}<|return|>'],
+        output_type=Weather,
+        constrain_output=True,
+    )
+    result = agent.run("Weather?")
+    assert [s.json_schema is not None for s in engine.samplings] == [False, False, True]
+    assert [(r.call.recipient, r.error) for r in result.tool_calls] == [
+        ("functions.get_weather", None)
+    ]
+    assert result.output == Weather(city="Paris", celsius=20)
+
+
+def test_constrained_output_needs_a_schema_and_an_engine_that_can_constrain() -> None:
+    with pytest.raises(ConfigError, match="needs an output_type"):
+        agent_with([], constrain_output=True)
+
+    class PlainEngine:
+        max_model_len = None
+
+        def generate(self, *args: object, **kwargs: object) -> AsyncGenerator[TokenChunk, None]:
+            raise NotImplementedError
+
+        async def aclose(self) -> None:
+            pass
+
+    with pytest.raises(ConfigError, match="PlainEngine does not"):
+        Agent(engine=PlainEngine(), output_type=Weather, constrain_output=True)
 
 
 def test_tool_choice_required() -> None:

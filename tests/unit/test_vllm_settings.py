@@ -44,3 +44,14 @@ async def test_a_closed_engine_refuses_work(tmp_path: Path) -> None:
     await engine.aclose()
     with pytest.raises(EngineError, match="closed"):
         await engine.start()
+
+
+async def test_a_json_schema_needs_structured_outputs(tmp_path: Path) -> None:
+    engine = VLLMEngine(VLLMSettings(model=str(tmp_path)))
+    assert not engine.supports_json_schema
+    assert VLLMEngine(VLLMSettings(model="m", structured_outputs=True)).supports_json_schema
+    constrained = SamplingParams(json_schema={"type": "object"})
+    with pytest.raises(EngineError, match="structured_outputs=True"):
+        async for _ in engine.generate([1], stop_token_ids=[], max_tokens=1, sampling=constrained):
+            pass
+    await engine.aclose()

@@ -255,6 +255,25 @@ def test_output_schema_inline_or_by_import_path(tmp_path: Path) -> None:
     ]
 
 
+def test_constrain_output_needs_a_schema_and_an_engine_that_can_constrain(tmp_path: Path) -> None:
+    answer = '<|channel|>final<|message|>{"ok": true}<|return|>'
+    text = "constrain_output: true\noutput_schema: {type: object}\n"
+    config = load_config(write(tmp_path, text), {})
+    engine = ScriptedEngine(["<|channel|>final<|message|>", answer.split("<|message|>")[1]])
+    assert config.agent(engine).run("Ok?").output == {"ok": True}
+    assert engine.samplings[1].json_schema == {"type": "object"}
+
+    path = tmp_path / "agent.yaml"
+    assert problems(write(tmp_path, "constrain_output: true\n")) == [
+        f"{path}:1: constrain_output needs an output_schema to constrain the answer to"
+    ]
+    vllm = "engine: {kind: vllm, model: m}\n" + text
+    assert problems(write(tmp_path, vllm)) == [
+        f"{path}:1: constrain_output needs `structured_outputs: true` in the vllm engine"
+    ]
+    assert load_config(write(tmp_path, vllm.replace("m}", "m, structured_outputs: true}")), {})
+
+
 def test_instructions_twice_and_missing_file(tmp_path: Path) -> None:
     found = problems(write(tmp_path, "instructions: a\ninstructions_file: b.txt\n"))
     assert found == [

@@ -88,6 +88,24 @@ async def test_streams_token_ids_and_ends_with_the_stop_token() -> None:
     assert request["priority"] == 2
 
 
+async def test_a_json_schema_is_sent_as_structured_outputs() -> None:
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+    async with (
+        CompletionsServer([Stream.of(ANSWER)]) as server,
+        HTTPEngine(settings(server.base_url)) as engine,
+    ):
+        assert engine.supports_json_schema
+        sampling = SamplingParams(temperature=0.0, json_schema=schema)
+        stream = engine.generate(
+            PROMPT, stop_token_ids=STOP_TOKENS, max_tokens=9, sampling=sampling
+        )
+        async with aclosing(stream):
+            assert [chunk async for chunk in stream]
+        with pytest.raises(ValueError, match="structured_outputs"):
+            settings(server.base_url, extra_body={"structured_outputs": {"json": schema}})
+    assert server.requests[0]["structured_outputs"] == {"json": schema}
+
+
 async def test_text_only_server_is_reencoded_with_harmony() -> None:
     completion = "<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>"
     completion += '{"city": "Paris"}<|call|>'
