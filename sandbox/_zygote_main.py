@@ -19,7 +19,6 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import gc
-import importlib
 import json
 import os
 import resource
@@ -27,6 +26,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import traceback
 from typing import Any
 
@@ -77,37 +77,42 @@ def _die_with_parent() -> None:
 
 
 def _preload() -> None:
-    """Imports what a kernel needs, so forks start with it loaded: ipykernel, then whatever a
-    throwaway kernel imports while it initializes (learnt by forking one).
+    """Starts a throwaway kernel here, runs a cell in it and closes it again, so that forks
+    start with what a kernel's start loads and fills: modules, compiled regular expressions,
+    traitlets' class tables, IPython's first compilation.
     """
-    for module in ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger"):
-        importlib.import_module(module)
-    before = set(sys.modules)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        null = os.open("/dev/null", os.O_WRONLY)
-        os.dup2(null, 1)  # stdout is the line to the host
-        os.dup2(null, 2)
+    saved = sys.stdout, sys.stderr, sys.stdin, sys.displayhook, sys.excepthook
+    stdout = os.dup(1)
+    null = os.open("/dev/null", os.O_WRONLY)
+    os.dup2(null, 1)  # stdout is the line to the host
+    try:
         with open("/tmp/preload.json", "w", encoding="utf-8") as connection:
             json.dump({"transport": "ipc", "ip": "/tmp/preload", "key": ""}, connection)
         from ipykernel.kernelapp import IPKernelApp
 
-        IPKernelApp.instance().initialize(  # type: ignore[no-untyped-call]
-            ["-f", "/tmp/preload.json", "--HistoryManager.enabled=False"]
+        app = IPKernelApp.instance()
+        app.initialize(  # type: ignore[no-untyped-call]
+            [
+                "-f",
+                "/tmp/preload.json",
+                "--HistoryManager.enabled=False",
+                "--IPKernelApp.capture_fd_output=False",  # no fd-watching threads to stop
+            ]
         )
-        os.write(write, "\n".join(sorted(set(sys.modules) - before)).encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read, encoding="utf-8") as names:
-        learnt = names.read().split()
-    os.waitpid(pid, 0)
-    for module in learnt:
-        try:
-            importlib.import_module(module)
-        except Exception:  # some import only as part of their package's setup; skip those
-            continue
+        shell = app.shell
+        assert shell is not None
+        shell.run_cell("1 + 1", store_history=True)
+        app.close()  # type: ignore[no-untyped-call]
+        for singleton in (type(app.kernel), type(shell), IPKernelApp):  # the fork makes its own
+            singleton.clear_instance()
+    finally:
+        sys.stdout.flush()
+        sys.stdout, sys.stderr, sys.stdin, sys.displayhook, sys.excepthook = saved
+        os.dup2(stdout, 1)
+        os.close(stdout)
+        os.close(null)
+    if threading.active_count() != 1:  # a fork keeps only the forking thread
+        raise RuntimeError(f"the throwaway kernel left threads: {threading.enumerate()}")
 
 
 def main() -> None:
