@@ -9,6 +9,7 @@ was trained on.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 import time
@@ -33,6 +34,7 @@ from harmony_agent.tiny import TinyCheckpoint, WeatherTask, pick_tasks, tiny_age
 from harmony_agent.tools import BuiltinTool
 
 from tests.e2e.recording import RecordingEngine
+from tests.e2e.tools import CITIES, WEATHER_REPORT
 from tests.e2e.vllm_server import VLLMServer
 
 GREEDY = SamplingParams(temperature=0.0)
@@ -155,6 +157,22 @@ async def test_weather_run_over_http(
     assert json.loads(call.call.arguments) == {"city": weather.city}
     assert result.final_text == weather.expected_answer()
     assert result.usage.cached_prompt_tokens > 0
+
+
+async def test_constrained_output_over_http(
+    vllm_server: VLLMServer, python_tool: BuiltinTool, tiny: TinyCheckpoint
+) -> None:
+    weather, _ = pick_tasks(tiny)
+    async with engine_for(vllm_server) as engine:
+        agent = dataclasses.replace(
+            tiny_agent(engine, python=python_tool, temperature_c=weather.temperature_c),
+            output_type=WEATHER_REPORT,
+            constrain_output=True,
+        )
+        result = await agent.arun(weather.question)
+    # the tiny model answers in prose unless constrained (see the in-process engine's test)
+    assert result.output["city"] in CITIES
+    assert result.final_text == json.dumps(result.output, separators=(",", ":"))
 
 
 async def test_concurrent_runs_share_the_server(

@@ -23,6 +23,7 @@ from harmony_agent.tools import BuiltinTool
 
 from tests.e2e.conftest import child_processes, processes_left
 from tests.e2e.recording import RecordingEngine
+from tests.e2e.tools import CITIES, WEATHER_REPORT
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -121,19 +122,6 @@ async def test_required_tool_choice_through_vllm(
     result = await dataclasses.replace(agent, tool_choice="required").arun(weather.question)
     assert [c.call.recipient for c in result.tool_calls] == ["functions.get_weather"]
     assert result.final_text == weather.expected_answer()
-
-
-CITIES = ["Paris", "Oslo", "Lima", "Tokyo"]
-WEATHER_REPORT = {
-    "title": "weather_report",
-    "type": "object",
-    "properties": {
-        "city": {"type": "string", "enum": CITIES},
-        "temperature_c": {"type": "integer", "minimum": -60, "maximum": 60},
-    },
-    "required": ["city", "temperature_c"],
-    "additionalProperties": False,
-}
 
 
 async def test_constrained_output_through_vllm(

@@ -30,7 +30,8 @@ class VLLMServerError(RuntimeError):
 
 
 class VLLMServer:
-    """One `vllm serve` process for a model directory without tokenizer files.
+    """One `vllm serve` process for a checkpoint directory with its tokenizer files (structured
+    outputs compile JSON Schemas over its vocabulary; prompts and outputs stay token ids).
 
     `args` are added to the command line; `env` to the environment (`VLLM_CPU_KVCACHE_SPACE`
     defaults to 1 GiB, enough for the tiny checkpoint). `startup_s` is how long the server took
@@ -63,8 +64,9 @@ class VLLMServer:
             "127.0.0.1",
             "--port",
             str(self.port),
-            # the checkpoint has no tokenizer files: prompts and outputs are token ids
-            "--skip-tokenizer-init",
+            # as VLLMSettings(structured_outputs=True) configures the in-process engine
+            "--structured-outputs-config",
+            '{"backend": "xgrammar", "disable_any_whitespace": true}',
             "--max-model-len",
             str(max_model_len),
             # on the CPU the KV cache size comes from VLLM_CPU_KVCACHE_SPACE; on a GPU this
