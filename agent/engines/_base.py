@@ -30,8 +30,9 @@ class SamplingParams:
     """How to pick tokens. `temperature=0` is greedy decoding.
 
     `json_schema` constrains every generated token to JSON matching the schema (guided
-    decoding; the agent sets it for a constrained final answer). Only engines whose
-    `supports_json_schema` is true accept it; the others raise `EngineError`.
+    decoding; the agent sets it for a constrained final answer). It is only sent to engines
+    whose `supports_json_schema` is true (`Agent` checks); VLLMEngine without structured
+    outputs raises `EngineError`.
     """
 
     temperature: float = 1.0
