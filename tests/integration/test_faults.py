@@ -1,7 +1,8 @@
 """Faults under load: 64 concurrent runs on one engine while tools fail, hang and time out,
 sandboxed Python kernels run code and die, a real local web site answers 500s and slow pages,
-the engine fails mid-stream and runs are cancelled. Every run must end with a result or a typed error, nothing may leak (tasks,
-threads, processes, file descriptors), and memory must stay bounded over repeated rounds.
+the engine fails mid-stream and runs are cancelled. Every run must end with a result or a
+typed error, nothing may leak (tasks, threads, processes, file descriptors), and memory must
+stay bounded over repeated rounds.
 """
 
 from __future__ import annotations
@@ -358,9 +359,8 @@ async def test_concurrent_runs_survive_faults_without_leaks(site: RunningSite) -
     threads_before = len(own_threads())
     tracemalloc.start()
     try:
-        tally = await one_round(
-            0, site, browser, python
-        )  # warm-up: pools, caches, executor threads
+        # warm-up: pools, caches, executor threads
+        tally = await one_round(0, site, browser, python)
         await settle(threads_before)
         gc.collect()
         fds_warm, rss_warm = open_fds(), rss_bytes()
