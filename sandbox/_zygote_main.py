@@ -1,4 +1,4 @@
-"""The kernel template process: imports ipykernel once, then forks a kernel per request.
+"""The kernel template process: a kernel prepared up to its sockets, forked per request.
 
 Run inside bubblewrap as root (read-only system, no network) as `python -c <this source>`,
 with JSON lines on stdin from the host and answers on stdout:
@@ -8,10 +8,13 @@ with JSON lines on stdin from the host and answers on stdout:
     {"op": "drop", "id": ID}    (the host gave up on it: the child exits)
     {"op": "ping", "id": ID}  -> {"id": ID}
 
-Each fork gets namespaces of its own (mount, pid, network, ipc, uts), its directory DIR's
-`work` and `run` at the usual paths, a private /tmp, the rest of the kernels hidden, and runs
-ipykernel as uid 65534 with no capabilities, no new privileges and the given rlimits. It
-imports nothing from harmony_agent: the sandbox cannot see the project's source.
+The template parses ipykernel's arguments and configuration and creates the IPython shell
+once; a fork makes only what cannot cross a fork (ZMQ sockets, threads, event loops). Each
+fork is pid 1 of a pid namespace of its own, with its own mount, network, ipc and uts
+namespaces, its directory DIR's `work` and `run` at the usual paths, a private /tmp and the
+rest of the kernels hidden; it forks the kernel, which runs as uid 65534 with no
+capabilities, no new privileges and the given rlimits. It imports nothing from
+harmony_agent: the sandbox cannot see the project's source.
 """
 
 from __future__ import annotations
@@ -30,14 +33,21 @@ import threading
 import traceback
 from typing import Any
 
+from ipykernel.compiler import XCachingCompiler
+from ipykernel.kernelapp import IPKernelApp
+from ipykernel.zmqshell import ZMQInteractiveShell
+from IPython.core.application import BaseIPythonApplication
+
 __all__ = ["main"]
 
 WORKDIR = "/mnt/data"
 RUN_DIR = "/run/kernel"
 KERNELS = "/sandbox"
 NOBODY = 65534
+ARGV = ["-f", f"{RUN_DIR}/kernel.json", "--HistoryManager.enabled=False"]
 
-_CLONE = 0x00020000 | 0x04000000 | 0x08000000 | 0x20000000 | 0x40000000  # ns uts ipc pid net
+_NEWPID = 0x20000000
+_CLONE = 0x00020000 | 0x04000000 | 0x08000000 | 0x40000000  # ns uts ipc net
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 _MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
@@ -76,50 +86,91 @@ def _die_with_parent() -> None:
     _check(_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
 
 
-def _preload() -> None:
-    """Starts a throwaway kernel here, runs a cell in it and closes it again, so that forks
-    start with what a kernel's start loads and fills: modules, compiled regular expressions,
-    traitlets' class tables, IPython's first compilation.
+class _ConfiguredApplication(BaseIPythonApplication):
+    """IPython's application set-up (arguments, configuration files, profile), done once in
+    the template by `configure`; a forked kernel's `initialize` skips it.
     """
+
+    def configure(self, argv: list[str]) -> None:
+        """Parses `argv` and loads the configuration."""
+        super().initialize(argv)  # type: ignore[no-untyped-call]
+
+    def initialize(self, argv: Any = None) -> None:
+        """Nothing to do: `configure` ran before the fork."""
+
+
+class KernelApp(IPKernelApp, _ConfiguredApplication):
+    """ipykernel's application as a forked kernel runs it: configured, and its shell created,
+    in the template. It has no heartbeat: the host sees a kernel's death as its process
+    exiting.
+    """
+
+    def init_heartbeat(self) -> None:
+        """No heartbeat channel (nobody listens to it)."""
+
+
+def _silenced(function: Any) -> Any:
+    """Runs `function` with stdout (the line to the host) and Python's hooks restored after."""
     saved = sys.stdout, sys.stderr, sys.stdin, sys.displayhook, sys.excepthook
     stdout = os.dup(1)
     null = os.open("/dev/null", os.O_WRONLY)
-    os.dup2(null, 1)  # stdout is the line to the host
+    os.dup2(null, 1)
     try:
-        with open("/tmp/preload.json", "w", encoding="utf-8") as connection:
-            json.dump({"transport": "ipc", "ip": "/tmp/preload", "key": ""}, connection)
-        from ipykernel.kernelapp import IPKernelApp
-
-        app = IPKernelApp.instance()
-        app.initialize(  # type: ignore[no-untyped-call]
-            [
-                "-f",
-                "/tmp/preload.json",
-                "--HistoryManager.enabled=False",
-                "--IPKernelApp.capture_fd_output=False",  # no fd-watching threads to stop
-            ]
-        )
-        shell = app.shell
-        assert shell is not None
-        shell.run_cell("1 + 1", store_history=True)
-        app.close()  # type: ignore[no-untyped-call]
-        for singleton in (type(app.kernel), type(shell), IPKernelApp):  # the fork makes its own
-            singleton.clear_instance()
+        return function()
     finally:
         sys.stdout.flush()
         sys.stdout, sys.stderr, sys.stdin, sys.displayhook, sys.excepthook = saved
         os.dup2(stdout, 1)
         os.close(stdout)
         os.close(null)
+
+
+def _warm_up() -> None:
+    """Starts a throwaway kernel, runs a cell in it and closes it again, so that forks start
+    with what a kernel's start loads and fills: modules, compiled regular expressions,
+    traitlets' class tables, IPython's first compilation.
+    """
+    with open("/tmp/warm-up.json", "w", encoding="utf-8") as connection:
+        json.dump({"transport": "ipc", "ip": "/tmp/warm-up", "key": ""}, connection)
+    app = IPKernelApp.instance()
+    app.initialize(  # type: ignore[no-untyped-call]
+        [
+            "-f",
+            "/tmp/warm-up.json",
+            "--HistoryManager.enabled=False",
+            "--IPKernelApp.capture_fd_output=False",  # no fd-watching threads to stop
+        ]
+    )
+    shell = app.shell
+    assert shell is not None
+    shell.run_cell("1 + 1", store_history=True)
+    app.close()  # type: ignore[no-untyped-call]
+    for singleton in (type(app.kernel), type(shell), IPKernelApp):  # the fork makes its own
+        singleton.clear_instance()
+
+
+def _prepare() -> KernelApp:
+    """The application every kernel forks from: configured, with a fresh shell."""
+    _silenced(_warm_up)
+    app = KernelApp.instance()
+    app.configure(ARGV)
+    ZMQInteractiveShell.instance(  # the kernel made after the fork takes this one
+        parent=app,
+        profile_dir=app.profile_dir,
+        user_ns=app.user_ns,
+        compiler_class=XCachingCompiler,
+    )
     if threading.active_count() != 1:  # a fork keeps only the forking thread
-        raise RuntimeError(f"the throwaway kernel left threads: {threading.enumerate()}")
+        raise RuntimeError(f"the kernel's preparation left threads: {threading.enumerate()}")
+    return app
 
 
 def main() -> None:
     """Serves fork requests until stdin closes."""
-    _preload()
+    app = _prepare()
     gc.freeze()  # the collector leaves the template's objects alone: fewer copied pages
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked kernels are reaped by the kernel
+    own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
     gates: dict[str, int] = {}
     while line := sys.stdin.readline():
         request = json.loads(line)
@@ -128,10 +179,10 @@ def main() -> None:
             sys.stdout.flush()
         elif request["op"] == "fork":
             read, write = os.pipe()
-            pid = os.fork()
+            pid = _fork_init(own_pids)
             if pid == 0:
                 os.close(write)
-                _child(request, read)
+                _init(request, read, app)
             os.close(read)
             gates[request["id"]] = write
             sys.stdout.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
@@ -142,8 +193,23 @@ def main() -> None:
             os.close(gate)
 
 
-def _child(request: dict[str, Any], gate: int) -> None:
-    """The forked child: waits for its cgroup, isolates itself, then runs init and kernel."""
+def _fork_init(own_pids: int) -> int:
+    """Forks a child that is pid 1 of a new pid namespace (the template stays in its own)."""
+    _check(_libc.unshare(_NEWPID), "unshare")
+    try:
+        pid = os.fork()
+    except BaseException:
+        _check(_libc.setns(own_pids, _NEWPID), "setns")
+        raise
+    if pid != 0:
+        _check(_libc.setns(own_pids, _NEWPID), "setns")
+    return pid
+
+
+def _init(request: dict[str, Any], gate: int, app: KernelApp) -> None:
+    """Pid 1 of the kernel's namespaces: waits for its cgroup, isolates itself, forks the
+    kernel, reaps, and reports the kernel's exit.
+    """
     try:
         _die_with_parent()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -161,13 +227,18 @@ def _child(request: dict[str, Any], gate: int) -> None:
         _mount("tmpfs", KERNELS, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4096,mode=755")
         flags = _MS_NOSUID | _MS_NODEV
         _mount("tmpfs", "/tmp", "tmpfs", flags, f"size={request['tmp_bytes']},mode=1777")
+        _mount("proc", "/proc", "proc", flags | _MS_NOEXEC, "")
         socket.sethostname("sandbox")
         _loopback_up()
-        pid = os.fork()
-        if pid == 0:
-            _init(request)
-        _, status = os.waitpid(pid, 0)
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+        kernel = os.fork()
+        if kernel == 0:
+            _kernel(request, app)
+        while True:
+            pid, status = os.waitpid(-1, 0)
+            if pid == kernel:
+                with open(f"{RUN_DIR}/exit", "w", encoding="utf-8") as report:
+                    report.write(str(os.waitstatus_to_exitcode(status)))
+                os._exit(0)
     except BaseException:
         traceback.print_exc()
         os._exit(70)
@@ -180,26 +251,8 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, _SIOCSIFFLAGS, request)
 
 
-def _init(request: dict[str, Any]) -> None:
-    """Pid 1 of the kernel's pid namespace: mounts its /proc, reaps, reports the exit."""
-    _die_with_parent()
-    _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
-    kernel = os.fork()
-    if kernel == 0:
-        _kernel(request)
-    while True:
-        try:
-            pid, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            os._exit(70)
-        if pid == kernel:
-            with open(f"{RUN_DIR}/exit", "w", encoding="utf-8") as report:
-                report.write(str(os.waitstatus_to_exitcode(status)))
-            os._exit(0)
-
-
-def _kernel(request: dict[str, Any]) -> None:
-    """Drops every privilege, applies the limits and runs ipykernel in this process."""
+def _kernel(request: dict[str, Any], app: KernelApp) -> None:
+    """Drops every privilege, applies the limits and runs the kernel in this process."""
     try:
         _die_with_parent()
         os.chdir(WORKDIR)
@@ -212,12 +265,12 @@ def _kernel(request: dict[str, Any]) -> None:
         os.setresgid(NOBODY, NOBODY, NOBODY)
         os.setresuid(NOBODY, NOBODY, NOBODY)  # clears every capability
         _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
-        from ipykernel.kernelapp import IPKernelApp
-
-        app = IPKernelApp.instance()
-        app.initialize(  # type: ignore[no-untyped-call]
-            ["-f", f"{RUN_DIR}/kernel.json", "--HistoryManager.enabled=False"]
-        )
+        assert app.profile_dir is not None
+        os.makedirs(app.profile_dir.location, exist_ok=True)  # in this kernel's own /tmp
+        app.profile_dir.check_dirs()  # type: ignore[no-untyped-call]
+        app.initialize()  # type: ignore[no-untyped-call]
+        assert app.kernel is not None
+        app.kernel.shell.kernel = app.kernel  # the shell was created before the kernel
         app.start()  # type: ignore[no-untyped-call]
     except BaseException:
         traceback.print_exc()

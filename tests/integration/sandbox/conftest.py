@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
-from harmony_agent.sandbox import Sandbox, SandboxConfig
+from harmony_agent.sandbox import KernelPool, Sandbox, SandboxConfig
 
 FAST = SandboxConfig(
     cell_timeout_s=2.0,
@@ -18,7 +19,12 @@ FAST = SandboxConfig(
 """Small limits and short timeouts: every test here finishes in seconds."""
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def sandbox() -> AsyncIterator[Sandbox]:
-    async with Sandbox(FAST) as sandbox:
-        yield sandbox
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["started", "forked"])
+async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A kernel started on its own, and one forked from a pool's template process."""
+    if request.param == "forked":
+        async with KernelPool(FAST, size=1, fork=True) as pool, Sandbox(pool=pool) as sandbox:
+            yield sandbox
+    else:
+        async with Sandbox(FAST) as sandbox:
+            yield sandbox

@@ -46,6 +46,16 @@ async def test_error_has_a_plain_traceback(sandbox: Sandbox) -> None:
     assert not result.ok
 
 
+async def test_shell_commands_and_output_of_child_processes(sandbox: Sandbox) -> None:
+    result = await sandbox.execute(
+        "import os\nos.system('echo from a child process')\n"
+        "echoed = !echo from the shell\nprint(echoed[0], get_ipython().kernel is not None)"
+    )
+    assert "from a child process\n" in result.stdout
+    assert "from the shell True\n" in result.stdout
+    assert result.ok
+
+
 async def test_working_directory_and_user(sandbox: Sandbox) -> None:
     result = await sandbox.execute("import os\nos.getcwd(), os.getuid() != 0")
     assert result.result == f"('{sandbox.code_workdir}', True)"
