@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import json
 import logging
 import os
@@ -23,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import zmq
+import zmq.asyncio
 from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, owner_alive
 from harmony_agent.sandbox._config import SandboxConfig
 from harmony_agent.sandbox._errors import KernelStartError, SandboxClosed
@@ -169,35 +170,33 @@ class Kernel:
         raise KernelStartError(f"the kernel did not start: {log or 'no answer in time'}")
 
     async def _connect(self) -> None:
-        """Connects once the kernel has bound its sockets (ZMQ retries a connection to a
-        missing ipc socket only every 100 ms), then shakes hands.
+        """Connects (ZMQ keeps trying until the kernel has bound its sockets) and waits until
+        the kernel's output reaches this client.
         """
-        sockets = [self._run / f"k-{port}" for port in range(1, 5)]
-        for _ in itertools.count():  # until bound, or cancelled by the start timeout
-            if await asyncio.to_thread(_all_exist, sockets):
-                break
-            await asyncio.sleep(0.005)
-        client = AsyncKernelClient()
+        client = AsyncKernelClient(context=_client_context(os.getpid()))
         client.load_connection_info(self._connection(str(self._run)))
-        client.start_channels(hb=False)  # death shows as the process exiting
+        client.start_channels(stdin=False, hb=False)  # death shows as the process exiting
         self._client = client
         await self._handshake(client)
 
     @staticmethod
     async def _handshake(client: AsyncKernelClient) -> None:
-        """Asks for kernel info until its status arrives on iopub: then both shell and iopub
-        work (a subscriber misses what is published before it is connected).
+        """Waits until iopub is subscribed (a subscriber misses what is published before):
+        ipykernel 7 welcomes each subscriber; older kernels are asked for kernel info until
+        its status arrives on iopub. Requests sent meanwhile wait in ZMQ's queues.
         """
+        asked: str | None = None
         while True:
-            msg_id = client.kernel_info()
             try:
                 async with asyncio.timeout(0.1):
                     while True:
                         message = await client.get_iopub_msg()
-                        if message["parent_header"].get("msg_id") == msg_id:
+                        if message["msg_type"] == "iopub_welcome":
+                            return
+                        if asked and message["parent_header"].get("msg_id") == asked:
                             return
             except TimeoutError:
-                continue
+                asked = client.kernel_info()
 
     def _prepare(self, connection: Path, inside: str) -> Cgroup | None:
         """Writes the connection file and creates the cgroup (blocking: run in a thread)."""
@@ -366,6 +365,17 @@ async def _drain_replies(client: AsyncKernelClient) -> None:
 
 
 @functools.cache
+def _client_context(pid: int) -> zmq.asyncio.Context:
+    """The ZMQ context of every kernel client in process `pid` (a forked child gets its
+    own). It retries connecting every 5 ms (ZMQ's default is 100 ms): a client connects
+    before its kernel has bound its ipc sockets.
+    """
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.RECONNECT_IVL, 5)
+    return context
+
+
+@functools.cache
 def _remove_orphans() -> None:
     """Once per process: removes what killed processes left (their cgroups, directories)."""
     groups = Cgroup.remove_orphans()
@@ -376,10 +386,6 @@ def _remove_orphans() -> None:
             directories += 1
     if groups or directories:
         logger.info("removed %d cgroups and %d directories of dead sandboxes", groups, directories)
-
-
-def _all_exist(paths: list[Path]) -> bool:
-    return all(path.exists() for path in paths)
 
 
 def _tail(log: Path) -> str:
