@@ -100,13 +100,51 @@ class _ConfiguredApplication(BaseIPythonApplication):
 
 
 class KernelApp(IPKernelApp, _ConfiguredApplication):
-    """ipykernel's application as a forked kernel runs it: configured, and its shell created,
-    in the template. It has no heartbeat: the host sees a kernel's death as its process
-    exiting.
+    """ipykernel's application as a forked kernel runs it: `prepare` (in the template) does
+    all that can cross a fork, `initialize` (in the kernel) the rest: sockets, threads, the
+    kernel object. It has no heartbeat (the host sees a kernel's death as its process
+    exiting) and no subshells.
     """
+
+    def prepare(self, argv: list[str]) -> None:
+        """Configures the application and creates the shell (which the kernel made after
+        the fork takes), with its extensions and start-up code.
+        """
+        self.configure(argv)
+        self.shell = ZMQInteractiveShell.instance(
+            parent=self,
+            profile_dir=self.profile_dir,
+            user_ns=self.user_ns,
+            compiler_class=XCachingCompiler,
+        )
+        super().init_gui_pylab()  # type: ignore[no-untyped-call]
+        super().init_extensions()  # type: ignore[no-untyped-call]
+        super().init_code()  # type: ignore[no-untyped-call]
+        formatter = self.shell.display_formatter
+        assert formatter is not None
+        formatter.format(0)  # type: ignore[no-untyped-call]  # fills the formatters' caches
+
+    def init_gui_pylab(self) -> None:
+        """Done by `prepare`."""
+
+    def init_extensions(self) -> None:
+        """Done by `prepare`."""
+
+    def init_code(self) -> None:
+        """Done by `prepare`."""
 
     def init_heartbeat(self) -> None:
         """No heartbeat channel (nobody listens to it)."""
+
+    def init_control(self, context: Any) -> None:
+        """The control channel, without ipykernel 7's shell-channel thread: the host runs no
+        subshells, so shell requests go straight to the main thread.
+        """
+        super().init_control(context)  # type: ignore[no-untyped-call]
+        channel = getattr(self, "shell_channel_thread", None)
+        if channel is not None:
+            channel.io_loop.close()
+            self.shell_channel_thread = None
 
 
 def _silenced(function: Any) -> Any:
@@ -150,16 +188,10 @@ def _warm_up() -> None:
 
 
 def _prepare() -> KernelApp:
-    """The application every kernel forks from: configured, with a fresh shell."""
+    """The application every kernel forks from, prepared, with a fresh shell."""
     _silenced(_warm_up)
     app = KernelApp.instance()
-    app.configure(ARGV)
-    ZMQInteractiveShell.instance(  # the kernel made after the fork takes this one
-        parent=app,
-        profile_dir=app.profile_dir,
-        user_ns=app.user_ns,
-        compiler_class=XCachingCompiler,
-    )
+    _silenced(lambda: app.prepare(ARGV))
     if threading.active_count() != 1:  # a fork keeps only the forking thread
         raise RuntimeError(f"the kernel's preparation left threads: {threading.enumerate()}")
     return app
