@@ -33,10 +33,16 @@ import threading
 import traceback
 from typing import Any
 
-from ipykernel.compiler import XCachingCompiler
-from ipykernel.kernelapp import IPKernelApp
-from ipykernel.zmqshell import ZMQInteractiveShell
-from IPython.core.application import BaseIPythonApplication
+# No debugger (the host never debugs a kernel) and no jedi completion (nor completes):
+# ipykernel and IPython find them missing, and the template, which every fork copies, is a
+# third smaller. `main` lets code in the kernels import them again.
+UNUSED = ("debugpy", "jedi")
+sys.modules.update(dict.fromkeys(UNUSED))  # type: ignore[arg-type]
+
+from ipykernel.compiler import XCachingCompiler  # noqa: E402
+from ipykernel.kernelapp import IPKernelApp  # noqa: E402
+from ipykernel.zmqshell import ZMQInteractiveShell  # noqa: E402
+from IPython.core.application import BaseIPythonApplication  # noqa: E402
 
 __all__ = ["main"]
 
@@ -200,6 +206,8 @@ def _prepare() -> KernelApp:
 def main() -> None:
     """Serves fork requests until stdin closes."""
     app = _prepare()
+    for name in UNUSED:
+        del sys.modules[name]
     gc.freeze()  # the collector leaves the template's objects alone: fewer copied pages
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked kernels are reaped by the kernel
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)

@@ -34,6 +34,16 @@ async def test_forked_kernels_do_not_see_each_other(pool: KernelPool) -> None:
         assert not (second.workdir / "mine.txt").exists()
 
 
+async def test_forked_kernel_is_fresh_and_imports_what_the_template_left_out(
+    pool: KernelPool,
+) -> None:
+    async with Sandbox(pool=pool) as sandbox:
+        result = await sandbox.execute(
+            "import debugpy, jedi\n(get_ipython().execution_count, len(In), len(Out))"
+        )
+        assert result.result == "(2, 2, 0)", result.error  # as in a kernel started anew
+
+
 async def test_forked_kernel_restarts_by_forking_again(pool: KernelPool) -> None:
     async with Sandbox(pool=pool) as sandbox:
         await sandbox.execute("x = 1")
