@@ -1,4 +1,4 @@
-"""One sandboxed IPython kernel: its process, its directory, its client, and one execution.
+"""One sandboxed IPython kernel: its process, its directory, its channels, and one execution.
 
 Each kernel owns a host directory with `work/` (the code's working directory) and `run/` (the
 ZMQ ipc sockets and connection file). It talks to ipykernel over ipc sockets (TCP cannot
@@ -14,7 +14,6 @@ import functools
 import json
 import logging
 import os
-import queue
 import secrets
 import shutil
 import signal
@@ -22,9 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import zmq
-import zmq.asyncio
 from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, owner_alive
+from harmony_agent.sandbox._channels import KernelChannels
 from harmony_agent.sandbox._config import SandboxConfig
 from harmony_agent.sandbox._errors import KernelStartError, SandboxClosed
 from harmony_agent.sandbox._isolation import IsolationReport
@@ -39,7 +37,6 @@ from harmony_agent.sandbox._output import OutputCollector
 from harmony_agent.sandbox._process import ForkedProcess, KernelProcess, SpawnedProcess
 from harmony_agent.sandbox._result import ExecutionResult
 from harmony_agent.sandbox._zygote import Zygote
-from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.connect import KernelConnectionInfo
 
 __all__ = ["Kernel"]
@@ -66,7 +63,7 @@ class Kernel:
         self._zygote = zygote
         self._process: KernelProcess | None = None
         self._exited: asyncio.Task[int] | None = None
-        self._client: AsyncKernelClient | None = None
+        self._channels: KernelChannels | None = None
         self._cgroup: Cgroup | None = None
         self._images = 1
         self._oom_kills = 0  # the cgroup's count when the current execution began
@@ -170,17 +167,12 @@ class Kernel:
         raise KernelStartError(f"the kernel did not start: {log or 'no answer in time'}")
 
     async def _connect(self) -> None:
-        """Connects (ZMQ keeps trying until the kernel has bound its sockets) and waits until
-        the kernel's output reaches this client.
-        """
-        client = AsyncKernelClient(context=_client_context(os.getpid()))
-        client.load_connection_info(self._connection(str(self._run)))
-        client.start_channels(stdin=False, hb=False)  # death shows as the process exiting
-        self._client = client
-        await self._handshake(client)
+        """Connects and waits until the kernel's output reaches this host."""
+        self._channels = KernelChannels(self._connection(str(self._run)))
+        await self._handshake(self._channels)
 
     @staticmethod
-    async def _handshake(client: AsyncKernelClient) -> None:
+    async def _handshake(channels: KernelChannels) -> None:
         """Waits until iopub is subscribed (a subscriber misses what is published before):
         ipykernel 7 welcomes each subscriber; older kernels are asked for kernel info until
         its status arrives on iopub. Requests sent meanwhile wait in ZMQ's queues.
@@ -190,13 +182,13 @@ class Kernel:
             try:
                 async with asyncio.timeout(0.1):
                     while True:
-                        message = await client.get_iopub_msg()
+                        message = await channels.output()
                         if message["msg_type"] == "iopub_welcome":
                             return
                         if asked and message["parent_header"].get("msg_id") == asked:
                             return
             except TimeoutError:
-                asked = client.kernel_info()
+                asked = channels.request("kernel_info_request", {})
 
     def _prepare(self, connection: Path, inside: str) -> Cgroup | None:
         """Writes the connection file and creates the cgroup (blocking: run in a thread)."""
@@ -233,7 +225,17 @@ class Kernel:
             await self._restart()
         self._oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
         collector = OutputCollector(self.config.output_chars, self.workdir, self._images)
-        msg_id = self._connected().execute(code, store_history=True, allow_stdin=False)
+        msg_id = self._connected().request(
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+        )
         reading = asyncio.create_task(self._read(msg_id, collector))
         try:
             timed_out, finished = await self._wait(reading, limit_s)
@@ -280,10 +282,10 @@ class Kernel:
             return timed_out, True
         return timed_out, False
 
-    def _connected(self) -> AsyncKernelClient:
-        if self._client is None:
+    def _connected(self) -> KernelChannels:
+        if self._channels is None:
             raise SandboxClosed("the kernel is closed")
-        return self._client
+        return self._channels
 
     def _exit(self) -> asyncio.Task[int]:
         if self._exited is None:
@@ -291,20 +293,19 @@ class Kernel:
         return self._exited
 
     async def _read(self, msg_id: str, collector: OutputCollector) -> None:
-        client = self._connected()
+        channels = self._connected()
         while True:
-            message = await client.get_iopub_msg()
+            message = await channels.output()
             if message["parent_header"].get("msg_id") != msg_id:
                 continue
             kind, content = message["msg_type"], message["content"]
             if kind == "status" and content.get("execution_state") == "idle":
-                await _drain_replies(client)
+                channels.discard_replies()
                 return
             collector.add(kind, content)
 
     def _interrupt(self) -> None:
-        client = self._connected()
-        client.control_channel.send(client.session.msg("interrupt_request", content={}))
+        self._connected().request("interrupt_request", {}, control=True)
 
     def _death_reason(self) -> str:
         code = self._exit().result()
@@ -323,10 +324,10 @@ class Kernel:
         await self._spawn()
 
     async def _kill(self) -> None:
-        """Stops the client and kills the process tree (cgroup, process group, wrapper)."""
-        if self._client is not None:
-            self._client.stop_channels()
-            self._client = None
+        """Closes the channels and kills the process tree (cgroup, process group, wrapper)."""
+        if self._channels is not None:
+            self._channels.close()
+            self._channels = None
         process, self._process = self._process, None
         if process is not None:
             process.kill()
@@ -353,26 +354,6 @@ class Kernel:
             if self._exited is not None:
                 self._exited.cancel()
             await asyncio.to_thread(shutil.rmtree, self.root, True)
-
-
-async def _drain_replies(client: AsyncKernelClient) -> None:
-    """Discards the shell replies received so far (the iopub messages carry the output)."""
-    while True:
-        try:
-            await client.get_shell_msg(timeout=0)
-        except queue.Empty:
-            return
-
-
-@functools.cache
-def _client_context(pid: int) -> zmq.asyncio.Context:
-    """The ZMQ context of every kernel client in process `pid` (a forked child gets its
-    own). It retries connecting every 5 ms (ZMQ's default is 100 ms): a client connects
-    before its kernel has bound its ipc sockets.
-    """
-    context = zmq.asyncio.Context()
-    context.setsockopt(zmq.RECONNECT_IVL, 5)
-    return context
 
 
 @functools.cache

@@ -48,7 +48,10 @@ class Sandbox:
         """Starts (or takes from the pool) the kernel and copies the configured files in."""
         if self._kernel is not None:
             return
-        report = await asyncio.to_thread(check_isolation, self.config)
+        if self._pool is not None:
+            report = await self._pool.report()
+        else:
+            report = await asyncio.to_thread(check_isolation, self.config)
         if self.config.require_isolation and not report.complete:
             raise IsolationUnavailable("; ".join(report.lines()))
         if self._pool is not None:

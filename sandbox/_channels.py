@@ -1,0 +1,76 @@
+"""The host's end of one kernel's channels: shell, iopub and control sockets speaking the
+Jupyter messaging protocol through jupyter_client's Session.
+
+Only iopub is read (the kernel's output and status arrive there); requests go out on shell
+and control, and the shell replies are discarded. The sockets connect at once: ZMQ keeps
+trying until the kernel has bound its ipc sockets, and requests wait in its queues.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.session import Session
+
+__all__ = ["KernelChannels"]
+
+_RETRY_MS = 5
+"""How often a socket retries connecting (ZMQ's default is 100 ms): channels connect before
+their kernel has bound its ipc sockets."""
+
+
+class KernelChannels:
+    """Connected sockets to one kernel; `close` them when done."""
+
+    def __init__(self, connection: KernelConnectionInfo) -> None:
+        context = _context(os.getpid())
+        self.session = Session(
+            key=str(connection["key"]).encode(),
+            signature_scheme=str(connection["signature_scheme"]),
+        )
+        self._shell: zmq.Socket[bytes] = zmq.Socket(context, zmq.DEALER)  # never awaited
+        self._control: zmq.Socket[bytes] = zmq.Socket(context, zmq.DEALER)
+        self._iopub = context.socket(zmq.SUB)
+        self._iopub.setsockopt(zmq.SUBSCRIBE, b"")
+        endpoint = f"{connection['transport']}://{connection['ip']}-{{}}"
+        for socket, port in (
+            (self._shell, connection["shell_port"]),
+            (self._control, connection["control_port"]),
+            (self._iopub, connection["iopub_port"]),
+        ):
+            socket.setsockopt(zmq.RECONNECT_IVL, _RETRY_MS)
+            socket.connect(endpoint.format(port))
+
+    def request(self, msg_type: str, content: dict[str, Any], *, control: bool = False) -> str:
+        """Sends a request on shell (or control); returns its message id."""
+        message = self.session.msg(msg_type, content)
+        self.session.send(self._control if control else self._shell, message)
+        return str(message["header"]["msg_id"])
+
+    async def output(self) -> dict[str, Any]:
+        """The next message the kernel publishes on iopub."""
+        _, frames = self.session.feed_identities(await self._iopub.recv_multipart())
+        return self.session.deserialize(frames)
+
+    def discard_replies(self) -> None:
+        """Drops the shell replies received so far (iopub carries what the host needs)."""
+        while self._shell.poll(0):
+            self._shell.recv_multipart()
+
+    def close(self) -> None:
+        """Closes the sockets, dropping whatever is still queued."""
+        for socket in (self._shell, self._control, self._iopub):
+            socket.close(linger=0)
+
+
+@functools.cache
+def _context(pid: int) -> zmq.asyncio.Context:
+    """The ZMQ context of every kernel's channels in process `pid` (a forked child gets its
+    own).
+    """
+    return zmq.asyncio.Context()
