@@ -173,9 +173,10 @@ class Kernel:
 
     @staticmethod
     async def _handshake(channels: KernelChannels) -> None:
-        """Waits until iopub is subscribed (a subscriber misses what is published before):
-        ipykernel 7 welcomes each subscriber; older kernels are asked for kernel info until
-        its status arrives on iopub. Requests sent meanwhile wait in ZMQ's queues.
+        """Waits until the kernel has started and its output reaches this host (a subscriber
+        misses what is published before it is connected): a kernel says it is starting
+        once, on iopub, when it has set everything up. Where that was missed, it is asked
+        for kernel info until that request's status arrives.
         """
         asked: str | None = None
         while True:
@@ -183,7 +184,7 @@ class Kernel:
                 async with asyncio.timeout(0.1):
                     while True:
                         message = await channels.output()
-                        if message["msg_type"] == "iopub_welcome":
+                        if message["content"].get("execution_state") == "starting":
                             return
                         if asked and message["parent_header"].get("msg_id") == asked:
                             return

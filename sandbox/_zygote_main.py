@@ -154,7 +154,9 @@ class KernelApp(IPKernelApp, _ConfiguredApplication):
 
 
 def _silenced(function: Any) -> Any:
-    """Runs `function` with stdout (the line to the host) and Python's hooks restored after."""
+    """Runs `function` with fd 1 (the line to the host) on /dev/null; restores it, Python's
+    standard streams and its hooks after.
+    """
     saved = sys.stdout, sys.stderr, sys.stdin, sys.displayhook, sys.excepthook
     stdout = os.dup(1)
     null = os.open("/dev/null", os.O_WRONLY)
@@ -209,7 +211,7 @@ def main() -> None:
     for name in UNUSED:
         del sys.modules[name]
     gc.freeze()  # the collector leaves the template's objects alone: fewer copied pages
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked kernels are reaped by the kernel
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # Linux reaps the template's children
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
     gates: dict[str, int] = {}
     while line := sys.stdin.readline():
