@@ -29,7 +29,7 @@ class KernelChannels:
 
     def __init__(self, connection: KernelConnectionInfo) -> None:
         context = _context(os.getpid())
-        self.session = Session(
+        self._session = Session(
             key=str(connection["key"]).encode(),
             signature_scheme=str(connection["signature_scheme"]),
         )
@@ -48,14 +48,14 @@ class KernelChannels:
 
     def request(self, msg_type: str, content: dict[str, Any], *, control: bool = False) -> str:
         """Sends a request on shell (or control); returns its message id."""
-        message = self.session.msg(msg_type, content)
-        self.session.send(self._control if control else self._shell, message)
+        message = self._session.msg(msg_type, content)
+        self._session.send(self._control if control else self._shell, message)
         return str(message["header"]["msg_id"])
 
     async def output(self) -> dict[str, Any]:
         """The next message the kernel publishes on iopub."""
-        _, frames = self.session.feed_identities(await self._iopub.recv_multipart())
-        return self.session.deserialize(frames)
+        _, frames = self._session.feed_identities(await self._iopub.recv_multipart())
+        return self._session.deserialize(frames)
 
     def discard_replies(self) -> None:
         """Drops the shell replies received so far (iopub carries what the host needs)."""

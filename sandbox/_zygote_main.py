@@ -94,7 +94,9 @@ def _die_with_parent() -> None:
 
 class _ConfiguredApplication(BaseIPythonApplication):
     """IPython's application set-up (arguments, configuration files, profile), done once in
-    the template by `configure`; a forked kernel's `initialize` skips it.
+    the template by `configure`; a forked kernel's `initialize` skips it. It comes after
+    `IPKernelApp` in `KernelApp`'s bases, so `IPKernelApp.initialize`'s `super()` call lands
+    here.
     """
 
     def configure(self, argv: list[str]) -> None:
