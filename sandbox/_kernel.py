@@ -184,7 +184,8 @@ class Kernel:
                 async with asyncio.timeout(0.1):
                     while True:
                         message = await channels.output()
-                        if message["content"].get("execution_state") == "starting":
+                        state = message["content"].get("execution_state")
+                        if message["msg_type"] == "status" and state == "starting":
                             return
                         if asked and message["parent_header"].get("msg_id") == asked:
                             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,12 +20,23 @@ FAST = SandboxConfig(
 """Small limits and short timeouts: every test here finishes in seconds."""
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["started", "forked"])
-async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
-    """A kernel started on its own, and one forked from a pool's template process."""
-    if request.param == "forked":
+KINDS = ["started", "forked"]
+"""The two ways a kernel comes to be; fixtures over real kernels run their tests on both."""
+
+
+@contextlib.asynccontextmanager
+async def open_sandbox(kind: str) -> AsyncIterator[Sandbox]:
+    """A kernel `started` on its own, or `forked` from a pool's template process."""
+    if kind == "forked":
         async with KernelPool(FAST, size=1, fork=True) as pool, Sandbox(pool=pool) as sandbox:
             yield sandbox
     else:
         async with Sandbox(FAST) as sandbox:
             yield sandbox
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=KINDS)
+async def sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A kernel started on its own, and one forked from a pool's template process."""
+    async with open_sandbox(request.param) as sandbox:
+        yield sandbox

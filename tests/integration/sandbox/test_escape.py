@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from harmony_agent.sandbox import KernelPool, Sandbox, check_isolation
+from harmony_agent.sandbox import Sandbox, check_isolation
 from harmony_agent.sandbox._kernel import _remove_orphans
 
-from .conftest import FAST
+from .conftest import FAST, KINDS, open_sandbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -25,20 +25,13 @@ SECRET = "HARMONY_SANDBOX_TEST_SECRET"
 CHECKOUT = Path(__file__).resolve().parents[3]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["started", "forked"])
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=KINDS)
 async def jail(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     """A kernel started on its own, and one forked from a pool's template process."""
     os.environ[SECRET] = "hunter2"  # the parent's environment holds a secret
     try:
-        if request.param == "forked":
-            async with (
-                KernelPool(FAST, size=1, fork=True) as pool,
-                Sandbox(pool=pool) as sandbox,
-            ):
-                yield sandbox
-        else:
-            async with Sandbox(FAST) as sandbox:
-                yield sandbox
+        async with open_sandbox(request.param) as sandbox:
+            yield sandbox
     finally:
         os.environ.pop(SECRET, None)
 

@@ -40,11 +40,11 @@ class StandIn:
         return self.session.deserialize(frames)
 
 
-@pytest_asyncio.fixture
-async def kernel(tmp_path: Path) -> AsyncIterator[StandIn]:
-    connection: KernelConnectionInfo = {
+def connection(prefix: Path) -> KernelConnectionInfo:
+    """Where a kernel with ipc sockets named `{prefix}-{port}` listens."""
+    return {
         "transport": "ipc",
-        "ip": f"{tmp_path}/k",
+        "ip": str(prefix),
         "shell_port": 1,
         "iopub_port": 2,
         "stdin_port": 3,
@@ -54,11 +54,15 @@ async def kernel(tmp_path: Path) -> AsyncIterator[StandIn]:
         "signature_scheme": "hmac-sha256",
         "kernel_name": "",
     }
+
+
+@pytest_asyncio.fixture
+async def kernel(tmp_path: Path) -> AsyncIterator[StandIn]:
     context = zmq.asyncio.Context()
     shell, iopub = context.socket(zmq.ROUTER), context.socket(zmq.XPUB)
     shell.bind(f"ipc://{tmp_path}/k-1")
     iopub.bind(f"ipc://{tmp_path}/k-2")
-    yield StandIn(connection, Session(key=KEY.encode()), shell, iopub)
+    yield StandIn(connection(tmp_path / "k"), Session(key=KEY.encode()), shell, iopub)
     context.destroy(linger=0)
 
 
@@ -90,16 +94,7 @@ async def test_a_missed_start_is_made_up_for_by_kernel_info(kernel: StandIn) -> 
 
 
 async def test_requests_sent_before_the_kernel_binds_arrive(tmp_path: Path) -> None:
-    connection: KernelConnectionInfo = {
-        "transport": "ipc",
-        "ip": f"{tmp_path}/late",
-        "shell_port": 1,
-        "iopub_port": 2,
-        "control_port": 4,
-        "key": KEY,
-        "signature_scheme": "hmac-sha256",
-    }
-    channels = KernelChannels(connection)
+    channels = KernelChannels(connection(tmp_path / "late"))
     context = zmq.asyncio.Context()
     try:
         sent = channels.request("execute_request", {"code": "1 + 1"})
