@@ -24,6 +24,7 @@ import fcntl
 import gc
 import json
 import os
+import re
 import resource
 import signal
 import socket
@@ -55,7 +56,7 @@ ARGV = ["-f", f"{RUN_DIR}/kernel.json", "--HistoryManager.enabled=False"]
 _NEWPID = 0x20000000
 _CLONE = 0x00020000 | 0x04000000 | 0x08000000 | 0x40000000  # ns uts ipc net
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
-_MS_BIND, _MS_REC, _MS_PRIVATE = 4096, 16384, 1 << 18
+_MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 4096, 8192, 16384, 1 << 18
 _PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
 _SIOCSIFFLAGS, _IFF_UP, _IFF_LOOPBACK, _IFF_RUNNING = 0x8914, 0x1, 0x8, 0x40
 _LIMITS = {
@@ -269,9 +270,8 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp) -> None:
         _mount(f"{request['dir']}/work", WORKDIR, None, _MS_BIND, "")
         _mount(f"{request['dir']}/run", RUN_DIR, None, _MS_BIND, "")
         _mount("tmpfs", KERNELS, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4096,mode=755")
-        flags = _MS_NOSUID | _MS_NODEV
-        _mount("tmpfs", "/tmp", "tmpfs", flags, f"size={request['tmp_bytes']},mode=1777")
-        _mount("proc", "/proc", "proc", flags | _MS_NOEXEC, "")
+        _private_tmp(request["tmp_bytes"])
+        _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
         socket.sethostname("sandbox")
         _loopback_up()
         kernel = os.fork()
@@ -286,6 +286,38 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp) -> None:
     except BaseException:
         traceback.print_exc()
         os._exit(70)
+
+
+def _private_tmp(size: int) -> None:
+    """Mounts an empty /tmp of `size` bytes, moving the mounts below the old one (the Python
+    install, read-only mounts) into it: a virtual environment may live under /tmp.
+    """
+    below = _mount_points_below("/tmp")
+    parked = [f"{RUN_DIR}/.parked-{number}" for number in range(len(below))]
+    for target, place in zip(below, parked, strict=True):
+        os.mkdir(place)
+        _mount(target, place, None, _MS_MOVE, "")
+    _mount("tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size},mode=1777")
+    for target, place in zip(below, parked, strict=True):
+        os.makedirs(target, exist_ok=True)
+        _mount(place, target, None, _MS_MOVE, "")
+        os.rmdir(place)
+
+
+def _mount_points_below(root: str) -> list[str]:
+    """The outermost mount points below `root` (each moves with the mounts below it)."""
+    with open("/proc/self/mountinfo", encoding="utf-8") as mountinfo:
+        points = sorted(
+            re.sub(r"\\([0-7]{3})", lambda code: chr(int(code[1], 8)), line.split()[4])
+            for line in mountinfo  # a space in a mount point is written \040
+        )
+    outermost: list[str] = []
+    for point in points:
+        if point.startswith(f"{root}/") and not any(
+            point.startswith(f"{outer}/") for outer in outermost
+        ):
+            outermost.append(point)
+    return outermost
 
 
 def _loopback_up() -> None:

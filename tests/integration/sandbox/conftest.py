@@ -25,13 +25,13 @@ KINDS = ["started", "forked"]
 
 
 @contextlib.asynccontextmanager
-async def open_sandbox(kind: str) -> AsyncIterator[Sandbox]:
+async def open_sandbox(kind: str, config: SandboxConfig = FAST) -> AsyncIterator[Sandbox]:
     """A kernel `started` on its own, or `forked` from a pool's template process."""
     if kind == "forked":
-        async with KernelPool(FAST, size=1, fork=True) as pool, Sandbox(pool=pool) as sandbox:
+        async with KernelPool(config, size=1, fork=True) as pool, Sandbox(pool=pool) as sandbox:
             yield sandbox
     else:
-        async with Sandbox(FAST) as sandbox:
+        async with Sandbox(config) as sandbox:
             yield sandbox
 
 

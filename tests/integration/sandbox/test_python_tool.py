@@ -12,7 +12,7 @@ from harmony_agent.sandbox import KernelPool, ReadOnlyMount, Sandbox
 from harmony_agent.tiny import ProductPython
 from harmony_agent.tools import PythonTool, ToolError
 
-from .conftest import FAST
+from .conftest import FAST, KINDS, open_sandbox
 
 
 def python_call(code: str) -> str:
@@ -112,7 +112,8 @@ async def test_pool_hands_out_started_kernels_once() -> None:
             await session.aclose()
 
 
-async def test_files_copied_in_and_read_only_mounts(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+async def test_files_copied_in_and_read_only_mounts(tmp_path: Path, kind: str) -> None:
     data = tmp_path / "input.csv"
     data.write_text("a,b\n1,2\n")
     shared = tmp_path / "shared"
@@ -121,16 +122,22 @@ async def test_files_copied_in_and_read_only_mounts(tmp_path: Path) -> None:
     config = FAST.model_copy(
         update={
             "files": (data,),
-            "read_only_mounts": (ReadOnlyMount(source=shared, target="/data/shared"),),
+            "read_only_mounts": (
+                ReadOnlyMount(source=shared, target="/data/shared"),
+                # below /tmp, which each kernel gets empty (as a virtual environment may be)
+                ReadOnlyMount(source=shared, target="/tmp/read only"),
+            ),
         }
     )
-    async with Sandbox(config) as sandbox:
+    async with open_sandbox(kind, config) as sandbox:
         result = await sandbox.execute(
-            "print(open('input.csv').read().splitlines()[1], open('/data/shared/lookup.txt').read())"
+            "print(open('input.csv').read().splitlines()[1], open('/data/shared/lookup.txt').read(),"
+            " open('/tmp/read only/lookup.txt').read())"
         )
-        assert result.stdout == "1,2 42\n"
-        denied = await sandbox.execute("open('/data/shared/new.txt', 'w')")
-        assert denied.error is not None and "Read-only file system" in denied.error
+        assert result.stdout == "1,2 42 42\n", result.error
+        for target in ("/data/shared", "/tmp/read only"):
+            denied = await sandbox.execute(f"open('{target}/new.txt', 'w')")
+            assert denied.error is not None and "Read-only file system" in denied.error
         edited = await sandbox.execute("open('input.csv', 'a').write('3,4\\n')")
         assert edited.ok and data.read_text() == "a,b\n1,2\n"  # the host's copy is untouched
 
