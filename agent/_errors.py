@@ -12,13 +12,16 @@ recorded on the run result. Everything else raises from this tree::
     │   └── ScriptExhausted    a ScriptedEngine was asked for more than its script holds
     └── OutputValidationError  the final answer never matched the agent's output_type
 
-`ToolError` (in `harmony_agent.tools`) is not part of this tree: tool code raises it to send a
-message to the model.
+`HarmonyAgentError` and `ConfigError` are defined in `harmony_agent.tools._errors` (tools raise
+`ConfigError` and never import the agent). `ToolError` (in `harmony_agent.tools`) is not part
+of this tree: tool code raises it to send a message to the model.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from harmony_agent.tools._errors import ConfigError, HarmonyAgentError
 
 if TYPE_CHECKING:
     from harmony_agent._result import RunResult
@@ -33,14 +36,6 @@ __all__ = [
     "OutputValidationError",
     "ScriptExhausted",
 ]
-
-
-class HarmonyAgentError(Exception):
-    """Base class of every exception harmony-agent raises on purpose."""
-
-
-class ConfigError(HarmonyAgentError, ValueError):
-    """Invalid settings: an agent option, a tool definition or a config file."""
 
 
 class EngineError(HarmonyAgentError):

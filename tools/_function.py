@@ -18,9 +18,9 @@ from typing import Any, cast, get_type_hints, overload
 import jsonschema
 import pydantic
 import pydantic_core
-from harmony_agent._errors import ConfigError
 from harmony_agent.tools._base import FunctionSpec, ToolError, ToolOutput
 from harmony_agent.tools._docstring import parse_docstring
+from harmony_agent.tools._errors import ConfigError
 
 __all__ = ["FunctionTool", "InvalidArguments", "tool"]
 

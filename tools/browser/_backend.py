@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from harmony_agent._errors import ConfigError
 from harmony_agent.tools._base import ToolError
+from harmony_agent.tools._errors import ConfigError
 from harmony_agent.tools.browser._page import Page
 from pydantic import SecretStr
 

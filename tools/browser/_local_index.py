@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
-from harmony_agent._errors import ConfigError
+from harmony_agent.tools._errors import ConfigError
 from harmony_agent.tools.browser._backend import PageFetcher, SearchBackend, SearchResult
 from harmony_agent.tools.browser._content import Download, to_page, url_header
 from harmony_agent.tools.browser._errors import OpenError
