@@ -10,15 +10,12 @@ Run by `bench/sandbox.py floor` (root: the namespaces need it); prints one JSON 
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import json
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def busy_cpu_s() -> float:
@@ -37,17 +34,14 @@ def humaneval_programs() -> list[str]:
     ]
 
 
-def per_task_ms(step: Callable[[str], None], tasks: list[str], *, pid_namespace: bool) -> float:
-    """Machine CPU ms per task when each task forks this process (into a pid namespace of its
-    own, as the template forks) and runs `step` in the child.
+def per_task_ms(fork: Callable[[], int], step: Callable[[str], None], tasks: list[str]) -> float:
+    """Machine CPU ms per task when each task `fork`s this process and runs `step` in the
+    child.
     """
-    from harmony_agent.sandbox import _zygote_main as template
-
-    own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
     time.sleep(0.5)  # the previous step's exits are done
     busy = busy_cpu_s()
     for task in tasks:
-        pid = template._fork_init(own_pids) if pid_namespace else os.fork()
+        pid = fork()
         if pid == 0:
             try:
                 step(task)
@@ -68,32 +62,29 @@ def main() -> None:
     shell = app.shell
     assert shell is not None
     gc.freeze()
+    own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
 
-    def namespaces() -> None:
-        template._check(_libc.unshare(template._CLONE), "unshare")
+    def fork_into_pid_namespace() -> int:  # as the template forks a kernel's init
+        return template._fork_init(own_pids)
+
+    def namespaces(task: str) -> None:  # the other four a kernel's init unshares
+        template._check(template._libc.unshare(template._CLONE), "unshare")
 
     def plain(task: str) -> None:
-        namespaces()
+        namespaces(task)
         exec(compile(task, "<cell>", "exec"), {"__name__": "__main__"})
 
     def ipython(task: str) -> None:
-        namespaces()
+        namespaces(task)
         shell.run_cell(task, store_history=True)
 
-    steps: dict[str, Callable[[str], None]] = {
-        "fork": lambda task: None,
-        "fork + namespaces": lambda task: namespaces(),
-        "fork + namespaces + exec": plain,
-        "fork + namespaces + IPython run_cell": ipython,
-    }
-    print(
-        json.dumps(
-            {
-                name: per_task_ms(step, tasks, pid_namespace=name != "fork")
-                for name, step in steps.items()
-            }
-        )
-    )
+    steps: list[tuple[str, Callable[[], int], Callable[[str], None]]] = [
+        ("fork", os.fork, lambda task: None),
+        ("fork + namespaces", fork_into_pid_namespace, namespaces),
+        ("fork + namespaces + exec", fork_into_pid_namespace, plain),
+        ("fork + namespaces + IPython run_cell", fork_into_pid_namespace, ipython),
+    ]
+    print(json.dumps({name: per_task_ms(fork, step, tasks) for name, fork, step in steps}))
 
 
 if __name__ == "__main__":

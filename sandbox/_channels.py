@@ -17,11 +17,29 @@ import zmq.asyncio
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.session import Session
 
-__all__ = ["KernelChannels"]
+__all__ = ["KernelChannels", "connection_info"]
 
 _RETRY_MS = 5
 """How often a socket retries connecting (ZMQ's default is 100 ms): channels connect before
 their kernel has bound its ipc sockets."""
+
+
+def connection_info(run_dir: str, key: str) -> KernelConnectionInfo:
+    """Where a kernel whose ipc sockets live in `run_dir` listens, and the key that signs its
+    messages (ipc sockets are files named `{ip}-{port}`: small fixed ports name them).
+    """
+    return {
+        "shell_port": 1,
+        "iopub_port": 2,
+        "stdin_port": 3,
+        "control_port": 4,
+        "hb_port": 5,
+        "transport": "ipc",
+        "ip": f"{run_dir}/k",
+        "key": key,
+        "signature_scheme": "hmac-sha256",
+        "kernel_name": "",
+    }
 
 
 class KernelChannels:

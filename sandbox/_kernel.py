@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, owner_alive
-from harmony_agent.sandbox._channels import KernelChannels
+from harmony_agent.sandbox._channels import KernelChannels, connection_info
 from harmony_agent.sandbox._config import SandboxConfig
 from harmony_agent.sandbox._errors import KernelStartError, SandboxClosed
 from harmony_agent.sandbox._isolation import IsolationReport
@@ -37,7 +37,6 @@ from harmony_agent.sandbox._output import OutputCollector
 from harmony_agent.sandbox._process import ForkedProcess, KernelProcess, SpawnedProcess
 from harmony_agent.sandbox._result import ExecutionResult
 from harmony_agent.sandbox._zygote import Zygote
-from jupyter_client.connect import KernelConnectionInfo
 
 __all__ = ["Kernel"]
 
@@ -102,21 +101,6 @@ class Kernel:
         """The pid of the kernel's outermost process (the wrapper), while it runs."""
         return self._process.pid if self._process else None
 
-    def _connection(self, run_dir: str) -> KernelConnectionInfo:
-        # ipc sockets are files named `{ip}-{port}`: small fixed ports name them
-        return {
-            "shell_port": 1,
-            "iopub_port": 2,
-            "stdin_port": 3,
-            "control_port": 4,
-            "hb_port": 5,
-            "transport": "ipc",
-            "ip": f"{run_dir}/k",
-            "key": self._key,
-            "signature_scheme": "hmac-sha256",
-            "kernel_name": "",
-        }
-
     async def _spawn(self) -> None:
         config, layers = self.config, self.report.layers
         install = python_install(config.python)
@@ -168,7 +152,7 @@ class Kernel:
 
     async def _connect(self) -> None:
         """Connects and waits until the kernel's output reaches this host."""
-        self._channels = KernelChannels(self._connection(str(self._run)))
+        self._channels = KernelChannels(connection_info(str(self._run), self._key))
         await self._handshake(self._channels)
 
     @staticmethod
@@ -196,7 +180,7 @@ class Kernel:
         """Writes the connection file and creates the cgroup (blocking: run in a thread)."""
         for stale in [*self._run.glob("k-*"), *self._run.glob("exit")]:
             stale.unlink()
-        connection.write_text(json.dumps(self._connection(inside)))
+        connection.write_text(json.dumps(connection_info(inside, self._key)))
         if self.report.layers.setpriv:
             os.chown(connection, NOBODY, NOBODY)
         if not self.report.layers.cgroup:

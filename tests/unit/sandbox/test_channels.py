@@ -11,7 +11,7 @@ from typing import Any
 import pytest_asyncio
 import zmq
 import zmq.asyncio
-from harmony_agent.sandbox._channels import KernelChannels
+from harmony_agent.sandbox._channels import KernelChannels, connection_info
 from harmony_agent.sandbox._kernel import Kernel
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.session import Session
@@ -40,29 +40,13 @@ class StandIn:
         return self.session.deserialize(frames)
 
 
-def connection(prefix: Path) -> KernelConnectionInfo:
-    """Where a kernel with ipc sockets named `{prefix}-{port}` listens."""
-    return {
-        "transport": "ipc",
-        "ip": str(prefix),
-        "shell_port": 1,
-        "iopub_port": 2,
-        "stdin_port": 3,
-        "control_port": 4,
-        "hb_port": 5,
-        "key": KEY,
-        "signature_scheme": "hmac-sha256",
-        "kernel_name": "",
-    }
-
-
 @pytest_asyncio.fixture
 async def kernel(tmp_path: Path) -> AsyncIterator[StandIn]:
     context = zmq.asyncio.Context()
     shell, iopub = context.socket(zmq.ROUTER), context.socket(zmq.XPUB)
     shell.bind(f"ipc://{tmp_path}/k-1")
     iopub.bind(f"ipc://{tmp_path}/k-2")
-    yield StandIn(connection(tmp_path / "k"), Session(key=KEY.encode()), shell, iopub)
+    yield StandIn(connection_info(str(tmp_path), KEY), Session(key=KEY.encode()), shell, iopub)
     context.destroy(linger=0)
 
 
@@ -94,15 +78,15 @@ async def test_a_missed_start_is_made_up_for_by_kernel_info(kernel: StandIn) -> 
 
 
 async def test_requests_sent_before_the_kernel_binds_arrive(tmp_path: Path) -> None:
-    channels = KernelChannels(connection(tmp_path / "late"))
+    channels = KernelChannels(connection_info(str(tmp_path), KEY))
     context = zmq.asyncio.Context()
     try:
         sent = channels.request("execute_request", {"code": "1 + 1"})
         control = channels.request("interrupt_request", {}, control=True)
         await asyncio.sleep(0.05)  # the kernel binds later; the channels keep trying
         shell, control_socket = context.socket(zmq.ROUTER), context.socket(zmq.ROUTER)
-        shell.bind(f"ipc://{tmp_path}/late-1")
-        control_socket.bind(f"ipc://{tmp_path}/late-4")
+        shell.bind(f"ipc://{tmp_path}/k-1")
+        control_socket.bind(f"ipc://{tmp_path}/k-4")
         session = Session(key=KEY.encode())
         for socket, msg_id in ((shell, sent), (control_socket, control)):
             _, frames = session.feed_identities(await asyncio.wait_for(socket.recv_multipart(), 1))
