@@ -3,6 +3,11 @@
 `${NAME}` in a string is replaced by the environment variable NAME (`${NAME:-default}` gives a
 default). Values of variables whose names say they are secret (KEY, TOKEN, SECRET, PASSWORD,
 CREDENTIAL, AUTH) are kept so that traces and error messages can hide them.
+
+A config file is untrusted input, so what it can make the reader do is bounded: nesting (in the
+text and through aliases) goes at most `MAX_DEPTH` levels deep, aliases may repeat at most
+`MAX_REPEATED_VALUES` values in all (a few hundred bytes of nested aliases, a "billion laughs",
+otherwise stand for billions of values), and an alias inside its own anchor is an error.
 """
 
 from __future__ import annotations
@@ -10,12 +15,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from harmony_agent.config._error import ConfigFileError
 
-__all__ = ["KeyPath", "YamlDocument", "read_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_REPEATED_VALUES", "KeyPath", "YamlDocument", "read_yaml"]
+
+MAX_DEPTH = 100
+"""How deep values may nest, in the text or through aliases."""
+MAX_REPEATED_VALUES = 10_000
+"""How many values aliases may repeat in all, counting every value inside an aliased one."""
 
 KeyPath = tuple[str | int, ...]
 """Where a value sits in the document: mapping keys and list indexes."""
@@ -44,10 +54,10 @@ class YamlDocument:
 
 
 def read_yaml(text: str, source: str, environ: Mapping[str, str]) -> YamlDocument:
-    """Parses `text` (the file `source`); raises `ConfigFileError` on bad YAML or a missing
-    environment variable.
+    """Parses `text` (the file `source`); raises `ConfigFileError` on bad YAML, a missing
+    environment variable, or a document beyond the bounds (depth, repeated values, recursion).
     """
-    loader = yaml.SafeLoader(text)
+    loader = _DepthBoundedLoader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
@@ -64,24 +74,78 @@ def read_yaml(text: str, source: str, environ: Mapping[str, str]) -> YamlDocumen
     return YamlDocument(data, builder.lines, tuple(builder.secrets))
 
 
+class _DepthBoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing to compose nodes nested deeper than `MAX_DEPTH` (its
+    composer recurses once per level, and its scanner slows down with the square of the depth).
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self._depth >= MAX_DEPTH:
+            problem = f"nested deeper than {MAX_DEPTH} levels"
+            raise yaml.composer.ComposerError(None, None, problem, self.get_mark())
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 class _Builder:
+    """Turns the composed nodes into plain data. Aliases are the same node object met again:
+    meeting one of the nodes being built means a recursive anchor, and every node met again
+    counts against `MAX_REPEATED_VALUES`.
+    """
+
     def __init__(self, source: str, environ: Mapping[str, str], loader: yaml.SafeLoader) -> None:
         self.source = source
         self.environ = environ
         self.loader = loader
         self.lines: dict[KeyPath, int] = {}
         self.secrets: list[str] = []
+        self._met: set[int] = set()
+        self._open: set[int] = set()
+        self._repeated = 0
 
     def build(self, node: yaml.Node, path: KeyPath) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+        self._meet(node, path)
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self._open.add(id(node))
+            try:
+                if isinstance(node, yaml.MappingNode):
+                    return self._mapping(node, path)
+                return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+            finally:
+                self._open.discard(id(node))
         value = self.loader.construct_object(node)
         if isinstance(value, str) and "${" in value:
             return self._interpolate(value, path, node.start_mark.line + 1)
         return value
+
+    def _meet(self, node: yaml.Node, path: KeyPath) -> None:
+        """Checks the bounds before `node` is built at `path`."""
+        if id(node) in self._open:
+            self._fail(path, "this alias is inside its own anchor: the value contains itself")
+        if len(path) > MAX_DEPTH:
+            self._fail(path, f"nested deeper than {MAX_DEPTH} levels (through aliases)")
+        if id(node) in self._met:
+            self._repeated += 1
+            if self._repeated > MAX_REPEATED_VALUES:
+                self._fail(
+                    path,
+                    f"the aliases repeat more than {MAX_REPEATED_VALUES} values; write the "
+                    "values out instead of nesting aliases",
+                )
+        else:
+            self._met.add(id(node))
+
+    def _fail(self, path: KeyPath, problem: str) -> NoReturn:
+        line = YamlDocument(None, self.lines).line_of(path)
+        raise ConfigFileError.at(self.source, line, path, problem)
 
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         result: dict[str, Any] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -18,10 +19,21 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def run_cli(
-    *args: str | Path, stdin: str | None = None, cwd: Path | None = None, timeout: float = 60
+    *args: str | Path,
+    stdin: str | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+    memory_limit: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Runs the console script; output is plain text (no colors, wide lines)."""
+    """Runs the console script; output is plain text (no colors, wide lines). `memory_limit`
+    caps its address space in bytes, so that a regression fails instead of exhausting memory.
+    """
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"}
+
+    def limit_memory() -> None:
+        if memory_limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+
     return subprocess.run(
         [SCRIPT, *map(str, args)],
         input=stdin,
@@ -31,6 +43,7 @@ def run_cli(
         env=env,
         timeout=timeout,
         check=False,
+        preexec_fn=limit_memory,
     )
 
 

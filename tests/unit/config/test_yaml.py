@@ -54,3 +54,52 @@ def test_malformed_yaml(text: str, expected: str) -> None:
 def test_unquoted_variable_in_a_flow_list_gets_a_hint() -> None:
     with pytest.raises(ConfigFileError, match=r"a.yaml:1: .*put values with \$\{...\} in quotes"):
         read_yaml("urls: [${HOST}/v1]\n", "a.yaml", {"HOST": "x"})
+
+
+def laughs(levels: int, width: int = 10) -> str:
+    """A "billion laughs" document: each level's anchor aliases the previous one `width` times,
+    so a few hundred bytes stand for `width ** levels` values.
+    """
+    lines = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    lines += [
+        f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * width)}]"
+        for level in range(1, levels)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_alias_expansion_is_bounded() -> None:
+    with pytest.raises(ConfigFileError) as caught:
+        read_yaml(laughs(5), "a.yaml", {})
+    assert str(caught.value).startswith("a.yaml:")
+    assert "aliases repeat more than 10000 values" in str(caught.value)
+
+
+def test_aliases_that_repeat_a_few_values_still_work() -> None:
+    document = read_yaml("base: &b {x: 1}\nuse: [*b, *b]\n", "a.yaml", {})
+    assert document.data == {"base": {"x": 1}, "use": [{"x": 1}, {"x": 1}]}
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("a: &x [1, *x]\n", "a.yaml:1: a[1]:"),
+        ("a: &x\n  b: *x\n", "a.yaml:2: a.b:"),
+    ],
+)
+def test_a_recursive_anchor_is_a_config_error(text: str, where: str) -> None:
+    with pytest.raises(ConfigFileError) as caught:
+        read_yaml(text, "a.yaml", {})
+    assert str(caught.value).startswith(where)
+    assert "contains itself" in str(caught.value)
+
+
+def test_deep_nesting_is_a_config_error() -> None:
+    with pytest.raises(ConfigFileError, match=r"^a.yaml:1: invalid YAML: nested deeper than 100"):
+        read_yaml("a: " + "[" * 2000 + "]" * 2000 + "\n", "a.yaml", {})
+
+
+def test_deep_nesting_through_aliases_is_a_config_error() -> None:
+    chain = ["n0: &n0 [1]", *(f"n{i}: &n{i} [*n{i - 1}]" for i in range(1, 150))]
+    with pytest.raises(ConfigFileError, match="nested deeper than 100 levels"):
+        read_yaml("\n".join(chain) + "\n", "a.yaml", {})
