@@ -20,8 +20,9 @@ SearchConfig = Annotated[
 
 class GuardConfig(BaseModel):
     """What the browser may fetch when the MODEL picks the URL (search APIs are not checked:
-    the developer configures them). Non-public addresses are refused unless allowed here;
-    link-local, multicast, reserved and cloud metadata addresses are always refused.
+    the developer configures them). Addresses that are not globally routable are refused
+    unless allowed here; link-local, multicast, reserved and cloud metadata addresses are
+    always refused.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -32,8 +33,9 @@ class GuardConfig(BaseModel):
     )
     allow_private_networks: bool = Field(
         default=False,
-        description="Allow private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) "
-        "for intranet use.",
+        description="Allow private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7, "
+        "the deprecated site-local fec0::/10, and other unicast addresses that are not "
+        "globally routable) for intranet use.",
     )
     allowed_domains: tuple[str, ...] = Field(
         default=(),

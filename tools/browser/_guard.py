@@ -3,10 +3,15 @@
 Two checks. `check_url` runs on every URL before it is requested (the first one and every
 redirect target): the scheme must be http(s), the host must pass the domain lists. `resolve`
 runs when a connection is opened (see `_transport`): it resolves the host and refuses the
-connection when any address it resolves to is loopback, private, link-local, multicast,
-reserved or a cloud metadata endpoint, looking inside IPv6 forms that embed an IPv4 address
-(IPv4-mapped, IPv4-compatible, 6to4, NAT64, Teredo). Checking at connect time, on the
-addresses actually dialled, leaves no gap for DNS rebinding between check and use.
+connection unless every address it resolves to is globally routable. Checking at connect
+time, on the addresses actually dialled, leaves no gap for DNS rebinding between check and use.
+
+"Globally routable" is a rule rather than a list of bad ranges, so that a range missing from a
+list (site-local `fec0::/10` was public to Python 3.11's `is_global`) is refused too: a unicast
+address that `ipaddress` calls global, and for IPv6 inside 2000::/3, the only space allocated
+for global unicast. IPv6 spellings of an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64)
+are judged as that IPv4 address; tunnel addresses that carry one (6to4, Teredo) are judged on
+both. Classes other than public name the reason, and two of them can be allowed.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import httpx
 from harmony_agent.tools.browser._config import GuardConfig
 from harmony_agent.tools.browser._errors import Blocked
 
-__all__ = ["AddressClass", "Guard", "classify_address"]
+__all__ = ["AddressClass", "Guard", "address_classes", "classify_address"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -35,12 +40,13 @@ _METADATA = frozenset(
         "192.0.0.192",  # Oracle Cloud
     )
 )
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
 class AddressClass(StrEnum):
-    """Why an address is not public; `PUBLIC` when it is."""
+    """Why an address is not public; `PUBLIC` when it is globally routable."""
 
     PUBLIC = "public"
     LOOPBACK = "loopback"
@@ -52,12 +58,42 @@ class AddressClass(StrEnum):
     RESERVED = "reserved"
 
 
+# Gravest first: which class `classify_address` and refusals name when an address has several.
+_SEVERITY = (
+    AddressClass.METADATA,
+    AddressClass.RESERVED,
+    AddressClass.UNSPECIFIED,
+    AddressClass.MULTICAST,
+    AddressClass.LINK_LOCAL,
+    AddressClass.LOOPBACK,
+    AddressClass.PRIVATE,
+    AddressClass.PUBLIC,
+)
+
+
 def classify_address(address: IPAddress) -> AddressClass:
-    """Classifies an address, judging an IPv6 address that embeds an IPv4 one by the latter."""
-    if isinstance(address, ipaddress.IPv6Address) and not (
-        address.is_loopback or address.is_unspecified
-    ):
-        address = _embedded_ipv4(address) or address
+    """The class of `address`: the gravest of `address_classes`."""
+    return min(address_classes(address), key=_SEVERITY.index)
+
+
+def address_classes(address: IPAddress) -> tuple[AddressClass, ...]:
+    """The classes of `address` and of the IPv4 address it carries, if any.
+
+    An IPv6 spelling of an IPv4 address has that address's class alone; a tunnel address
+    (6to4, Teredo) has its own class and the class of the IPv4 address inside.
+    """
+    if isinstance(address, ipaddress.IPv4Address):
+        return (_classify(address),)
+    spelled = _spelled_ipv4(address)
+    if spelled is not None:
+        return (_classify(spelled),)
+    tunnelled = _tunnelled_ipv4(address)
+    if tunnelled is not None:
+        return (_classify(address), _classify(tunnelled))
+    return (_classify(address),)
+
+
+def _classify(address: IPAddress) -> AddressClass:
     if address in _METADATA:
         return AddressClass.METADATA
     if address.is_unspecified:
@@ -68,22 +104,30 @@ def classify_address(address: IPAddress) -> AddressClass:
         return AddressClass.LINK_LOCAL
     if address.is_multicast:
         return AddressClass.MULTICAST
-    if address.is_reserved or address == ipaddress.IPv4Address("255.255.255.255"):
+    if address.is_global and (address.version == 4 or address in _GLOBAL_UNICAST):
+        return AddressClass.PUBLIC
+    if address.is_reserved:
         return AddressClass.RESERVED
-    if address.is_private or not address.is_global:
-        return AddressClass.PRIVATE
-    return AddressClass.PUBLIC
+    return AddressClass.PRIVATE  # private, shared (100.64/10), site-local, documentation, ...
 
 
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+def _spelled_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (packets go to that address)."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if address.is_loopback or address.is_unspecified:
+        return None  # ::1 and :: are in ::/96 but are not IPv4-compatible addresses
+    if any(address in network for network in _NAT64) or address in _IPV4_COMPATIBLE:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _tunnelled_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address inside a tunnel address (the 6to4 router, the Teredo client)."""
     if address.sixtofour is not None:
         return address.sixtofour
     if address.teredo is not None:
         return address.teredo[1]
-    if any(address in network for network in _NAT64) or address in _IPV4_COMPATIBLE:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
 
@@ -110,14 +154,15 @@ class Guard:
 
     def refusal(self, address: IPAddress) -> AddressClass | None:
         """Why connecting to `address` is refused, or None when it is allowed."""
-        kind = classify_address(address)
-        if kind is AddressClass.PUBLIC:
-            return None
-        if kind is AddressClass.LOOPBACK and self._config.allow_localhost:
-            return None
-        if kind is AddressClass.PRIVATE and self._config.allow_private_networks:
-            return None
-        return kind
+        refused = [kind for kind in address_classes(address) if not self._allows(kind)]
+        return min(refused, key=_SEVERITY.index) if refused else None
+
+    def _allows(self, kind: AddressClass) -> bool:
+        if kind is AddressClass.LOOPBACK:
+            return self._config.allow_localhost
+        if kind is AddressClass.PRIVATE:
+            return self._config.allow_private_networks
+        return kind is AddressClass.PUBLIC
 
     async def resolve(self, host: str, port: int) -> list[str]:
         """The addresses to connect to for `host`; raises `Blocked` if any is refused.

@@ -45,6 +45,17 @@ from harmony_agent.tools.browser._guard import AddressClass, Guard, classify_add
         ("ff02::1", AddressClass.MULTICAST),
         ("240.0.0.1", AddressClass.RESERVED),
         ("255.255.255.255", AddressClass.RESERVED),
+        # Not globally routable, whatever the Python version's lists say.
+        ("fec0::1", AddressClass.PRIVATE),  # site-local (deprecated), global to Python 3.11
+        ("feff:ffff::1", AddressClass.PRIVATE),  # the end of fec0::/10
+        ("::ffff:0:7f00:1", AddressClass.RESERVED),  # IPv4-translated (SIIT) 127.0.0.1
+        ("64:ff9b:1::a00:1", AddressClass.PRIVATE),  # local-use NAT64 prefix
+        ("5f00::1", AddressClass.RESERVED),  # segment routing SIDs
+        ("4000::1", AddressClass.RESERVED),  # outside the global unicast space 2000::/3
+        ("2001:db8::1", AddressClass.PRIVATE),  # documentation
+        ("2002:7f00:1::1", AddressClass.LOOPBACK),  # 6to4 wrapping 127.0.0.1
+        ("64:ff9b::808:808", AddressClass.PUBLIC),  # NAT64 of 8.8.8.8 (IPv6-only networks)
+        ("2002:808:808::1", AddressClass.PUBLIC),  # 6to4 of 8.8.8.8
     ],
 )
 def test_classify_address(address: str, kind: AddressClass) -> None:
@@ -56,6 +67,21 @@ def test_teredo_is_judged_by_its_client_address() -> None:
     teredo = ipaddress.IPv6Address("2001:0:4136:e378:8000:63bf:3f57:fffe")
     assert teredo.teredo is not None and teredo.teredo[1] == ipaddress.IPv4Address("192.168.0.1")
     assert classify_address(teredo) is AddressClass.PRIVATE
+
+
+def test_tunnelled_addresses_are_judged_on_both_addresses() -> None:
+    # Teredo with the public client 8.8.8.8: the IPv6 address itself is not global.
+    public_client = ipaddress.IPv6Address("2001:0:4136:e378:8000:63bf:f7f7:f7f7")
+    assert public_client.teredo is not None
+    assert public_client.teredo[1] == ipaddress.IPv4Address("8.8.8.8")
+    assert classify_address(public_client) is AddressClass.PRIVATE
+    # Teredo with the client 127.0.0.1: allowing private networks does not allow it.
+    loopback_client = ipaddress.IPv6Address("2001:0:4136:e378:8000:63bf:80ff:fffe")
+    intranet = Guard(GuardConfig(allow_private_networks=True))
+    assert intranet.refusal(loopback_client) is AddressClass.LOOPBACK
+    assert Guard(GuardConfig(allow_localhost=True)).refusal(loopback_client) is (
+        AddressClass.PRIVATE
+    )
 
 
 def test_opt_ins() -> None:
@@ -93,6 +119,13 @@ def test_opt_ins() -> None:
 async def test_resolve_refuses_every_spelling_of_loopback(host: str) -> None:
     with pytest.raises(Blocked, match="a loopback address"):
         await Guard(GuardConfig()).resolve(host, 80)
+
+
+@pytest.mark.parametrize("host", ["fec0::1", "fec0::a9fe:a9fe", "feff::1"])
+async def test_resolve_refuses_site_local_ipv6(host: str) -> None:
+    with pytest.raises(Blocked, match="a private address, which the browser may not access"):
+        await Guard(GuardConfig()).resolve(host, 80)
+    assert await Guard(GuardConfig(allow_private_networks=True)).resolve(host, 80) == [host]
 
 
 @pytest.mark.parametrize("host", ["2852039166", "0xa9fea9fe", "0251.0376.0251.0376"])
