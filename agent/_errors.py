@@ -9,6 +9,8 @@ recorded on the run result. Everything else raises from this tree::
     │   ├── EngineUnavailable  cannot reach or start the engine (server down, vllm missing)
     │   │   └── ModelNotFound  the model's path or hub id does not exist
     │   ├── EngineOutOfMemory  the model or its KV cache does not fit in memory
+    │   ├── InvalidEngineOutput  the engine sent what no generation is (a token id outside
+    │   │                        the vocabulary, a malformed or oversized event)
     │   └── ScriptExhausted    a ScriptedEngine was asked for more than its script holds
     └── OutputValidationError  the final answer never matched the agent's output_type
 
@@ -32,6 +34,7 @@ __all__ = [
     "EngineOutOfMemory",
     "EngineUnavailable",
     "HarmonyAgentError",
+    "InvalidEngineOutput",
     "ModelNotFound",
     "OutputValidationError",
     "ScriptExhausted",
@@ -52,6 +55,12 @@ class ModelNotFound(EngineUnavailable):
 
 class EngineOutOfMemory(EngineError):
     """The model's weights or its KV cache do not fit in the memory the engine may use."""
+
+
+class InvalidEngineOutput(EngineError):
+    """The engine sent what no generation is: a token id outside the vocabulary, an event
+    that is not a completion, a line or an event beyond its bound.
+    """
 
 
 class ScriptExhausted(EngineError):

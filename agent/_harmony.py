@@ -46,6 +46,7 @@ __all__ = [
     "render_tool_result",
     "render_user",
     "token_bytes",
+    "vocabulary_size",
 ]
 
 Reasoning = Literal["low", "medium", "high"]
@@ -127,6 +128,18 @@ def clip_text(text: str, max_tokens: int) -> tuple[str, int]:
     removed = len(tokens) - head - tail
     note = f"\n[... {removed} tokens cut from the middle of this output ...]\n"
     return decode(tokens[:head]) + note + decode(tokens[len(tokens) - tail :]), removed
+
+
+@functools.cache
+def vocabulary_size() -> int:
+    """How many token ids the encoding has: every id in `range(vocabulary_size())` decodes
+    (the byte-pair tokens, then the special ones, the last of which is the largest id).
+    """
+    encoding = _encoding()
+    return 1 + max(
+        encoding.encode(special, allowed_special="all")[0]
+        for special in encoding.special_tokens_set
+    )
 
 
 def is_special(token: int) -> bool:

@@ -41,6 +41,7 @@ from harmony_agent._router import FunctionRoute, Router
 from harmony_agent._step import Answer, CallTool, Decision, GenerateAgain, decide
 from harmony_agent._transcript import Transcript
 from harmony_agent.engines import FinishReason, SamplingParams
+from harmony_agent.engines._checked import checked
 
 if TYPE_CHECKING:
     from harmony_agent._agent import Agent
@@ -298,8 +299,15 @@ class Run:
         if max_tokens <= 0:
             return _Stream(prompt_tokens=0, finish=FinishReason.LENGTH)
         result = _Stream(prompt_tokens=len(prompt))
-        stream = self._agent.engine.generate(
-            prompt, stop_token_ids=_harmony.STOP_TOKENS, max_tokens=max_tokens, sampling=sampling
+        stream = checked(
+            self._agent.engine.generate(
+                prompt,
+                stop_token_ids=_harmony.STOP_TOKENS,
+                max_tokens=max_tokens,
+                sampling=sampling,
+            ),
+            max_tokens=max_tokens,
+            stop_token_ids=_harmony.STOP_TOKENS,
         )
         async with aclosing(stream):
             async for chunk in stream:

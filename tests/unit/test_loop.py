@@ -13,6 +13,7 @@ from harmony_agent import (
     ConfigError,
     EngineError,
     GenerationFinished,
+    InvalidEngineOutput,
     MessageDone,
     RunFinished,
     ScriptExhausted,
@@ -22,6 +23,7 @@ from harmony_agent import (
     ToolCallStarted,
     tool,
 )
+from harmony_agent._harmony import encode_completion, vocabulary_size
 from harmony_agent.engines import FinishReason, SamplingParams, ScriptedEngine, TokenChunk
 from harmony_agent.tools import BuiltinTool, ToolNamespace, ToolOutput, ToolSession
 
@@ -309,3 +311,75 @@ class _CounterSession(ToolSession):
 
     async def aclose(self) -> None:
         self.owner.closed += 1
+
+
+class Unbounded(ScriptedEngine):
+    """An engine that ignores `max_tokens` and stop tokens: it streams `chunk` again and again
+    (after a final answer's header) and never finishes; `closed` says the loop closed it.
+    """
+
+    def __init__(self, chunk: tuple[int, ...]) -> None:
+        super().__init__([])
+        self.chunk = chunk
+        self.closed = False
+
+    async def generate(self, prompt_tokens, *, stop_token_ids, max_tokens, sampling):  # type: ignore[no-untyped-def]
+        try:
+            yield TokenChunk(tuple(encode_completion("<|channel|>final<|message|>")))
+            while True:
+                yield TokenChunk(self.chunk)
+                await asyncio.sleep(0)
+        finally:
+            self.closed = True
+
+
+@pytest.mark.parametrize("chunk", [(75,), (75,) * 1000], ids=["token by token", "one big chunk"])
+async def test_an_engine_that_ignores_max_tokens_is_cut_off_and_closed(
+    chunk: tuple[int, ...],
+) -> None:
+    engine = Unbounded(chunk)
+    agent = Agent(engine=engine, max_tokens=50, current_date="2026-11-24")
+    async with asyncio.timeout(10):  # the run went on forever
+        result = await agent.arun("Hi")
+    assert result.stop_reason is StopReason.MAX_TOKENS
+    assert result.usage.completion_tokens == 50
+    assert engine.closed
+
+
+async def test_an_engine_that_ignores_the_run_token_budget_is_cut_off() -> None:
+    engine = Unbounded((75,))
+    agent = Agent(engine=engine, max_tokens=50, max_run_tokens=20, current_date="2026-11-24")
+    async with asyncio.timeout(10):
+        result = await agent.arun("Hi")
+    assert result.stop_reason is StopReason.TOKEN_BUDGET
+    assert result.usage.completion_tokens == 20
+
+
+async def test_tokens_after_a_stop_token_are_not_read() -> None:
+    answer = encode_completion(FINAL)
+
+    class Overrunning(ScriptedEngine):
+        async def generate(self, prompt_tokens, *, stop_token_ids, max_tokens, sampling):  # type: ignore[no-untyped-def]
+            yield TokenChunk((*answer, *encode_completion(CALL)))
+            yield TokenChunk(tuple(answer), FinishReason.STOP)
+
+    engine = Overrunning([])
+    result = await Agent(engine=engine, current_date="2026-11-24").arun("Hi")
+    assert result.final_text == "Twenty."
+    assert result.usage.completion_tokens == len(answer)
+    assert result.messages[-1].text == "Twenty."
+
+
+@pytest.mark.parametrize(
+    "token",
+    [-1, 2**65, 10**5000, vocabulary_size(), "7", 1.0],
+    ids=["-1", "2**65", "10**5000", "vocabulary size", "str", "float"],
+)
+async def test_a_token_id_outside_the_vocabulary_is_an_engine_error(token: object) -> None:
+    header = encode_completion("<|channel|>final<|message|>")
+    engine = ScriptedEngine([[*header, token]])  # type: ignore[list-item]
+    agent = Agent(engine=engine, current_date="2026-11-24")
+    with pytest.raises(InvalidEngineOutput, match="outside the vocabulary") as caught:
+        await agent.arun("Hi")
+    assert isinstance(caught.value, EngineError)
+    assert len(str(caught.value)) < 300
