@@ -1,53 +1,50 @@
-"""Reading a streamed `/v1/completions` response: server-sent events in, token ids out.
+"""Reading a streamed `/v1/completions` response: the data of server-sent events in, token ids
+out.
 
 A server that returns the generated token ids (vLLM's `return_token_ids`) is read as is. A
 server that returns only text (special tokens kept, the stop token included) has its text
 re-encoded with harmony, one stretch up to a special token at a time, so that a word is never
 split into two encodings; those ids are the canonical encoding of the text, which is what the
-model generates almost always, but not the engine's own ids byte for byte.
+model generates almost always, but not the engine's own ids byte for byte. A stretch longer
+than `MAX_PENDING_TEXT` characters is encoded without waiting for its end, so that the text
+held back stays bounded.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Collection, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from harmony_agent import _harmony
-from harmony_agent._errors import EngineError
+from harmony_agent._errors import EngineError, InvalidEngineOutput
 from harmony_agent.engines._base import FinishReason, TokenChunk
 
-__all__ = ["CompletionReader", "sse_data"]
+__all__ = ["MAX_PENDING_TEXT", "CompletionReader", "parse_event"]
 
+MAX_PENDING_TEXT = 65536
+"""Characters of text without a special token held back before they are encoded anyway."""
+_SPELLING_ROOM = 32
+"""More characters than the spelling of any special token (`<|reserved_201088|>` has 19)."""
 _FINISH_REASONS = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH}
 """How the server's `finish_reason` maps; anything else (abort, error, ...) is an abort."""
 
 
-async def sse_data(lines: AsyncIterator[str]) -> AsyncGenerator[str, None]:
-    """Yields the data of each server-sent event (its `data:` lines joined by newlines)."""
-    data: list[str] = []
-    async for line in lines:
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-            continue
-        field, _, value = line.partition(":")
-        if field == "data":
-            data.append(value.removeprefix(" "))
-        # comments (`:`) and the `event`, `id`, `retry` fields carry nothing a completion needs
-    if data:
-        yield "\n".join(data)
-
-
 def parse_event(data: str) -> Mapping[str, Any]:
-    """Parses one event's JSON, raising `EngineError` when the server sent something else."""
+    """Parses one event's JSON, raising `InvalidEngineOutput` when the server sent something
+    else (numbers of more than 4300 digits and nesting too deep for Python's parser included),
+    and `EngineError` when it reports a failure.
+    """
     try:
         event = json.loads(data)
-    except json.JSONDecodeError as error:
-        raise EngineError(f"the server sent an event that is not JSON: {data[:200]!r}") from error
+    except (ValueError, RecursionError) as error:
+        raise InvalidEngineOutput(
+            f"the server sent an event that is not JSON Python can read: {data[:200]!r}"
+        ) from error
     if not isinstance(event, dict):
-        raise EngineError(f"the server sent an event that is not a JSON object: {data[:200]!r}")
+        raise InvalidEngineOutput(
+            f"the server sent an event that is not a JSON object: {data[:200]!r}"
+        )
     if "error" in event:
         raise EngineError(f"the server failed during generation: {_error_text(event['error'])}")
     return event
@@ -70,6 +67,8 @@ class CompletionReader:
         self._usage_seen = False
         self.generated = 0
         """How many tokens `feed` has returned so far."""
+        self.received = 0
+        """How many token ids and characters of text the events carried so far (progress)."""
         self.complete = False
         """Whether the generation finished and nothing more is needed from the stream."""
 
@@ -84,7 +83,9 @@ class CompletionReader:
             return []
         choice = choices[0]
         if not isinstance(choice, dict):
-            raise EngineError(f"the server sent a choice that is not an object: {choice!r}")
+            raise InvalidEngineOutput(
+                f"the server sent a choice that is not an object: {str(choice)[:200]!r}"
+            )
         reason = choice.get("finish_reason")
         tokens = self._tokens_of(choice, final=reason is not None)
         for position, token in enumerate(tokens):
@@ -102,6 +103,11 @@ class CompletionReader:
         self.generated += len(tokens)
         return tokens
 
+    @property
+    def finished(self) -> bool:
+        """Whether the server said the generation ended (its usage report may still follow)."""
+        return self._finish is not None
+
     def last_chunk(self) -> TokenChunk:
         """The final chunk; raises `EngineError` if the server never said the generation ended."""
         if self._finish is None:
@@ -115,28 +121,41 @@ class CompletionReader:
         ids = choice.get("token_ids")
         if ids is not None:
             if not isinstance(ids, list) or not all(type(i) is int for i in ids):
-                raise EngineError(f"the server sent token_ids that are not integers: {ids!r}")
+                raise InvalidEngineOutput(
+                    f"the server sent token_ids that are not integers: {str(ids)[:200]!r}"
+                )
+            self.received += len(ids)
             return ids
         text = choice.get("text") or ""
         if not isinstance(text, str):
-            raise EngineError(f"the server sent text that is not a string: {text!r}")
+            raise InvalidEngineOutput(
+                f"the server sent text that is not a string: {str(text)[:200]!r}"
+            )
         self._text += text
+        self.received += len(text)
         return self._encode_text(final=final)
 
     def _encode_text(self, *, final: bool) -> list[int]:
-        """Encodes the pending text up to its last special token (all of it when `final`)."""
+        """Encodes the pending text up to its last special token (all of it when `final`, all
+        but what may begin a special token's spelling when it is longer than
+        `MAX_PENDING_TEXT`).
+        """
+        text = self._text
         if final:
-            tokens = _harmony.encode_completion(self._text) if self._text else []
             self._text = ""
-            return tokens
-        end = self._text.rfind("|>")
-        if end < 0:
+            return _harmony.encode_completion(text) if text else []
+        end = text.rfind("|>") + 2
+        if end >= 2:
+            head = _harmony.encode_completion(text[:end])
+            if _harmony.is_special(head[-1]):
+                self._text = text[end:]
+                return head
+        if len(text) <= MAX_PENDING_TEXT:
             return []
-        head = _harmony.encode_completion(self._text[: end + 2])
-        if not _harmony.is_special(head[-1]):
-            return []
-        self._text = self._text[end + 2 :]
-        return head
+        opening = text.rfind("<", len(text) - _SPELLING_ROOM)
+        cut = len(text) if opening < 0 else opening
+        self._text = text[cut:]
+        return _harmony.encode_completion(text[:cut])
 
     def _read_usage(self, usage: object) -> None:
         if not isinstance(usage, dict):

@@ -5,11 +5,19 @@ stream (vLLM's `return_token_ids`; servers that only return text have it re-enco
 are spread over one or more replicas, least outstanding requests first. A request that fails
 before its first token (no connection, 429, 5xx) is retried on another replica or after a
 backoff; once tokens were streamed, a failure raises `EngineError` and nothing is re-sent.
+
+What a server sends is bounded before it is buffered: responses are asked for and read
+uncompressed, error bodies are read up to `_ERROR_BODY_BYTES`, the model list up to
+`_MODELS_BYTES`, and every line and event of a stream up to `_EVENT_BYTES` plus
+`_PROMPT_ID_BYTES` per prompt token (vLLM's first event repeats the prompt's ids). Time is
+bounded too: a response's headers must arrive within `connect_timeout_s + read_timeout_s`, and
+a stream that carries no token (or text) for `read_timeout_s` fails, whatever else it sends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager
@@ -21,8 +29,9 @@ from typing import Annotated, Any
 import httpx
 from harmony_agent._errors import ConfigError, EngineError, EngineUnavailable
 from harmony_agent.engines._base import SamplingParams, TokenChunk
-from harmony_agent.engines._completion_stream import CompletionReader, parse_event, sse_data
+from harmony_agent.engines._completion_stream import CompletionReader, parse_event
 from harmony_agent.engines._replicas import Replica, ReplicaPool
+from harmony_agent.engines._sse import sse_data
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -38,6 +47,14 @@ __all__ = ["HTTPEngine", "HTTPSettings"]
 _HTTP_URL = TypeAdapter(HttpUrl)
 _ERROR_BODY_LIMIT = 2000
 """Characters of an error response kept for the exception message."""
+_ERROR_BODY_BYTES = 65536
+"""Bytes of an error response read (the rest is not)."""
+_MODELS_BYTES = 1 << 20
+"""The largest `/models` answer read."""
+_EVENT_BYTES = 1 << 20
+"""The largest line or event of a stream, plus `_PROMPT_ID_BYTES` per prompt token."""
+_PROMPT_ID_BYTES = 8
+"""Room per prompt token for an event that repeats the prompt's ids (`201087, `)."""
 _ENGINE_FIELDS = frozenset(
     {
         "model",
@@ -80,7 +97,10 @@ class HTTPSettings(BaseModel):
     )
     read_timeout_s: Annotated[float, Field(gt=0)] = Field(
         default=300.0,
-        description="Seconds without any data from the server (prefill included) before failing.",
+        description=(
+            "Seconds a stream may go without a generated token (prefill included; keep-alive "
+            "comments and empty events do not count) before failing."
+        ),
     )
     max_retries: Annotated[int, Field(ge=0)] = Field(
         default=3, description="Extra attempts for a request that failed before its first token."
@@ -160,7 +180,7 @@ class HTTPEngine:
             settings.base_urls,
             cooldown_s=settings.replica_cooldown_s,
         )
-        headers = {}
+        headers = {"Accept-Encoding": "identity"}
         if settings.api_key is not None:
             headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
         self._client = httpx.AsyncClient(
@@ -168,6 +188,7 @@ class HTTPEngine:
             timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         )
+        self._answer_timeout_s = settings.connect_timeout_s + settings.read_timeout_s
         self._max_model_len = settings.max_model_len
         self._model_checked = settings.max_model_len is not None
         self._model_lock = asyncio.Lock()
@@ -225,13 +246,25 @@ class HTTPEngine:
             raise EngineError("the HTTPEngine is closed")
         await self._check_model()
         reader = CompletionReader(stop_token_ids)
+        max_bytes = _EVENT_BYTES + _PROMPT_ID_BYTES * len(body["prompt"])
         async with (
             self._response(body) as (replica, response),
-            aclosing(sse_data(response.aiter_lines())) as events,
+            aclosing(sse_data(response.aiter_raw(), max_bytes=max_bytes)) as events,
         ):
+            loop = asyncio.get_running_loop()
+            wait = self.settings.read_timeout_s
+            deadline = loop.time() + wait
             while not reader.complete:
                 try:
-                    data = await anext(events, None)
+                    async with asyncio.timeout_at(deadline):
+                        data = await anext(events, None)
+                except (TimeoutError, httpx.ReadTimeout) as error:
+                    if reader.finished:
+                        break  # all tokens are in; only the usage report did not come
+                    raise EngineError(
+                        f"{replica.url} sent no token for {wait:g} s "
+                        f"(after {reader.generated} tokens)"
+                    ) from error
                 except httpx.HTTPError as error:
                     raise EngineError(
                         f"the stream from {replica.url} broke after {reader.generated} tokens: "
@@ -239,9 +272,12 @@ class HTTPEngine:
                     ) from error
                 if data is None or data == "[DONE]":
                     break
+                received = reader.received
                 tokens = reader.feed(parse_event(data))
                 if tokens:
                     yield TokenChunk(tuple(tokens))
+                if reader.received > received:
+                    deadline = loop.time() + wait
             yield reader.last_chunk()
 
     def _request_body(
@@ -312,18 +348,22 @@ class HTTPEngine:
         url = f"{replica.url}/completions"
         request = self._client.build_request("POST", url, json=body)
         try:
-            response = await self._client.send(request, stream=True)
+            async with asyncio.timeout(self._answer_timeout_s):
+                response = await self._client.send(request, stream=True)
         except (httpx.ConnectError, httpx.ConnectTimeout) as error:
             raise _Retry(f"{url}: {_describe(error)}", unreachable=True) from error
-        except httpx.TimeoutException as error:
+        except (httpx.TimeoutException, TimeoutError) as error:
             raise EngineError(f"{url} did not answer: {_describe(error)}") from error
         except httpx.TransportError as error:
             raise _Retry(f"{url}: {_describe(error)}", unreachable=False) from error
         if response.status_code == httpx.codes.OK:
             content_type = response.headers.get("content-type", "")
-            if content_type.startswith("text/event-stream"):
+            encoding = response.headers.get("content-encoding", "identity")
+            if content_type.startswith("text/event-stream") and encoding == "identity":
                 return response
             await response.aclose()
+            if encoding != "identity":
+                raise EngineError(f"{url} compressed its answer ({encoding!r}) though asked not to")
             raise EngineError(f"{url} answered {content_type!r}, not a stream of events")
         detail = await _error_detail(response)
         status = response.status_code
@@ -371,36 +411,55 @@ class HTTPEngine:
         for replica in self._pool.replicas:
             url = f"{replica.url}/models"
             try:
-                response = await self._client.get(url)
-            except httpx.TransportError as error:
+                async with (
+                    asyncio.timeout(self._answer_timeout_s),
+                    self._client.stream("GET", url) as response,
+                ):
+                    status = response.status_code
+                    raw, whole = await _read_up_to(response, _MODELS_BYTES)
+            except (httpx.TransportError, TimeoutError) as error:
                 failures.append(f"{url}: {_describe(error)}")
                 continue
-            if response.status_code in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
-                raise EngineError(f"{url} refused the API key: HTTP {response.status_code}")
+            if status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
+                raise EngineError(f"{url} refused the API key: HTTP {status}")
+            if not whole:
+                raise EngineError(f"{url} answered with more than {_MODELS_BYTES} bytes")
             try:
-                entries = response.json()["data"]
+                entries = json.loads(raw)["data"]
                 return {
                     str(entry["id"]): _positive_int(entry.get("max_model_len")) for entry in entries
                 }
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 return None
         raise EngineUnavailable(f"no replica answered: {'; '.join(failures)}")
 
 
 async def _error_detail(response: httpx.Response) -> str:
-    """The server's error message (vLLM's `{"error": {"message": ...}}`), else the body's start."""
+    """The server's error message (vLLM's `{"error": {"message": ...}}`), else the body's start;
+    at most `_ERROR_BODY_BYTES` of the body are read.
+    """
     try:
-        raw = await response.aread()
+        raw, _ = await _read_up_to(response, _ERROR_BODY_BYTES)
     except httpx.HTTPError as error:
         return f"(the error body could not be read: {_describe(error)})"
     finally:
         await response.aclose()
     text = raw.decode("utf-8", errors="replace")
     try:
-        message = response.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
+        message = json.loads(text)["error"]["message"]
+    except (ValueError, KeyError, TypeError, RecursionError):
         return text[:_ERROR_BODY_LIMIT]
     return str(message)[:_ERROR_BODY_LIMIT]
+
+
+async def _read_up_to(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """Up to `limit` bytes of the (uncompressed) body, and whether that was all of it."""
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += chunk
+        if len(body) > limit:
+            return bytes(body[:limit]), False
+    return bytes(body), True
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -2,8 +2,8 @@
 
 It speaks enough HTTP/1.1 (keep-alive, chunked streaming) for httpx, and plays its `script`
 one reply per `/v1/completions` request, the way vLLM streams: token ids (or text only, like a
-server without `return_token_ids`), the stop token included, a finish reason, then a usage
-event and `[DONE]`. It honours the request's `stop_token_ids` and `max_tokens`.
+server without `return_token_ids`; the first event repeats the prompt's ids, as vLLM's does),
+the stop token included, a finish reason, then a usage event and `[DONE]`. It honours the request's `stop_token_ids` and `max_tokens`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import contextlib
 import json
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -26,13 +26,16 @@ MODEL = "fake-gpt-oss"
 @dataclass(frozen=True)
 class Stream:
     """A 200 event stream of `token_ids`; `hang_after` tokens in, it stops sending and waits
-    for the client to go away. `events`, if given, are sent as they are instead.
+    for the client to go away. `events`, if given, are sent as they are instead (each in one
+    HTTP chunk; an endless iterable streams until the client leaves). `headers` are added to
+    the response's.
     """
 
     token_ids: Sequence[int] = ()
     cached_tokens: int = 0
     hang_after: int | None = None
-    events: Sequence[bytes] | None = None
+    events: Iterable[bytes] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
     token_delay: float = 0.0
 
     @classmethod
@@ -63,18 +66,23 @@ class CompletionsServer:
         returns_token_ids: bool = True,
         max_model_len: int = 8192,
         api_key: str | None = None,
+        models_body: Iterable[bytes] | None = None,
     ) -> None:
         self.script: deque[Reply] = deque(script)
         self.returns_token_ids = returns_token_ids
         self.max_model_len = max_model_len
         self.api_key = api_key
+        self.models_body = models_body
+        """If given, `/v1/models` answers with these pieces of a body instead."""
         self.requests: list[dict[str, Any]] = []
         """The JSON body of every completion request, in order of arrival."""
+        self.request_headers: list[dict[str, str]] = []
+        """The headers of every completion request (names in lower case), in order."""
         self.arrivals: list[float] = []
         """When each completion request arrived (`time.monotonic()`)."""
         self.in_flight = 0
         self.client_left = asyncio.Event()
-        """Set when a client closed a stream before it was finished."""
+        """Set when a client closed a stream or a body before it was finished."""
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -132,14 +140,35 @@ class CompletionsServer:
             for name, _, value in (line.partition(":") for line in header_lines if line)
         }
         body = await reader.readexactly(int(headers.get("content-length", "0")))
+        try:
+            await self._respond(method, path, headers, body, reader, writer)
+        except ConnectionError:
+            self.client_left.set()  # the client left before the answer was complete
+            raise
+        return True
+
+    async def _respond(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
         if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
             await _send_json(writer, 401, {"error": {"message": "bad key", "code": 401}})
+        elif method == "GET" and path == "/v1/models" and self.models_body is not None:
+            await self._send_chunked(
+                writer, b"content-type: application/json\r\n", self.models_body
+            )
         elif method == "GET" and path == "/v1/models":
             data = [{"id": MODEL, "object": "model", "max_model_len": self.max_model_len}]
             await _send_json(writer, 200, {"object": "list", "data": data})
         elif method == "POST" and path == "/v1/completions":
             request = json.loads(body)
             self.requests.append(request)
+            self.request_headers.append(dict(headers))
             self.arrivals.append(time.monotonic())
             self.in_flight += 1
             try:
@@ -148,7 +177,6 @@ class CompletionsServer:
                 self.in_flight -= 1
         else:
             await _send_json(writer, 404, {"error": {"message": "Not Found", "code": 404}})
-        return True
 
     async def _complete(
         self, request: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -158,19 +186,28 @@ class CompletionsServer:
             error = {"error": {"message": reply.message, "type": "Error", "code": reply.status}}
             await _send_json(writer, reply.status, error, reply.headers)
             return
-        writer.write(
-            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
-            b"transfer-encoding: chunked\r\n\r\n"
-        )
+        headers = "".join(f"{name}: {value}\r\n" for name, value in reply.headers.items())
+        head = b"content-type: text/event-stream; charset=utf-8\r\n" + headers.encode()
         events = reply.events if reply.events is not None else self._events(request, reply)
-        for sent, event in enumerate(events):
-            if reply.hang_after is not None and sent == reply.hang_after:
+        await self._send_chunked(writer, head, events, reply, reader)
+
+    async def _send_chunked(
+        self,
+        writer: asyncio.StreamWriter,
+        head: bytes,
+        pieces: Iterable[bytes],
+        reply: Stream | None = None,
+        reader: asyncio.StreamReader | None = None,
+    ) -> None:
+        """Sends a 200 answer with headers `head`, one HTTP chunk per piece, as `reply` says."""
+        writer.write(b"HTTP/1.1 200 OK\r\n%stransfer-encoding: chunked\r\n\r\n" % head)
+        for sent, piece in enumerate(pieces):
+            if reply is not None and reply.hang_after == sent and reader is not None:
                 await reader.read()  # returns when the client closes the connection
-                self.client_left.set()
                 raise ConnectionResetError("the client left")
-            if reply.token_delay:
+            if reply is not None and reply.token_delay:
                 await asyncio.sleep(reply.token_delay)
-            writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             await writer.drain()
         writer.write(b"0\r\n\r\n")
         await writer.drain()
@@ -199,6 +236,8 @@ class CompletionsServer:
             }
             if with_ids:
                 choice["token_ids"] = [token]
+                if position == 0:  # vLLM's first event repeats the prompt
+                    choice["prompt_token_ids"] = request["prompt"]
             events.append({"id": "cmpl-1", "model": MODEL, "choices": [choice]})
         if request.get("stream_options", {}).get("include_usage"):
             usage: dict[str, Any] = {
@@ -222,6 +261,7 @@ async def _send_json(
     writer.write(
         f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\n{extra}\r\n".encode()
-        + body
     )
-    await writer.drain()
+    for start in range(0, len(body), 1 << 16):
+        writer.write(body[start : start + (1 << 16)])
+        await writer.drain()

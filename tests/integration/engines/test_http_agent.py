@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from harmony_agent import Agent, StopReason, tool
+import asyncio
+import itertools
+import json
+
+import pytest
+from harmony_agent import Agent, InvalidEngineOutput, StopReason, tool
 from harmony_agent._harmony import decode, encode_completion
 from harmony_agent.engines import HTTPEngine, HTTPSettings
 
@@ -52,3 +57,43 @@ async def test_tool_call_trajectory_over_http() -> None:
     assert result.usage.completion_tokens == len(encode_completion(CALL + ANSWER))
     assert result.usage.cached_prompt_tokens == 100
     assert result.usage.turns == 2
+
+
+def event(choice: dict[str, object]) -> bytes:
+    return b"data: %s\n\n" % json.dumps({"choices": [{"index": 0, **choice}]}).encode()
+
+
+HEADER = "<|channel|>final<|message|>"
+
+
+@pytest.mark.parametrize("with_ids", [True, False], ids=["token ids", "text only"])
+async def test_a_server_that_ignores_max_tokens_is_cut_off(with_ids: bool) -> None:
+    if with_ids:
+        first = event({"text": "", "token_ids": encode_completion(HEADER)})
+        more = event({"text": "", "token_ids": [75] * 10})
+    else:
+        first, more = event({"text": HEADER}), event({"text": "lol " * 10})
+    reply = Stream(events=itertools.chain([first], itertools.repeat(more)))
+    async with (
+        CompletionsServer([reply]) as server,
+        HTTPEngine(HTTPSettings(base_urls=[server.base_url], model=MODEL)) as engine,
+    ):
+        agent = Agent(engine=engine, max_tokens=200)
+        async with asyncio.timeout(30):  # the run went on forever
+            result = await agent.arun("Hi")
+        await asyncio.wait_for(server.client_left.wait(), timeout=5)
+    assert result.stop_reason is StopReason.MAX_TOKENS
+    assert result.usage.completion_tokens == 200
+    assert server.requests[0]["max_tokens"] == 200
+
+
+@pytest.mark.parametrize("token", [-1, 2**65, 300_000])
+async def test_a_token_id_outside_the_vocabulary_fails_the_run_clearly(token: int) -> None:
+    ids = [*encode_completion(HEADER), token]
+    reply = Stream(events=[event({"text": "", "token_ids": ids, "finish_reason": "stop"})])
+    async with (
+        CompletionsServer([reply]) as server,
+        HTTPEngine(HTTPSettings(base_urls=[server.base_url], model=MODEL)) as engine,
+    ):
+        with pytest.raises(InvalidEngineOutput, match=f"outside the vocabulary: {token}"):
+            await Agent(engine=engine).arun("Hi")

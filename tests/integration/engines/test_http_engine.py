@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import socket
 import time
 from collections.abc import AsyncGenerator, Sequence
@@ -10,7 +12,7 @@ from contextlib import aclosing
 from typing import Any
 
 import pytest
-from harmony_agent import ConfigError, EngineError, EngineUnavailable
+from harmony_agent import ConfigError, EngineError, EngineUnavailable, InvalidEngineOutput
 from harmony_agent._harmony import STOP_TOKENS, encode_completion
 from harmony_agent.engines import (
     FinishReason,
@@ -270,7 +272,7 @@ async def test_silent_server_times_out() -> None:
         CompletionsServer([reply]) as server,
         HTTPEngine(settings(server.base_url, read_timeout_s=0.2)) as engine,
     ):
-        with pytest.raises(EngineError, match="ReadTimeout"):
+        with pytest.raises(EngineError, match=r"sent no token for 0.2 s \(after 0 tokens\)"):
             await collect(engine)
 
 
@@ -352,3 +354,140 @@ async def test_a_closed_engine_refuses_to_generate() -> None:
     await engine.aclose()
     with pytest.raises(EngineError, match="closed"):
         await collect(engine)
+
+
+MIB = 1 << 20
+BOUND = MIB + 8 * len(PROMPT)
+"""The longest line or event of a stream for PROMPT: 1 MiB and room for the prompt's ids."""
+TOKEN_EVENT = b'data: {"choices": [{"index": 0, "text": "", "token_ids": [75]}]}\n\n'
+
+
+@pytest.mark.parametrize(
+    "keep_alive",
+    [b": keep-alive\n\n", b'data: {"choices": []}\n\n', b"event: ping\n\n"],
+    ids=["comments", "events without tokens", "fields without data"],
+)
+async def test_a_stream_without_tokens_times_out_whatever_else_it_sends(keep_alive: bytes) -> None:
+    reply = Stream(events=itertools.repeat(keep_alive), token_delay=0.01)
+    async with (
+        CompletionsServer([reply]) as server,
+        HTTPEngine(settings(server.base_url, read_timeout_s=0.3)) as engine,
+    ):
+        async with asyncio.timeout(10):  # the keep-alives went on forever
+            with pytest.raises(EngineError, match=r"sent no token for 0.3 s \(after 0 tokens\)"):
+                await collect(engine)
+        await asyncio.wait_for(server.client_left.wait(), timeout=5)
+
+
+async def test_tokens_keep_a_slow_stream_alive() -> None:
+    reply = Stream.of(ANSWER, token_delay=0.05)
+    async with (
+        CompletionsServer([reply]) as server,
+        HTTPEngine(settings(server.base_url, read_timeout_s=0.3)) as engine,
+    ):
+        chunks = await collect(engine)
+    assert tokens(chunks) == encode_completion(ANSWER)  # 0.5 s in all, 0.05 s per token
+
+
+async def test_an_endless_line_fails_once_it_passes_the_bound() -> None:
+    line = itertools.chain(
+        [b"data: "], itertools.repeat(b"x" * 65536, 64 * MIB // 65536), [b"\n\n"]
+    )
+    async with (
+        CompletionsServer([Stream(events=line)]) as server,
+        HTTPEngine(settings(server.base_url)) as engine,
+    ):
+        with pytest.raises(InvalidEngineOutput, match=f"a line of more than {BOUND} bytes"):
+            await collect(engine)
+        await asyncio.wait_for(server.client_left.wait(), timeout=5)  # not all 64 MiB was read
+
+
+async def test_an_event_of_endless_data_lines_fails_once_it_passes_the_bound() -> None:
+    lines = itertools.repeat(b"data: " + b"x" * 1000 + b"\n", 64 * 1024)
+    async with (
+        CompletionsServer([Stream(events=lines)]) as server,
+        HTTPEngine(settings(server.base_url)) as engine,
+    ):
+        with pytest.raises(InvalidEngineOutput, match=f"an event of more than {BOUND} bytes"):
+            await collect(engine)
+        await asyncio.wait_for(server.client_left.wait(), timeout=5)
+
+
+async def test_the_bound_on_events_leaves_room_for_vllms_echo_of_the_prompt() -> None:
+    prompt = [200006] * 200_000  # 1.6 MB of ids in the first event
+    async with (
+        CompletionsServer([Stream.of(ANSWER)]) as server,
+        HTTPEngine(settings(server.base_url)) as engine,
+    ):
+        stream = engine.generate(prompt, stop_token_ids=STOP_TOKENS, max_tokens=99, sampling=GREEDY)
+        async with aclosing(stream):
+            chunks = [chunk async for chunk in stream]
+    assert tokens(chunks) == encode_completion(ANSWER)
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (b'data: {"choices": [{"token_ids": [%s]}]}\n\n' % (b"1" * 5000), "not JSON"),
+        (b"data: %s\n\n" % (b"[" * 100_000 + b"]" * 100_000), "not JSON"),
+    ],
+    ids=["a 5000-digit number", "nested 100000 deep"],
+)
+async def test_json_that_python_cannot_read_is_invalid_output(event: bytes, message: str) -> None:
+    async with (
+        CompletionsServer([Stream(events=[event])]) as server,
+        HTTPEngine(settings(server.base_url)) as engine,
+    ):
+        with pytest.raises(InvalidEngineOutput, match=message):
+            await collect(engine)
+
+
+async def test_a_compressed_stream_is_refused() -> None:
+    reply = Stream.of(ANSWER, headers={"content-encoding": "gzip"})
+    async with (
+        CompletionsServer([reply]) as server,
+        HTTPEngine(settings(server.base_url)) as engine,
+    ):
+        with pytest.raises(EngineError, match="compressed"):
+            await collect(engine)
+    assert server.requests and "identity" in server.request_headers[0]["accept-encoding"]
+
+
+async def test_a_huge_error_body_is_read_only_in_part() -> None:
+    async with (
+        CompletionsServer([Failure(400, "x" * 64 * MIB)]) as server,
+        HTTPEngine(settings(server.base_url)) as engine,
+    ):
+        with pytest.raises(EngineError, match="HTTP 400") as caught:
+            await collect(engine)
+        await asyncio.wait_for(server.client_left.wait(), timeout=5)
+    assert len(str(caught.value)) < 3000
+
+
+async def test_a_huge_list_of_models_is_refused() -> None:
+    entry = b'{"id": "m", "object": "model"},'
+    body = itertools.chain([b'{"data": ['], itertools.repeat(entry * 2048, 2048), [b"]}"])
+    async with CompletionsServer(models_body=body) as server:
+        with pytest.raises(EngineError, match="more than 1048576 bytes"):
+            await HTTPEngine(settings(server.base_url)).__aenter__()
+        await asyncio.wait_for(server.client_left.wait(), timeout=5)
+
+
+async def test_headers_sent_byte_by_byte_do_not_hold_the_request_forever() -> None:
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nx-slow: ")
+        with contextlib.suppress(ConnectionError):
+            while not reader.at_eof():
+                writer.write(b"a")
+                await writer.drain()
+                await asyncio.sleep(0.05)
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        url = f"http://127.0.0.1:{port}/v1"
+        async with HTTPEngine(settings(url, read_timeout_s=0.3, max_model_len=100)) as engine:
+            async with asyncio.timeout(10):  # each byte restarted httpx's read timeout
+                with pytest.raises(EngineError, match="did not answer"):
+                    await collect(engine)

@@ -1,15 +1,19 @@
-"""CompletionReader and the server-sent event parser, on hand-written events (no I/O)."""
+"""CompletionReader and the event parser, on hand-written events (no I/O)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from harmony_agent import EngineError
-from harmony_agent._harmony import STOP_TOKENS, encode_completion
+from harmony_agent import EngineError, InvalidEngineOutput
+from harmony_agent._harmony import STOP_TOKENS, decode, encode_completion, vocabulary_size
 from harmony_agent.engines import FinishReason, TokenChunk
-from harmony_agent.engines._completion_stream import CompletionReader, parse_event, sse_data
+from harmony_agent.engines._completion_stream import (
+    MAX_PENDING_TEXT,
+    CompletionReader,
+    parse_event,
+)
 
 ANSWER = "<|channel|>final<|message|>Hello |> world!<|return|>"
 
@@ -22,16 +26,6 @@ def read(events: Sequence[dict[str, Any]]) -> tuple[list[list[int]], TokenChunk]
     reader = CompletionReader(STOP_TOKENS)
     streamed = [tokens for event in events if (tokens := reader.feed(event))]
     return streamed, reader.last_chunk()
-
-
-async def lines(*items: str) -> AsyncIterator[str]:
-    for item in items:
-        yield item
-
-
-async def test_sse_data_joins_data_lines_and_skips_comments_and_other_fields() -> None:
-    source = lines(": ping", "event: message", "data: a", "data:b", "", "", "id: 3", "data: c")
-    assert [data async for data in sse_data(source)] == ["a\nb", "c"]
 
 
 def test_text_split_anywhere_is_reencoded_in_whole_stretches() -> None:
@@ -85,8 +79,31 @@ def test_usage_without_details_reports_no_cache_count() -> None:
         ("[1, 2]", "not a JSON object"),
         ('{"error": {"message": "KV load failed"}}', "KV load failed"),
         ("{", "not JSON"),
+        ("[%s]" % ("1" * 5000), "not JSON"),
+        ("[" * 100_000 + "]" * 100_000, "not JSON"),
     ],
+    ids=["a list", "an error", "broken", "a 5000-digit number", "nested 100000 deep"],
 )
 def test_parse_event_rejects_what_is_not_a_completion_event(data: str, message: str) -> None:
-    with pytest.raises(EngineError, match=message):
+    with pytest.raises(EngineError, match=message) as caught:
         parse_event(data)
+    assert isinstance(caught.value, InvalidEngineOutput) == (message != "KV load failed")
+
+
+def test_text_without_special_tokens_is_encoded_once_it_passes_the_bound() -> None:
+    reader = CompletionReader(STOP_TOKENS)
+    piece = "lol " * 1000 + "<|chan"
+    held = 0
+    while not (tokens := reader.feed(text_event(piece))):
+        held += len(piece)
+        assert held <= MAX_PENDING_TEXT
+    assert decode(tokens).endswith("lol ")  # the start of a spelling is held back
+    assert not reader.feed(text_event("nel|>", "stop"))
+    assert reader.last_chunk().token_ids == tuple(encode_completion("<|channel|>"))
+    assert reader.received == held + len(piece) + len("nel|>")
+
+
+def test_no_special_token_spelling_is_longer_than_the_room_held_back() -> None:
+    from harmony_agent.engines._completion_stream import _SPELLING_ROOM
+
+    assert max(len(decode([t])) for t in range(199998, vocabulary_size())) < _SPELLING_ROOM
