@@ -1,4 +1,10 @@
-"""Turns fetched bytes into a page: HTML, plain text, JSON or PDF, in whatever charset."""
+"""Turns fetched bytes into a page: HTML, plain text, JSON or PDF, in whatever charset.
+
+The bytes are hostile until shown otherwise: a declared charset counts only when it names a
+text encoding, a document nested too deeply for the parsers is an `OpenError`, and no page
+text grows beyond the caller's bound. The conversion can still be slow: callers run it where
+it can be stopped (`_converter`).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_INDENTED = json.JSONEncoder(indent=2, ensure_ascii=False)
 # What browsers decode these labels as (the WHATWG encoding standard).
 _BROWSER_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252"}
 
@@ -46,12 +53,25 @@ class Download:
     body: bytes
 
 
-def to_page(download: Download, *, view_source: bool = False) -> Page:
+def to_page(download: Download, *, max_chars: int, view_source: bool = False) -> Page:
     """Converts a download to a page; its text starts with the document's URL.
 
     With `view_source`, shows the document's raw text instead of its extracted content.
-    Raises `OpenError` for binary documents other than PDF and for unreadable PDFs.
+    Raises `OpenError` for binary documents other than PDF, unreadable PDFs, documents nested
+    too deeply to parse, and text longer than `max_chars` characters.
     """
+    try:
+        page = _to_page(download, max_chars=max_chars, view_source=view_source)
+    except RecursionError:
+        raise OpenError(download.url, "it is nested too deeply to read.") from None
+    if len(page.text) > max_chars:
+        raise OpenError(
+            download.url, f"its text is longer than {max_chars} characters, the browser's limit."
+        )
+    return page
+
+
+def _to_page(download: Download, *, max_chars: int, view_source: bool) -> Page:
     kind = _kind(download)
     if view_source:
         if kind == "pdf":
@@ -66,7 +86,8 @@ def to_page(download: Download, *, view_source: bool = False) -> Page:
         title, text = _pdf_text(download)
         links = {}
     elif kind == "json":
-        title, text, links = "", _json_text(_decode(download, sniff_html=False)), {}
+        title, text = "", _json_text(_decode(download, sniff_html=False), max_chars)
+        links = {}
     else:
         title, text, links = "", clean_text(_decode(download, sniff_html=False)), {}
     return Page(
@@ -140,7 +161,7 @@ def _decode(download: Download, *, sniff_html: bool) -> str:
             continue
         try:
             return body.decode(encoding)
-        except UnicodeDecodeError:
+        except UnicodeError:  # idna, for one, raises UnicodeError itself
             continue
     best = charset_normalizer.from_bytes(body).best()
     if best is not None:
@@ -149,21 +170,41 @@ def _decode(download: Download, *, sniff_html: bool) -> str:
 
 
 def _codec(label: str | None) -> str | None:
+    """The text encoding a charset label names; None for unknown names and for codecs that
+    are not text encodings (`zlib`, `base64`, `rot13`, ...), which a page may not choose.
+    """
     if not label:
         return None
     wanted = label.strip().lower()
     try:
-        name = codecs.lookup(wanted).name
-    except LookupError:
+        codec = codecs.lookup(wanted)
+    except (LookupError, ValueError):  # ValueError: not a name at all (a NUL in it)
         return None
-    return _BROWSER_ALIASES.get(wanted, _BROWSER_ALIASES.get(name, name))
+    if not codec._is_text_encoding:
+        return None
+    return _BROWSER_ALIASES.get(wanted, _BROWSER_ALIASES.get(codec.name, codec.name))
 
 
-def _json_text(text: str) -> str:
+def _json_text(text: str, max_chars: int) -> str:
+    """The JSON indented, or as it is when it does not parse, nests deeper than the parser
+    goes, or would indent into more than `max_chars` characters (nesting multiplies the
+    indentation: a few kilobytes can indent into megabytes).
+    """
     try:
-        return clean_text(json.dumps(json.loads(text), indent=2, ensure_ascii=False))
-    except ValueError:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
         return clean_text(text)
+    pieces: list[str] = []
+    size = 0
+    try:
+        for piece in _INDENTED.iterencode(value):
+            size += len(piece)
+            if size > max_chars:
+                return clean_text(text)
+            pieces.append(piece)
+    except RecursionError:
+        return clean_text(text)
+    return clean_text("".join(pieces))
 
 
 def _pdf_text(download: Download) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import re
 import sqlite3
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -140,7 +141,8 @@ def _folder_pages(folder: Path) -> list[Page]:
             body=path.read_bytes(),
         )
         try:
-            pages.append(to_page(download))
+            # The folder is the developer's: its documents' text is not bounded here.
+            pages.append(to_page(download, max_chars=sys.maxsize))
         except OpenError as error:
             raise ConfigError(f"local index: cannot index {path}. {error}") from None
     return pages

@@ -146,7 +146,8 @@ class BrowserSession(ToolSession):
             page = await self._backend.page(url)
         if page is None:
             download = await self._fetcher.fetch(url)
-            page = await asyncio.to_thread(_convert, download, view_source)
+            limit = self._config.fetch.max_bytes
+            page = await asyncio.to_thread(_convert, download, view_source, limit)
             self._cache[page.url] = page  # the URL redirects ended at
         self._cache[key] = page
         return page
@@ -174,8 +175,8 @@ class BrowserSession(ToolSession):
         return ToolOutput(text=view.text, data=data)
 
 
-def _convert(download: Download, view_source: bool) -> Page:
+def _convert(download: Download, view_source: bool, max_chars: int) -> Page:
     """Converts and wraps a page (both CPU-bound: run in a worker thread)."""
-    page = to_page(download, view_source=view_source)
+    page = to_page(download, max_chars=max_chars, view_source=view_source)
     _ = page.lines
     return page

@@ -15,6 +15,7 @@ from harmony_agent.tools.browser._page import wrap_lines
 from harmony_agent.tools.browser._results import results_page
 from harmony_agent.tools.browser._view import render_view
 
+LIMIT = 10_000_000
 FILLER = "Filler sentence that makes the main content long enough for extraction. " * 5
 
 
@@ -62,14 +63,21 @@ def test_page_text_cannot_fake_links_or_line_breaks() -> None:
 
 def test_empty_and_non_html_documents() -> None:
     assert html_to_text("", "http://x.example/").text == ""
-    text = to_page(Download("http://x.example/a.txt", "text/plain", None, b"one\ntwo"))
+    text = to_page(
+        Download("http://x.example/a.txt", "text/plain", None, b"one\ntwo"), max_chars=LIMIT
+    )
     assert text.text == "\nURL: http://x.example/a.txt\none\ntwo" and text.title == "a.txt"
-    sniffed = to_page(Download("http://x.example/", "", None, b"<!DOCTYPE html><title>T</title>"))
+    sniffed = to_page(
+        Download("http://x.example/", "", None, b"<!DOCTYPE html><title>T</title>"), max_chars=LIMIT
+    )
     assert sniffed.title == "T"
     with pytest.raises(ToolError, match="`font/woff2` document"):
-        to_page(Download("http://x.example/f", "font/woff2", None, b"wOF2"))
+        to_page(Download("http://x.example/f", "font/woff2", None, b"wOF2"), max_chars=LIMIT)
     with pytest.raises(ToolError, match="the PDF could not be read"):
-        to_page(Download("http://x.example/d.pdf", "application/pdf", None, b"%PDF-1.4 broken"))
+        to_page(
+            Download("http://x.example/d.pdf", "application/pdf", None, b"%PDF-1.4 broken"),
+            max_chars=LIMIT,
+        )
 
 
 def test_wrap_lines_like_the_reference() -> None:
