@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 import httpx
+from harmony_agent.tools.browser._body import ACCEPT_ENCODING
 from harmony_agent.tools.browser._config import FetchConfig
 from harmony_agent.tools.browser._guard import Guard
 from harmony_agent.tools.browser._transport import GuardedTransport
@@ -69,7 +70,11 @@ class ClientPool:
 
     def _open(self) -> Clients:
         config = self._config
-        headers = {"User-Agent": config.user_agent or _default_user_agent(), "Accept": _ACCEPT}
+        headers = {
+            "User-Agent": config.user_agent or _default_user_agent(),
+            "Accept": _ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
         timeout = httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         web = httpx.AsyncClient(

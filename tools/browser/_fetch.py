@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from harmony_agent.tools.browser._body import read_body
 from harmony_agent.tools.browser._clients import Clients
 from harmony_agent.tools.browser._config import FetchConfig
 from harmony_agent.tools.browser._content import Download
@@ -70,22 +71,13 @@ class Fetcher:
                 str(url),
                 f"the server answered {response.status_code} {response.reason_phrase}.",
             )
-        limit = self._config.max_bytes
-        too_large = OpenError(str(url), f"the document is larger than {limit} bytes.")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise too_large
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > limit:
-                raise too_large
+        body = await read_body(response, str(url), self._config.max_bytes)
         media_type, _, parameters = response.headers.get("content-type", "").partition(";")
         return Download(
             url=str(url),
             media_type=media_type.strip().lower(),
             charset=_charset(parameters),
-            body=bytes(body),
+            body=body,
         )
 
 

@@ -7,8 +7,9 @@ import json
 import sys
 import threading
 import time
+import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -114,13 +115,39 @@ def pdf_document(title: str, lines: list[str]) -> bytes:
     return bytes(out)
 
 
+_WBITS = {"gzip": 31, "x-gzip": 31, "deflate": 15, "raw-deflate": -15}
+
+
+def encoded(data: bytes | Iterable[bytes], *codings: str) -> bytes:
+    """`data` compressed with each coding in turn, as `Content-Encoding: a, b` lists them
+    (`raw-deflate`: deflate without the zlib wrapper, which some servers send as `deflate`).
+    """
+    chunks = [data] if isinstance(data, bytes) else data
+    for coding in codings:
+        compressor = zlib.compressobj(9, zlib.DEFLATED, _WBITS[coding])
+        chunks = [b"".join(compressor.compress(chunk) for chunk in chunks) + compressor.flush()]
+    return b"".join(chunks)
+
+
+def zeros(megabytes: int) -> Iterable[bytes]:
+    """`megabytes` MB of zero bytes, a megabyte at a time (what compression bombs inflate to)."""
+    return (bytes(1 << 20) for _ in range(megabytes))
+
+
 @dataclass
 class Reply:
+    """What a route answers. `chunks` streams the body instead of `body`: chunked, or (with
+    `chunked=False`) without any length, until the connection closes. A Content-Length in
+    `headers` replaces the true one.
+    """
+
     status: int = 200
     body: bytes = b""
     content_type: str = "text/html"
     headers: tuple[tuple[str, str], ...] = ()
     delay_s: float = 0.0
+    chunks: Iterable[bytes] | None = None
+    chunked: bool = True
 
 
 class Site:
@@ -283,11 +310,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
+            if reply.chunks is None:
+                if all(name.lower() != "content-length" for name, _ in reply.headers):
+                    self.send_header("Content-Length", str(len(reply.body)))
+            elif reply.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.close_connection = True
             for name, value in reply.headers:
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(reply.body)
+            if reply.chunks is None:
+                self.wfile.write(reply.body)
+                return
+            for chunk in reply.chunks:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if reply.chunked else chunk)
+            if reply.chunked:
+                self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeouts, size limits): expected in these tests
 
