@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from harmony_agent._redact import Redactor
 from harmony_agent.cli._exit import reports_errors
+from harmony_agent.cli._terminal import error_line
 from rich.console import Console
 
 if TYPE_CHECKING:
@@ -27,6 +30,8 @@ __all__ = [
     "handles_errors",
     "load",
     "open_trace",
+    "print_problem",
+    "redactor",
 ]
 
 app = typer.Typer(
@@ -38,8 +43,27 @@ app = typer.Typer(
 )
 console = Console(highlight=False)
 error_console = Console(stderr=True, highlight=False)
-_options = {"debug": False}
-handles_errors = reports_errors(error_console, lambda: _options["debug"])
+
+
+@dataclass
+class _Session:
+    """What the command running in this process has learnt: `--debug`, and the secrets of
+    the configs it loaded (hidden in everything it prints).
+    """
+
+    debug: bool = False
+    secrets: set[str] = field(default_factory=set)
+
+
+_session = _Session()
+
+
+def redactor() -> Redactor:
+    """Hides the secrets of the configs loaded so far, and strings shaped like API keys."""
+    return Redactor(_session.secrets)
+
+
+handles_errors = reports_errors(error_console, lambda: _session.debug, redactor)
 
 ConfigArgument = Annotated[
     Path, typer.Argument(help="The agent's YAML config.", show_default=False)
@@ -56,17 +80,26 @@ TraceOption = Annotated[
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
-    _options["debug"] = debug
+    _session.debug = debug
     # vLLM logs to stdout; a run's output (and `--json`) must stay readable. Its errors still
     # show, and an explicit VLLM_LOGGING_LEVEL wins.
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "INFO" if debug else "ERROR")
 
 
 def load(path: Path) -> AgentConfig:
-    """The config at `path` (errors name the file, line and key)."""
+    """The config at `path` (errors name the file, line and key); its secrets are hidden in
+    whatever the command prints from now on.
+    """
     from harmony_agent.config import load_config
 
-    return load_config(path)
+    config = load_config(path)
+    _session.secrets.update(config.secrets)
+    return config
+
+
+def print_problem(label: str, text: str) -> None:
+    """Prints `label: text` on stderr, the text with its secrets hidden and made printable."""
+    error_console.print(error_line(label, redactor().text(text)), soft_wrap=True)
 
 
 def announce_engine(config: AgentConfig) -> None:

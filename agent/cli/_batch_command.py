@@ -12,9 +12,9 @@ from harmony_agent.cli._app import (
     ConfigArgument,
     announce_engine,
     console,
-    error_console,
     handles_errors,
     load,
+    print_problem,
 )
 from harmony_agent.cli._exit import ExitCode, UserError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -52,9 +52,7 @@ def batch(
     except OSError as error:
         raise UserError(f"{tasks_path}: cannot read the tasks file: {error.strerror}") from None
     for bad in bad_lines:
-        error_console.print(
-            f"[bold red]invalid task:[/] {tasks_path}:{bad.line}: {bad.message}", soft_wrap=True
-        )
+        print_problem("invalid task", f"{tasks_path}:{bad.line}: {bad.message}")
     results = ResultsFile(output)
     done = results.open()
     try:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from harmony_agent.cli._app import console, error_console, handles_errors, load
+from harmony_agent.cli._app import console, handles_errors, load, print_problem
 from harmony_agent.cli._exit import ExitCode
+from harmony_agent.cli._terminal import printable
+from rich.text import Text
 
 __all__ = ["schema", "validate"]
 
@@ -42,8 +44,8 @@ def validate(configs: Annotated[list[Path], typer.Argument(help="Config files to
         except ConfigFileError as error:
             failed = True
             for problem in error.problems:
-                error_console.print(f"[bold red]error:[/] {problem}", soft_wrap=True)
+                print_problem("error", problem)
         else:
-            console.print(f"[green]ok[/] {path}")
+            console.print(Text.assemble(("ok", "green"), f" {printable(str(path))}"))
     if failed:
         raise typer.Exit(ExitCode.USAGE)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import enum
 import functools
+import traceback
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import typer
+from harmony_agent._redact import Redactor
+from harmony_agent.cli._terminal import error_line, printable
 from rich.console import Console
+from rich.text import Text
 
 __all__ = ["ExitCode", "UserError", "reports_errors"]
 
@@ -38,9 +42,11 @@ class UserError(Exception):
 
 
 def reports_errors(
-    console: Console, debug: Callable[[], bool]
+    console: Console, debug: Callable[[], bool], redactor: Callable[[], Redactor]
 ) -> Callable[[Callable[P, T]], Callable[P, T]]:
-    """Turns known errors into a message and an exit code; `debug()` adds the traceback."""
+    """Turns known errors into a message and an exit code; `debug()` adds the traceback. What
+    is printed has the secrets `redactor()` knows hidden and its control characters shown.
+    """
 
     def decorate(command: Callable[P, T]) -> Callable[P, T]:
         @functools.wraps(command)
@@ -61,10 +67,12 @@ def reports_errors(
                     code, label = ExitCode.ENGINE, "engine error"
                 else:
                     code, label = ExitCode.INTERNAL, "internal error"
+                hide = redactor()
                 if debug():
-                    console.print_exception()
-                for line in str(error).splitlines() or [type(error).__name__]:
-                    console.print(f"[bold red]{label}:[/] {line}", highlight=False, soft_wrap=True)
+                    text = hide.text("".join(traceback.format_exception(error)))
+                    console.print(Text(printable(text)), soft_wrap=True)
+                for line in hide.text(str(error)).splitlines() or [type(error).__name__]:
+                    console.print(error_line(label, line), soft_wrap=True)
                 if code is ExitCode.INTERNAL and not debug():
                     console.print("run again with --debug to see the traceback", style="dim")
                 raise typer.Exit(code) from None

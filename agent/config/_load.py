@@ -12,6 +12,7 @@ from typing import Any
 import pydantic
 from harmony_agent._errors import ConfigError
 from harmony_agent._output import OutputFormat
+from harmony_agent._redact import Redactor
 from harmony_agent.config._agent_config import AgentConfig
 from harmony_agent.config._engines import ScriptedEngineConfig
 from harmony_agent.config._error import ConfigFileError, format_problem
@@ -30,7 +31,8 @@ def load_config(
     `${NAME}` is read from `environ` (default: the process environment); relative paths are
     resolved against the file's directory; function import paths are imported and instruction
     and script files read, so a config that loads will build. Raises `ConfigFileError`, whose
-    `problems` each name the file, the line, the key path and the fix.
+    `problems` each name the file, the line, the key path and the fix, with the secret values
+    from the environment hidden.
     """
     file = Path(path)
     source = str(path)
@@ -45,14 +47,17 @@ def load_config(
         raise ConfigFileError.at(
             source, 1, (), "the file must hold a mapping of keys (engine:, tools:, ...)"
         )
+    hide = Redactor(document.secrets)
     try:
         config = AgentConfig.model_validate(document.data)
     except pydantic.ValidationError as error:
-        raise ConfigFileError([_explain(e, document, source) for e in error.errors()]) from None
+        raise ConfigFileError(
+            [hide.text(_explain(e, document, source)) for e in error.errors()]
+        ) from None
     base_dir = file.resolve().parent
     config = resolve_paths(config, base_dir).with_source(base_dir, document.secrets)
     problems = [
-        format_problem(source, document.line_of(key), key, str(failure))
+        hide.text(format_problem(source, document.line_of(key), key, str(failure)))
         for key, failure in _check(config)
     ]
     if problems:

@@ -18,6 +18,7 @@ from typing import Any
 
 from harmony_agent import _harmony
 from harmony_agent._errors import EngineError, InvalidEngineOutput
+from harmony_agent._redact import Redactor
 from harmony_agent.engines._base import FinishReason, TokenChunk
 
 __all__ = ["MAX_PENDING_TEXT", "CompletionReader", "parse_event"]
@@ -26,27 +27,33 @@ MAX_PENDING_TEXT = 65536
 """Characters of text without a special token held back before they are encoded anyway."""
 _SPELLING_ROOM = 32
 """More characters than the spelling of any special token (`<|reserved_201088|>` has 19)."""
+_EXCERPT = 200
+"""Characters of a bad event quoted in an error."""
 _FINISH_REASONS = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH}
 """How the server's `finish_reason` maps; anything else (abort, error, ...) is an abort."""
 
 
-def parse_event(data: str) -> Mapping[str, Any]:
+def parse_event(data: str, redactor: Redactor) -> Mapping[str, Any]:
     """Parses one event's JSON, raising `InvalidEngineOutput` when the server sent something
     else (numbers of more than 4300 digits and nesting too deep for Python's parser included),
-    and `EngineError` when it reports a failure.
+    and `EngineError` when it reports a failure; what the errors quote of the event has its
+    secrets hidden by `redactor`.
     """
     try:
         event = json.loads(data)
     except (ValueError, RecursionError) as error:
         raise InvalidEngineOutput(
-            f"the server sent an event that is not JSON Python can read: {data[:200]!r}"
+            "the server sent an event that is not JSON Python can read: "
+            f"{redactor.excerpt(data, _EXCERPT)!r}"
         ) from error
     if not isinstance(event, dict):
         raise InvalidEngineOutput(
-            f"the server sent an event that is not a JSON object: {data[:200]!r}"
+            "the server sent an event that is not a JSON object: "
+            f"{redactor.excerpt(data, _EXCERPT)!r}"
         )
     if "error" in event:
-        raise EngineError(f"the server failed during generation: {_error_text(event['error'])}")
+        problem = redactor.excerpt(_error_text(event["error"]), 10 * _EXCERPT)
+        raise EngineError(f"the server failed during generation: {problem}")
     return event
 
 
@@ -55,11 +62,13 @@ class CompletionReader:
 
     Tokens are streamed as they arrive; the chunk that carries the finish reason is held back
     until the server's usage report (which follows it) or the end of the stream, so that it can
-    carry `cached_prompt_tokens`. Nothing after the first stop token is kept.
+    carry `cached_prompt_tokens`. Nothing after the first stop token is kept. What errors quote
+    of an event has its secrets hidden by `redactor`.
     """
 
-    def __init__(self, stop_token_ids: Collection[int]) -> None:
+    def __init__(self, stop_token_ids: Collection[int], redactor: Redactor) -> None:
         self._stops = frozenset(stop_token_ids)
+        self._redactor = redactor
         self._text = ""
         self._held: list[int] = []
         self._finish: FinishReason | None = None
@@ -84,7 +93,7 @@ class CompletionReader:
         choice = choices[0]
         if not isinstance(choice, dict):
             raise InvalidEngineOutput(
-                f"the server sent a choice that is not an object: {str(choice)[:200]!r}"
+                f"the server sent a choice that is not an object: {self._excerpt(choice)!r}"
             )
         reason = choice.get("finish_reason")
         tokens = self._tokens_of(choice, final=reason is not None)
@@ -122,14 +131,14 @@ class CompletionReader:
         if ids is not None:
             if not isinstance(ids, list) or not all(type(i) is int for i in ids):
                 raise InvalidEngineOutput(
-                    f"the server sent token_ids that are not integers: {str(ids)[:200]!r}"
+                    f"the server sent token_ids that are not integers: {self._excerpt(ids)!r}"
                 )
             self.received += len(ids)
             return ids
         text = choice.get("text") or ""
         if not isinstance(text, str):
             raise InvalidEngineOutput(
-                f"the server sent text that is not a string: {str(text)[:200]!r}"
+                f"the server sent text that is not a string: {self._excerpt(text)!r}"
             )
         self._text += text
         self.received += len(text)
@@ -156,6 +165,9 @@ class CompletionReader:
         cut = len(text) if opening < 0 else opening
         self._text = text[cut:]
         return _harmony.encode_completion(text[:cut])
+
+    def _excerpt(self, value: object) -> str:
+        return self._redactor.excerpt(str(value), _EXCERPT)
 
     def _read_usage(self, usage: object) -> None:
         if not isinstance(usage, dict):

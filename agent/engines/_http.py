@@ -12,11 +12,14 @@ uncompressed, error bodies are read up to `_ERROR_BODY_BYTES`, the model list up
 `_PROMPT_ID_BYTES` per prompt token (vLLM's first event repeats the prompt's ids). Time is
 bounded too: a response's headers must arrive within `connect_timeout_s + read_timeout_s`, and
 a stream that carries no token (or text) for `read_timeout_s` fails, whatever else it sends.
+Servers may quote what they were sent: the errors the engine raises have the API key, the
+passwords in the base URLs and anything shaped like a key hidden.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
@@ -27,7 +30,8 @@ from types import TracebackType
 from typing import Annotated, Any
 
 import httpx
-from harmony_agent._errors import ConfigError, EngineError, EngineUnavailable
+from harmony_agent._errors import ConfigError, EngineError, EngineUnavailable, HarmonyAgentError
+from harmony_agent._redact import Redactor
 from harmony_agent.engines._base import SamplingParams, TokenChunk
 from harmony_agent.engines._completion_stream import CompletionReader, parse_event
 from harmony_agent.engines._replicas import Replica, ReplicaPool
@@ -55,6 +59,8 @@ _EVENT_BYTES = 1 << 20
 """The largest line or event of a stream, plus `_PROMPT_ID_BYTES` per prompt token."""
 _PROMPT_ID_BYTES = 8
 """Room per prompt token for an event that repeats the prompt's ids (`201087, `)."""
+_MODELS_SHOWN = 20
+"""Served models named in the error for a model the servers do not serve."""
 _ENGINE_FIELDS = frozenset(
     {
         "model",
@@ -176,6 +182,7 @@ class HTTPEngine:
 
     def __init__(self, settings: HTTPSettings) -> None:
         self.settings = settings
+        self._redactor = Redactor(_secrets(settings))
         self._pool = ReplicaPool(
             settings.base_urls,
             cooldown_s=settings.replica_cooldown_s,
@@ -245,9 +252,10 @@ class HTTPEngine:
         if self._closed:
             raise EngineError("the HTTPEngine is closed")
         await self._check_model()
-        reader = CompletionReader(stop_token_ids)
+        reader = CompletionReader(stop_token_ids, self._redactor)
         max_bytes = _EVENT_BYTES + _PROMPT_ID_BYTES * len(body["prompt"])
         async with (
+            self._redacted_errors(),
             self._response(body) as (replica, response),
             aclosing(sse_data(response.aiter_raw(), max_bytes=max_bytes)) as events,
         ):
@@ -273,7 +281,7 @@ class HTTPEngine:
                 if data is None or data == "[DONE]":
                     break
                 received = reader.received
-                tokens = reader.feed(parse_event(data))
+                tokens = reader.feed(parse_event(data, self._redactor))
                 if tokens:
                     yield TokenChunk(tuple(tokens))
                 if reader.received > received:
@@ -365,7 +373,7 @@ class HTTPEngine:
             if encoding != "identity":
                 raise EngineError(f"{url} compressed its answer ({encoding!r}) though asked not to")
             raise EngineError(f"{url} answered {content_type!r}, not a stream of events")
-        detail = await _error_detail(response)
+        detail = await _error_detail(response, self._redactor)
         status = response.status_code
         if status == httpx.codes.TOO_MANY_REQUESTS or status >= 500:
             after = _retry_after(response.headers.get("retry-after"))
@@ -386,19 +394,36 @@ class HTTPEngine:
         delay = min(cap, self.settings.backoff_initial_s * 2.0**attempt)
         return delay * random.uniform(0.5, 1.0)
 
+    @contextlib.asynccontextmanager
+    async def _redacted_errors(self) -> AsyncIterator[None]:
+        """Hides the secrets in the message of an error raised inside (in place: its type,
+        traceback and cause stay), wherever its text came from.
+        """
+        try:
+            yield
+        except HarmonyAgentError as error:
+            error.args = tuple(
+                self._redactor.text(arg) if isinstance(arg, str) else arg for arg in error.args
+            )
+            raise
+
     async def _check_model(self) -> None:
         """Reads the served models once: the context window, and whether the model is served."""
         if self._model_checked:
             return
-        async with self._model_lock:
+        async with self._model_lock, self._redacted_errors():
             if self._model_checked:
                 return
             served = await self._served_models()
             if served is not None:
                 if self.settings.model not in served:
+                    names = sorted(served)
+                    shown = ", ".join(map(repr, names[:_MODELS_SHOWN]))
+                    if len(names) > _MODELS_SHOWN:
+                        shown += f" and {len(names) - _MODELS_SHOWN} more"
                     raise ConfigError(
                         f"the server does not serve the model {self.settings.model!r}; it "
-                        f"serves {sorted(served)} (set `model` to one of them)"
+                        f"serves {shown} (set `model` to one of them)"
                     )
                 self._max_model_len = served[self.settings.model]
             self._model_checked = True
@@ -434,9 +459,9 @@ class HTTPEngine:
         raise EngineUnavailable(f"no replica answered: {'; '.join(failures)}")
 
 
-async def _error_detail(response: httpx.Response) -> str:
-    """The server's error message (vLLM's `{"error": {"message": ...}}`), else the body's start;
-    at most `_ERROR_BODY_BYTES` of the body are read.
+async def _error_detail(response: httpx.Response, redactor: Redactor) -> str:
+    """The server's error message (vLLM's `{"error": {"message": ...}}`), else the body's start,
+    with its secrets hidden; at most `_ERROR_BODY_BYTES` of the body are read.
     """
     try:
         raw, _ = await _read_up_to(response, _ERROR_BODY_BYTES)
@@ -448,8 +473,8 @@ async def _error_detail(response: httpx.Response) -> str:
     try:
         message = json.loads(text)["error"]["message"]
     except (ValueError, KeyError, TypeError, RecursionError):
-        return text[:_ERROR_BODY_LIMIT]
-    return str(message)[:_ERROR_BODY_LIMIT]
+        message = text
+    return redactor.excerpt(str(message), _ERROR_BODY_LIMIT)
 
 
 async def _read_up_to(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
@@ -475,6 +500,13 @@ def _retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _secrets(settings: HTTPSettings) -> list[str]:
+    """What the servers are sent that no error may show: the API key, and the URLs' passwords."""
+    passwords = [httpx.URL(url).password for url in settings.base_urls]
+    key = [] if settings.api_key is None else [settings.api_key.get_secret_value()]
+    return key + [password for password in passwords if password]
 
 
 def _positive_int(value: object) -> int | None:

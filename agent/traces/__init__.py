@@ -17,7 +17,7 @@ from harmony_agent.traces._records import (
     tool_result_record,
     usage_record,
 )
-from harmony_agent.traces._redact import REDACTED, Redactor
+from harmony_agent._redact import REDACTED, Redactor
 from harmony_agent.traces._writer import TraceWriter, read_trace
 
 __all__ = [

@@ -13,7 +13,7 @@ from typing import IO, Any
 
 from harmony_agent._events import Event
 from harmony_agent.traces._records import Record, event_record
-from harmony_agent.traces._redact import Redactor
+from harmony_agent._redact import Redactor
 
 __all__ = ["TraceWriter", "read_trace"]
 

@@ -330,3 +330,21 @@ def test_python_sandbox_settings(tmp_path: Path) -> None:
     assert problems(path) == [
         f"{path}:3: tools.python.files[1]: {tmp_path / 'missing.csv'} does not exist"
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "instructions_file: /nowhere/${DOC_TOKEN}.md\n",
+        "engine:\n  kind: scripted\n  script_file: /nowhere/${DOC_TOKEN}.yaml\n",
+        "tools:\n  functions:\n    - handler: m_${DOC_TOKEN}:f\n",
+    ],
+    ids=["instructions file", "script file", "function import path"],
+)
+def test_errors_hide_secret_environment_values_wherever_they_were_used(
+    tmp_path: Path, text: str
+) -> None:
+    path = write(tmp_path, text)
+    found = problems(path, {"DOC_TOKEN": "tok98765private"})
+    assert found and "tok98765private" not in "\n".join(found)
+    assert "[REDACTED]" in "\n".join(found)

@@ -46,11 +46,14 @@ class Stream:
 
 @dataclass(frozen=True)
 class Failure:
-    """An HTTP error answer, with vLLM's error body."""
+    """An HTTP error answer, with vLLM's error body; `echo` names a request header whose value
+    the message ends with (as careless servers quote what they were sent).
+    """
 
     status: int
     message: str = "scripted failure"
     headers: Mapping[str, str] = field(default_factory=dict)
+    echo: str | None = None
 
 
 Reply = Stream | Failure
@@ -172,18 +175,25 @@ class CompletionsServer:
             self.arrivals.append(time.monotonic())
             self.in_flight += 1
             try:
-                await self._complete(request, reader, writer)
+                await self._complete(request, headers, reader, writer)
             finally:
                 self.in_flight -= 1
         else:
             await _send_json(writer, 404, {"error": {"message": "Not Found", "code": 404}})
 
     async def _complete(
-        self, request: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        request: dict[str, Any],
+        request_headers: Mapping[str, str],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
     ) -> None:
         reply = self.script.popleft()
         if isinstance(reply, Failure):
-            error = {"error": {"message": reply.message, "type": "Error", "code": reply.status}}
+            message = reply.message
+            if reply.echo is not None:
+                message += request_headers.get(reply.echo.lower(), "")
+            error = {"error": {"message": message, "type": "Error", "code": reply.status}}
             await _send_json(writer, reply.status, error, reply.headers)
             return
         headers = "".join(f"{name}: {value}\r\n" for name, value in reply.headers.items())

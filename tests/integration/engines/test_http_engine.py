@@ -491,3 +491,52 @@ async def test_headers_sent_byte_by_byte_do_not_hold_the_request_forever() -> No
             async with asyncio.timeout(10):  # each byte restarted httpx's read timeout
                 with pytest.raises(EngineError, match="did not answer"):
                     await collect(engine)
+
+
+KEY = "Zq7Xw9vB4nM2pL8rT5yU"
+"""An API key no pattern recognises: only knowing it hides it."""
+
+
+def leaks(text: str, secret: str = KEY) -> bool:
+    """Whether `text` shows `secret`, or a start of it long enough to help guess it."""
+    return secret[:8] in text
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Failure(400, "invalid request from ", echo="Authorization"),
+        Failure(400, "x" * 1990 + KEY),  # cut inside the key
+        Failure(503, f"overloaded; your key is {KEY}"),  # retried, then given up
+        Stream(events=[b'data: {"error": {"message": "bad key %s"}}\n\n' % KEY.encode()]),
+        Stream(events=[b"data: <%s%s>\n\n" % (b"x" * 190, KEY.encode())]),  # not JSON, cut
+        Stream(events=[b'data: {"choices": ["%s"]}\n\n' % KEY.encode()]),
+    ],
+    ids=["error body", "cut error body", "retried", "error event", "bad event", "bad choice"],
+)
+async def test_a_server_echoing_the_api_key_does_not_leak_it_in_errors(reply: Reply) -> None:
+    async with (
+        CompletionsServer([reply] * 2, api_key=KEY) as server,
+        HTTPEngine(settings(server.base_url, api_key=KEY, max_retries=1)) as engine,
+    ):
+        with pytest.raises(EngineError) as caught:
+            await collect(engine)
+    assert not leaks(str(caught.value)), str(caught.value)
+    assert "[REDACTED]" in str(caught.value)
+
+
+async def test_model_names_echoing_the_key_do_not_leak_it() -> None:
+    body = b'{"data": [{"id": "model-%s"}]}' % KEY.encode()
+    async with CompletionsServer(models_body=[body]) as server:
+        with pytest.raises(ConfigError, match="does not serve") as caught:
+            await HTTPEngine(settings(server.base_url, api_key=KEY)).__aenter__()
+    assert not leaks(str(caught.value))
+
+
+async def test_a_password_in_a_base_url_does_not_show_in_errors() -> None:
+    url = dead_url().replace("http://", "http://user:pa55-word-secret@")
+    engine = HTTPEngine(settings(url, max_model_len=100, max_retries=0))
+    with pytest.raises(EngineUnavailable, match="answered") as caught:
+        await collect(engine)
+    await engine.aclose()
+    assert not leaks(str(caught.value), "pa55-word-secret")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from harmony_agent import EngineError, InvalidEngineOutput
 from harmony_agent._harmony import STOP_TOKENS, decode, encode_completion, vocabulary_size
+from harmony_agent._redact import Redactor
 from harmony_agent.engines import FinishReason, TokenChunk
 from harmony_agent.engines._completion_stream import (
     MAX_PENDING_TEXT,
@@ -23,7 +24,7 @@ def text_event(text: str, finish: str | None = None) -> dict[str, Any]:
 
 
 def read(events: Sequence[dict[str, Any]]) -> tuple[list[list[int]], TokenChunk]:
-    reader = CompletionReader(STOP_TOKENS)
+    reader = CompletionReader(STOP_TOKENS, Redactor())
     streamed = [tokens for event in events if (tokens := reader.feed(event))]
     return streamed, reader.last_chunk()
 
@@ -43,7 +44,7 @@ def test_text_split_anywhere_is_reencoded_in_whole_stretches() -> None:
 
 
 def test_the_finish_chunk_waits_for_the_usage_event() -> None:
-    reader = CompletionReader(STOP_TOKENS)
+    reader = CompletionReader(STOP_TOKENS, Redactor())
     assert reader.feed({"choices": [{"token_ids": [1, 2]}]}) == [1, 2]
     assert reader.feed({"choices": [{"token_ids": [200012], "finish_reason": "stop"}]}) == []
     assert not reader.complete
@@ -86,12 +87,12 @@ def test_usage_without_details_reports_no_cache_count() -> None:
 )
 def test_parse_event_rejects_what_is_not_a_completion_event(data: str, message: str) -> None:
     with pytest.raises(EngineError, match=message) as caught:
-        parse_event(data)
+        parse_event(data, Redactor())
     assert isinstance(caught.value, InvalidEngineOutput) == (message != "KV load failed")
 
 
 def test_text_without_special_tokens_is_encoded_once_it_passes_the_bound() -> None:
-    reader = CompletionReader(STOP_TOKENS)
+    reader = CompletionReader(STOP_TOKENS, Redactor())
     piece = "lol " * 1000 + "<|chan"
     held = 0
     while not (tokens := reader.feed(text_event(piece))):

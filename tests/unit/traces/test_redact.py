@@ -27,3 +27,11 @@ def test_key_shaped_strings_are_hidden() -> None:
     assert redactor.text('{"api_key": "0123456789abcdef"}') == f'{{"api_key": "{REDACTED}"}}'
     assert redactor.text("token=abcdefgh1234") == f"token={REDACTED}"
     assert redactor.text("the token count is 12") == "the token count is 12"
+
+
+def test_an_excerpt_hides_secrets_before_it_cuts() -> None:
+    redactor = Redactor(["Zq7Xw9vB4nM2pL8r"])
+    text = "x" * 10 + "Zq7Xw9vB4nM2pL8r and more"
+    assert redactor.excerpt(text, 14) == "x" * 10 + REDACTED
+    assert redactor.excerpt(text, 8) == "x" * 8
+    assert redactor.excerpt(text, 100) == "x" * 10 + REDACTED + " and more"

@@ -1,4 +1,8 @@
-"""Hides secrets in trace records: known secret values and strings shaped like API keys."""
+"""Hides secrets: known secret values and strings shaped like API keys.
+
+The one redaction of the project: trace records, the errors engines raise from what servers
+sent, config errors, and everything the console prints go through a `Redactor`.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +37,14 @@ class Redactor:
         if self._known is not None:
             text = self._known.sub(REDACTED, text)
         return _KEY_SHAPES.sub(_hide, text)
+
+    def excerpt(self, text: str, limit: int) -> str:
+        """The start of `text`, about `limit` characters, with its secrets hidden before it is
+        cut (so that no start of a secret is left at the cut); a cut never splits `[REDACTED]`.
+        """
+        text = self.text(text)
+        marker = text.find(REDACTED, max(limit - len(REDACTED) + 1, 0), limit + len(REDACTED))
+        return text[: marker + len(REDACTED) if 0 <= marker < limit else limit]
 
     def value(self, value: Any) -> Any:
         """A JSON value with the secrets in its strings (and keys) hidden."""
