@@ -10,6 +10,7 @@ with TraceWriter("runs/trace.jsonl", secrets=[api_key]) as trace:
 `harmony-agent show runs/trace.jsonl` renders a trace as the run looked.
 """
 
+from harmony_agent._redact import REDACTED, Redactor
 from harmony_agent.traces._records import (
     Record,
     event_record,
@@ -17,7 +18,6 @@ from harmony_agent.traces._records import (
     tool_result_record,
     usage_record,
 )
-from harmony_agent._redact import REDACTED, Redactor
 from harmony_agent.traces._writer import TraceWriter, read_trace
 
 __all__ = [

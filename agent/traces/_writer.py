@@ -12,8 +12,8 @@ from types import TracebackType
 from typing import IO, Any
 
 from harmony_agent._events import Event
-from harmony_agent.traces._records import Record, event_record
 from harmony_agent._redact import Redactor
+from harmony_agent.traces._records import Record, event_record
 
 __all__ = ["TraceWriter", "read_trace"]
 
