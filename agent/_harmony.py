@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import openai_harmony as oh
 from harmony_agent._messages import Message
+from harmony_agent._schema import model_facing_schema
 from harmony_agent.tools import FunctionSpec, ToolNamespace
 
 __all__ = [
@@ -39,7 +40,6 @@ __all__ = [
     "encode_completion",
     "encode_text",
     "is_special",
-    "model_facing_schema",
     "parse_conversation",
     "render_assistant",
     "render_preamble",
@@ -170,56 +170,6 @@ class TokenTextDecoder:
     def flush(self) -> str:
         """Returns what is left, an unfinished character becoming U+FFFD."""
         return self._bytes.decode(b"", final=True)
-
-
-def model_facing_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """Rewrites a JSON Schema into the subset harmony renders faithfully as TypeScript.
-
-    `$ref`s are inlined, `anyOf` becomes a type list or `oneOf`, `const` becomes a one-value
-    `enum`, and `title`s go. Argument validation keeps using the original schema.
-    """
-    definitions = schema.get("$defs", {})
-
-    def rewrite(node: Any, seen: frozenset[str]) -> Any:
-        if isinstance(node, list):
-            return [rewrite(item, seen) for item in node]
-        if not isinstance(node, Mapping):
-            return node
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            name = ref.removeprefix("#/$defs/")
-            if name in seen or name not in definitions:
-                return {"type": "object", "description": node.get("description", name)}
-            return rewrite({**definitions[name], **_without(node, "$ref")}, seen | {name})
-        out = {
-            key: rewrite(value, seen)
-            for key, value in node.items()
-            if key not in ("title", "$defs", "anyOf", "const")
-        }
-        if "const" in node:
-            out["enum"] = [node["const"]]
-        if "anyOf" in node:
-            out.update(_merge_any_of(rewrite(node["anyOf"], seen)))
-        return out
-
-    result: dict[str, Any] = rewrite(schema, frozenset())
-    return result
-
-
-def _without(node: Mapping[str, Any], key: str) -> dict[str, Any]:
-    return {k: v for k, v in node.items() if k != key}
-
-
-def _merge_any_of(options: list[dict[str, Any]]) -> dict[str, Any]:
-    plain = all(
-        set(option) <= {"type"} and isinstance(option.get("type"), str) for option in options
-    )
-    if plain:
-        return {"type": [option["type"] for option in options]}
-    non_null = [option for option in options if option != {"type": "null"}]
-    if len(non_null) == 1:
-        return non_null[0]
-    return {"oneOf": options}
 
 
 def _namespace_config(namespace: ToolNamespace) -> oh.ToolNamespaceConfig:

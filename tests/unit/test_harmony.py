@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harmony_agent import _harmony
 from harmony_agent._harmony import SPELLINGS, SpecialToken, decode, encode_completion
+from harmony_agent._schema import model_facing_schema
 
 
 def test_special_token_ids_match_the_vocabulary() -> None:
@@ -86,7 +87,7 @@ def test_model_facing_schema_inlines_refs_and_simplifies() -> None:
             "Node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}}},
         },
     }
-    assert _harmony.model_facing_schema(schema) == {
+    assert model_facing_schema(schema) == {
         "type": "object",
         "properties": {
             "a": {
@@ -96,10 +97,78 @@ def test_model_facing_schema_inlines_refs_and_simplifies() -> None:
             },
             "b": {"type": ["string", "null"], "default": None},
             "c": {"oneOf": [{"type": "string"}, {"type": "object", "properties": {}}]},
-            "d": {"enum": ["x"]},
+            "d": {"type": "string", "enum": ["x"]},
             "e": {
                 "type": "object",
                 "properties": {"next": {"type": "object", "description": "Node"}},
             },
         },
+    }
+
+
+NAMES = ("title", "type", "format", "default", "description", "items", "enum", "pattern")
+
+
+def test_model_facing_schema_never_touches_property_names() -> None:
+    """Keywords are transformed only where they are keywords: the keys of `properties` are
+    parameter names, and a value (a default, an enum) is data."""
+    names = (*NAMES, "const", "anyOf", "$defs", "properties", "required")
+    schema = {
+        "type": "object",
+        "properties": {
+            **{name: {"type": "string", "description": f"The {name}."} for name in names},
+            "nested": {
+                "type": "object",
+                "properties": {"title": {"type": "string"}, "const": {"type": "integer"}},
+                "default": {"title": "kept", "anyOf": 1},
+            },
+            "kinds": {"type": "array", "items": {"type": "string", "enum": ["title", "const"]}},
+        },
+        "patternProperties": {"^title$": {"type": "string"}},
+        "required": list(names),
+    }
+    assert model_facing_schema(schema) == schema
+
+
+def test_model_facing_schema_transforms_keywords_below_any_property_name() -> None:
+    schema = {
+        "type": "object",
+        "title": "Args",
+        "properties": {
+            "title": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": "Title"},
+            "const": {"const": "fixed", "title": "A hand-written title"},
+            "items": {"type": "array", "items": {"$ref": "#/$defs/Item"}},
+        },
+        "$defs": {
+            "Item": {"type": "object", "title": "Item", "properties": {"type": {"type": "string"}}}
+        },
+    }
+    assert model_facing_schema(schema) == {
+        "type": "object",
+        "properties": {
+            "title": {"type": ["string", "null"]},
+            "const": {"type": "string", "enum": ["fixed"], "title": "A hand-written title"},
+            "items": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"type": {"type": "string"}}},
+            },
+        },
+    }
+
+
+def test_model_facing_schema_resolves_every_local_reference() -> None:
+    """Draft-07 `definitions` and the JSON pointers zod-to-json-schema writes for a schema
+    it has seen before (`#/properties/...`)."""
+    point = {"type": "object", "properties": {"x": {"type": "number"}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "start": {"$ref": "#/definitions/Point"},
+            "end": {"$ref": "#/properties/start", "description": "Where it ends."},
+        },
+        "definitions": {"Point": point},
+    }
+    assert model_facing_schema(schema) == {
+        "type": "object",
+        "properties": {"start": point, "end": {**point, "description": "Where it ends."}},
     }

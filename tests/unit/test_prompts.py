@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Literal
 
 import pydantic
 from harmony_agent import Agent, tool
@@ -222,6 +223,95 @@ def test_pydantic_typed_function_namespace() -> None:
         "quantity?: number, // default: 1\n"
         "// A note for the courier.\n"
         "note?: string | null, // default: null\n"
+        "}) => any;\n\n"
+        "} // namespace functions"
+    )
+
+
+class Filter(pydantic.BaseModel):
+    """Filters for a product search."""
+
+    max_price: float | None = None
+
+
+NO_FILTER = Filter()
+
+
+@tool
+def search_products(query: str, price: Filter | None = None, stock: Filter = NO_FILTER) -> str:
+    """Searches products.
+
+    Args:
+        query: Words to search for.
+        price: Price filter.
+        stock: Stock filter.
+    """
+    return "[]"
+
+
+def developer_text(prompt: list[int]) -> str:
+    return decode(prompt).split("<|start|>developer<|message|>")[1].split("<|end|>")[0]
+
+
+def test_a_model_parameter_keeps_its_own_description() -> None:
+    """The class docstring does not replace the parameter's description (Optional or not)."""
+    engine = ScriptedEngine(["<|channel|>final<|message|>ok<|return|>"])
+    Agent(engine=engine, tools=[search_products], reasoning="low", current_date=DATE).run("Go")
+    assert developer_text(engine.prompts[0]) == (
+        "# Tools\n\n"
+        "## functions\n\n"
+        "namespace functions {\n\n"
+        "// Searches products.\n"
+        "type search_products = (_: {\n"
+        "// Words to search for.\n"
+        "query: string,\n"
+        "// Price filter.\n"
+        "price?:     // Price filter.\n"
+        "{\n"
+        "    max_price?: number | null, // default: null\n"
+        "    }, // default: null\n"
+        "// Stock filter.\n"
+        "stock?:     // Stock filter.\n"
+        "{\n"
+        "    max_price?: number | null, // default: null\n"
+        '    }, // default: {"max_price":null}\n'
+        "}) => any;\n\n"
+        "} // namespace functions"
+    )
+
+
+@tool
+def file_issue(
+    title: str, type: Literal["bug", "feature"], format: str = "markdown", default: bool = False
+) -> str:
+    """Files an issue.
+
+    Args:
+        title: One line.
+        type: What kind of issue.
+        format: How the body is written.
+        default: Whether it is the default template.
+    """
+    return "filed"
+
+
+def test_parameters_named_like_keywords_reach_the_model() -> None:
+    engine = ScriptedEngine(["<|channel|>final<|message|>ok<|return|>"])
+    Agent(engine=engine, tools=[file_issue], reasoning="low", current_date=DATE).run("Go")
+    assert developer_text(engine.prompts[0]) == (
+        "# Tools\n\n"
+        "## functions\n\n"
+        "namespace functions {\n\n"
+        "// Files an issue.\n"
+        "type file_issue = (_: {\n"
+        "// One line.\n"
+        "title: string,\n"
+        "// What kind of issue.\n"
+        'type: "bug" | "feature",\n'
+        "// How the body is written.\n"
+        'format?: string, // default: "markdown"\n'
+        "// Whether it is the default template.\n"
+        "default?: boolean, // default: false\n"
         "}) => any;\n\n"
         "} // namespace functions"
     )
