@@ -1,9 +1,15 @@
 """One sandboxed IPython kernel: its process, its directory, its channels, and one execution.
 
-Each kernel owns a host directory with `work/` (the code's working directory) and `run/` (the
-ZMQ ipc sockets and connection file). It talks to ipykernel over ipc sockets (TCP cannot
-cross the network namespace) and interrupts by message (a signal would hit bubblewrap).
-Restarts keep the directory; `aclose` removes it.
+Each kernel owns a host directory (root's, where code runs as another uid) with:
+- `work/`: the code's working directory;
+- `run/`: the kernel's ipc sockets and its connection file, both written by the kernel;
+- `host/`: the kernel's log and exit code, never visible to the code.
+The code can change anything in `work/` and `run/`, so the host names nothing there after the
+kernel has started except through a directory fd with O_NOFOLLOW and O_EXCL (images), and
+`run/` is made anew for every start. The key reaches the kernel on its standard input (a
+started kernel) or the template's request line (a forked one). It talks to ipykernel over ipc
+sockets (TCP cannot cross the network namespace) and interrupts by message (a signal would hit
+bubblewrap). Restarts keep the working directory; `aclose` removes it all.
 """
 
 from __future__ import annotations
@@ -22,7 +28,13 @@ import time
 from pathlib import Path
 
 from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, owner_alive
-from harmony_agent.sandbox._channels import KernelChannels, connection_info
+from harmony_agent.sandbox._channels import (
+    MAX_FRAMES,
+    MAX_MESSAGE_BYTES,
+    ChannelBroken,
+    KernelChannels,
+    connection_info,
+)
 from harmony_agent.sandbox._config import SandboxConfig
 from harmony_agent.sandbox._errors import KernelStartError, SandboxClosed
 from harmony_agent.sandbox._isolation import IsolationReport
@@ -58,6 +70,7 @@ class Kernel:
         self.root = root
         self.workdir = root / "work"
         self._run = root / "run"
+        self._host = root / "host"
         self._key = secrets.token_hex(16)
         self._zygote = zygote
         self._process: KernelProcess | None = None
@@ -105,8 +118,8 @@ class Kernel:
         config, layers = self.config, self.report.layers
         install = python_install(config.python)
         inside = RUN_DIR if layers.bubblewrap else str(self._run)
-        connection = self._run / "kernel.json"
-        preparing = asyncio.ensure_future(asyncio.to_thread(self._prepare, connection, inside))
+        connection = connection_info(inside, self._key)
+        preparing = asyncio.ensure_future(asyncio.to_thread(self._prepare))
         try:
             self._cgroup = await asyncio.shield(preparing)
         except asyncio.CancelledError:  # the thread goes on: keep its cgroup to remove it
@@ -114,7 +127,7 @@ class Kernel:
                 self._cgroup = await preparing
             raise
         if self._zygote is not None:
-            self._process = await self._zygote.fork(self.root, self._cgroup)
+            self._process = await self._zygote.fork(self.root, self._cgroup, connection)
         else:
             inner = bootstrap_command(
                 install, config, f"{inside}/kernel.json", cgroup=self._cgroup is not None
@@ -129,7 +142,11 @@ class Kernel:
                 procs_files=self._cgroup.procs_files if self._cgroup else (),
             )
             self._process = await SpawnedProcess.start(
-                launch.argv, launch.env, launch.cwd, self._run / "kernel.log"
+                launch.argv,
+                launch.env,
+                launch.cwd,
+                log=self._host / "kernel.log",
+                stdin=json.dumps(connection).encode(),
             )
         self._exited = asyncio.create_task(self._process.wait())
         ready = asyncio.create_task(self._connect())
@@ -147,7 +164,7 @@ class Kernel:
         if ready in done and ready.exception() is None:
             return
         await self._kill()
-        log = await asyncio.to_thread(_tail, self._run / "kernel.log")
+        log = await asyncio.to_thread(_tail, self._host / "kernel.log")
         raise KernelStartError(f"the kernel did not start: {log or 'no answer in time'}")
 
     async def _connect(self) -> None:
@@ -176,13 +193,12 @@ class Kernel:
             except TimeoutError:
                 asked = channels.request("kernel_info_request", {})
 
-    def _prepare(self, connection: Path, inside: str) -> Cgroup | None:
-        """Writes the connection file and creates the cgroup (blocking: run in a thread)."""
-        for stale in [*self._run.glob("k-*"), *self._run.glob("exit")]:
-            stale.unlink()
-        connection.write_text(json.dumps(connection_info(inside, self._key)))
-        if self.report.layers.setpriv:
-            os.chown(connection, NOBODY, NOBODY)
+    def _prepare(self) -> Cgroup | None:
+        """Makes a new, empty `run/` (what a previous kernel left there is the code's) and
+        creates the cgroup (blocking: run in a thread).
+        """
+        shutil.rmtree(self._run, ignore_errors=True)  # fd-based: follows no link inside
+        _make_directory(self._run, self.report)
         if not self.report.layers.cgroup:
             return None
         return Cgroup.create(
@@ -210,8 +226,11 @@ class Kernel:
             died = self._death_reason()
             await self._restart()
         self._oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
-        collector = OutputCollector(self.config.output_chars, self.workdir, self._images)
-        msg_id = self._connected().request(
+        owner = NOBODY if self.report.layers.setpriv else None
+        collector = OutputCollector(self.config.output_chars, self.workdir, self._images, owner)
+        channels = self._connected()
+        dropped = channels.dropped
+        msg_id = channels.request(
             "execute_request",
             {
                 "code": code,
@@ -229,12 +248,19 @@ class Kernel:
             reading.cancel()
             self._interrupt()
             raise
+        if channels.dropped > dropped:
+            collector.stderr.add(
+                f"[{channels.dropped - dropped} messages from the kernel were dropped: over "
+                f"{MAX_MESSAGE_BYTES >> 20} MiB or {MAX_FRAMES} frames, or malformed]\n"
+            )
         if not finished:
             reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, ChannelBroken):
                 await reading
             if self._exit().done():
                 died = self._death_reason()
+            elif reading.done() and not reading.cancelled() and reading.exception():
+                died = "it broke its connection to the host"
             await self._restart()
         self._images = collector.next_image
         return ExecutionResult(
@@ -263,10 +289,13 @@ class Kernel:
                 timeout=self.config.interrupt_grace_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
-        if reading in done:
-            reading.result()
-            return timed_out, True
-        return timed_out, False
+        if reading not in done:
+            return timed_out, False
+        if isinstance(reading.exception(), ChannelBroken):  # a dying kernel's ends first
+            await asyncio.wait({exited}, timeout=self.config.interrupt_grace_s)
+            return timed_out, False
+        reading.result()  # raises what is a bug
+        return timed_out, True
 
     def _connected(self) -> KernelChannels:
         if self._channels is None:
@@ -286,7 +315,6 @@ class Kernel:
                 continue
             kind, content = message["msg_type"], message["content"]
             if kind == "status" and content.get("execution_state") == "idle":
-                channels.discard_replies()
                 return
             collector.add(kind, content)
 
@@ -355,24 +383,36 @@ def _remove_orphans() -> None:
         logger.info("removed %d cgroups and %d directories of dead sandboxes", groups, directories)
 
 
-def _tail(log: Path) -> str:
+def _tail(log: Path, limit: int = 2000) -> str:
+    """The end of a log the kernel wrote to (through its output; never more than `limit`
+    bytes are read).
+    """
     try:
-        return log.read_text(errors="replace").strip()[-2000:]
+        with log.open("rb") as file:
+            file.seek(max(file.seek(0, os.SEEK_END) - limit, 0))
+            return file.read(limit).decode(errors="replace").strip()
     except OSError:
         return ""
 
 
+def _make_directory(path: Path, report: IsolationReport) -> None:
+    """Creates `path`, owned by the sandbox uid where code runs as it."""
+    path.mkdir()
+    if report.layers.setpriv:
+        os.chown(path, NOBODY, NOBODY)
+
+
 def _make_root(report: IsolationReport, zygote: Zygote | None) -> Path:
-    """Creates a kernel's host directory; owned by the sandbox uid where code runs as it."""
+    """Creates a kernel's host directory: `work/` for the code, `host/` for the host only
+    (`run/` is made at each start).
+    """
     _remove_orphans()
     if zygote is not None:
         root = zygote.new_root()
     else:
         root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
-    for name in ("work", "run"):
-        (root / name).mkdir()
-        if report.layers.setpriv:
-            os.chown(root / name, NOBODY, NOBODY)
+    _make_directory(root / "work", report)
+    (root / "host").mkdir(mode=0o700)
     if report.layers.setpriv:
         os.chmod(root, 0o711)
     return root

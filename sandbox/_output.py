@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +13,8 @@ __all__ = ["BoundedText", "OutputCollector", "strip_ansi"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
+MAX_IMAGES = 20
+"""The most images one execution saves; the others are noted, not saved."""
 
 
 def strip_ansi(text: str) -> str:
@@ -61,9 +64,12 @@ class OutputCollector:
     """Sorts one execution's iopub messages into streams, result, error and image files.
 
     Images are written as `image-N.EXT` into `image_dir`, numbered across the kernel's life.
+    The code can change that directory, so each image is a new file made through the
+    directory's fd, never following a link and never replacing a name that exists; it is
+    owned by `owner` (the sandbox uid) where given. Malformed output is noted, not raised.
     """
 
-    def __init__(self, limit: int, image_dir: Path, first_image: int) -> None:
+    def __init__(self, limit: int, image_dir: Path, first_image: int, owner: int | None) -> None:
         self.stdout = BoundedText(limit)
         self.stderr = BoundedText(limit)
         self.result: BoundedText | None = None
@@ -72,6 +78,7 @@ class OutputCollector:
         self._limit = limit
         self._image_dir = image_dir
         self._next_image = first_image
+        self._owner = owner
 
     @property
     def next_image(self) -> int:
@@ -84,20 +91,20 @@ class OutputCollector:
             stream = self.stderr if content.get("name") == "stderr" else self.stdout
             stream.add(str(content.get("text", "")))
         elif kind in ("execute_result", "display_data"):
-            self._add_data(kind, content.get("data", {}))
+            data = content.get("data")
+            if isinstance(data, Mapping):
+                self._add_data(kind, data)
         elif kind == "error":
             self.error = BoundedText(self._limit)
-            traceback = content.get("traceback") or []
-            text = "\n".join(traceback) or f"{content.get('ename')}: {content.get('evalue')}"
+            traceback = content.get("traceback")
+            lines = traceback if isinstance(traceback, list) else []
+            text = "\n".join(map(str, lines)) or f"{content.get('ename')}: {content.get('evalue')}"
             self.error.add(strip_ansi(text))
 
     def _add_data(self, kind: str, data: Mapping[str, Any]) -> None:
         for mime, extension in _IMAGE_TYPES.items():
             if mime in data:
-                path = self._image_dir / f"image-{self._next_image}.{extension}"
-                self._next_image += 1
-                path.write_bytes(base64.b64decode(data[mime]))
-                self.images.append(path)
+                self._add_image(data[mime], extension)
                 return
         text = data.get("text/plain")
         if text is None:
@@ -107,3 +114,39 @@ class OutputCollector:
             self.result.add(strip_ansi(str(text)))
         else:
             self.stdout.add(strip_ansi(str(text)) + "\n")
+
+    def _add_image(self, encoded: object, extension: str) -> None:
+        if len(self.images) == MAX_IMAGES:
+            self.stderr.add(f"[image not saved: one execution saves at most {MAX_IMAGES}]\n")
+            return
+        name = f"image-{self._next_image}.{extension}"
+        self._next_image += 1
+        try:
+            if not isinstance(encoded, str):
+                raise ValueError("not base64 text")
+            _write_new_file(self._image_dir, name, base64.b64decode(encoded), self._owner)
+        except (ValueError, OSError) as error:  # binascii.Error is a ValueError
+            reason = "the name is taken" if isinstance(error, FileExistsError) else error
+            self.stderr.add(f"[image {name} not saved: {reason}]\n")
+            return
+        self.images.append(self._image_dir / name)
+
+
+def _write_new_file(directory: Path, name: str, data: bytes, owner: int | None) -> None:
+    """Writes `data` to a new file `name` in `directory`, through the directory's fd: no
+    link is followed and nothing that exists is replaced.
+    """
+    folder = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        file = os.open(name, flags, 0o644, dir_fd=folder)
+        try:
+            if owner is not None:
+                os.fchown(file, owner, owner)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(file, view) :]
+        finally:
+            os.close(file)
+    finally:
+        os.close(folder)

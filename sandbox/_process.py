@@ -36,22 +36,27 @@ class SpawnedProcess:
 
     @classmethod
     async def start(
-        cls, argv: list[str], env: dict[str, str], cwd: Path, log: Path
+        cls, argv: list[str], env: dict[str, str], cwd: Path, *, log: Path, stdin: bytes
     ) -> SpawnedProcess:
-        """Starts `argv` in a session of its own, its output going to `log`."""
-        output = await asyncio.to_thread(open, log, "wb")
+        """Starts `argv` in a session of its own, `stdin` on its standard input and its
+        output going to `log` (a new file: the host's, in a directory only it can change).
+        """
+        output = await asyncio.to_thread(_create, log)
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
                 env=env,
                 cwd=cwd,
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE,
                 stdout=output,
                 stderr=output,
                 start_new_session=True,
             )
         finally:
-            output.close()
+            os.close(output)
+        assert process.stdin is not None
+        process.stdin.write(stdin)
+        process.stdin.close()
         return cls(process)
 
     @property
@@ -71,7 +76,9 @@ class SpawnedProcess:
 
 
 class ForkedProcess:
-    """A kernel forked by the template process; its init writes the exit code to `exit_file`."""
+    """A kernel forked by the template process; its init writes the exit code to `exit_file`
+    (in a directory only the host and the template can see).
+    """
 
     def __init__(self, pid: int, exit_file: Path) -> None:
         self._pid = pid
@@ -104,7 +111,8 @@ class ForkedProcess:
         finally:
             loop.remove_reader(self._pidfd)
         try:
-            return int(self._exit_file.read_text())
+            with self._exit_file.open("rb") as report:
+                return int(report.read(16))
         except (OSError, ValueError):
             return -signal.SIGKILL  # its init was killed before it could report
 
@@ -116,3 +124,8 @@ class ForkedProcess:
     def close(self) -> None:
         """Releases the pidfd (after the child is gone)."""
         os.close(self._pidfd)
+
+
+def _create(path: Path) -> int:
+    """Opens a new file at `path` for writing (replacing one there, never following a link)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)

@@ -25,6 +25,7 @@ from harmony_agent.sandbox._errors import KernelStartError
 from harmony_agent.sandbox._isolation import IsolationReport
 from harmony_agent.sandbox._launch import Layers, build_launch, kernel_limits, python_install
 from harmony_agent.sandbox._process import ForkedProcess
+from jupyter_client.connect import KernelConnectionInfo
 
 __all__ = ["Zygote"]
 
@@ -95,8 +96,12 @@ class Zygote:
         root.mkdir()
         return root
 
-    async def fork(self, root: Path, cgroup: Cgroup | None) -> ForkedProcess:
-        """Forks a kernel for the directory `root` (from `new_root`), in `cgroup`."""
+    async def fork(
+        self, root: Path, cgroup: Cgroup | None, connection: KernelConnectionInfo
+    ) -> ForkedProcess:
+        """Forks a kernel for the directory `root` (from `new_root`), in `cgroup`, listening
+        as `connection` says.
+        """
         limits = kernel_limits(self.config, cgroup=cgroup is not None)
         async with self._lock:
             answer = await self._request(
@@ -104,12 +109,13 @@ class Zygote:
                     "op": "fork",
                     "id": uuid.uuid4().hex,
                     "dir": f"{_INSIDE}/{root.name}",
+                    "connection": connection,
                     "limits": limits,
                     "tmp_bytes": self.config.max_file_mb << 20,
                 }
             )
             pid = int(str(answer["pid"]))
-            process = ForkedProcess(pid, root / "run" / "exit")
+            process = ForkedProcess(pid, root / "host" / "exit")
             try:
                 if cgroup is not None:
                     await asyncio.to_thread(cgroup.join, pid)

@@ -3,7 +3,8 @@
 Run inside bubblewrap as root (read-only system, no network) as `python -c <this source>`,
 with JSON lines on stdin from the host and answers on stdout:
 
-    {"op": "fork", "id": ID, "dir": DIR, "limits": {...}, "tmp_bytes": N}  -> {"id": ID, "pid": P}
+    {"op": "fork", "id": ID, "dir": DIR, "connection": {...}, "limits": {...}, "tmp_bytes": N}
+        -> {"id": ID, "pid": P}
     {"op": "go", "id": ID}      (after the host put P in the kernel's cgroup)
     {"op": "drop", "id": ID}    (the host gave up on it: the child exits)
     {"op": "ping", "id": ID}  -> {"id": ID}
@@ -12,8 +13,9 @@ The template parses ipykernel's arguments and configuration and creates the IPyt
 once; a fork makes only what cannot cross a fork (ZMQ sockets, threads, event loops). Each
 fork is pid 1 of a pid namespace of its own, with its own mount, network, ipc and uts
 namespaces, its directory DIR's `work` and `run` at the usual paths, a private /tmp and the
-rest of the kernels hidden; it forks the kernel, which runs as uid 65534 with no
-capabilities, no new privileges and the given rlimits. It imports nothing from
+rest of the kernels hidden (DIR's `host`, where the kernel's log and exit code go, among
+them); it forks the kernel, which runs as uid 65534 with no capabilities, no new privileges
+and the given rlimits, and writes its own connection file. It imports nothing from
 harmony_agent: the sandbox cannot see the project's source.
 """
 
@@ -260,9 +262,12 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp) -> None:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)
-        log = os.open(f"{request['dir']}/run/kernel.log", os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(null)
+        log = _create(f"{request['dir']}/host/kernel.log")
         os.dup2(log, 1)
         os.dup2(log, 2)
+        os.close(log)
+        exit_code = _create(f"{request['dir']}/host/exit")
         if os.read(gate, 1) != b"g":
             os._exit(0)
         _check(_libc.unshare(_CLONE), "unshare")
@@ -276,16 +281,21 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp) -> None:
         _loopback_up()
         kernel = os.fork()
         if kernel == 0:
+            os.close(exit_code)
             _kernel(request, app)
         while True:
             pid, status = os.waitpid(-1, 0)
             if pid == kernel:
-                with open(f"{RUN_DIR}/exit", "w", encoding="utf-8") as report:
-                    report.write(str(os.waitstatus_to_exitcode(status)))
+                os.write(exit_code, str(os.waitstatus_to_exitcode(status)).encode())
                 os._exit(0)
     except BaseException:
         traceback.print_exc()
         os._exit(70)
+
+
+def _create(path: str) -> int:
+    """Opens a new file for writing at `path` (never following a link)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
 
 
 def _private_tmp(size: int) -> None:
@@ -341,6 +351,9 @@ def _kernel(request: dict[str, Any], app: KernelApp) -> None:
         os.setresgid(NOBODY, NOBODY, NOBODY)
         os.setresuid(NOBODY, NOBODY, NOBODY)  # clears every capability
         _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+        connection = os.open(ARGV[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(connection, "w", encoding="utf-8") as file:
+            json.dump(request["connection"], file)
         assert app.profile_dir is not None
         os.makedirs(app.profile_dir.location, exist_ok=True)  # in this kernel's own /tmp
         app.profile_dir.check_dirs()  # type: ignore[no-untyped-call]

@@ -32,7 +32,7 @@ def test_strip_ansi() -> None:
 
 def test_collector_sorts_messages(tmp_path: Path) -> None:
     png = b"\x89PNG fake"
-    collector = OutputCollector(1000, tmp_path, first_image=3)
+    collector = OutputCollector(1000, tmp_path, first_image=3, owner=None)
     collector.add("stream", {"name": "stdout", "text": "a\n"})
     collector.add("stream", {"name": "stderr", "text": "warn\n"})
     collector.add("display_data", {"data": {"text/plain": "<table>"}})
@@ -48,6 +48,6 @@ def test_collector_sorts_messages(tmp_path: Path) -> None:
 
 
 def test_collector_error_without_traceback(tmp_path: Path) -> None:
-    collector = OutputCollector(1000, tmp_path, first_image=1)
+    collector = OutputCollector(1000, tmp_path, first_image=1, owner=None)
     collector.add("error", {"ename": "ValueError", "evalue": "bad", "traceback": []})
     assert collector.error is not None and collector.error.text() == "ValueError: bad"
