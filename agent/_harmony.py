@@ -233,7 +233,12 @@ def render_preamble(
             *tokens,
             *_encoding().render(oh.Message.from_role_and_content(oh.Role.DEVELOPER, section)),
         ]
-    return [*tokens[:-1], *encode_text(f"\n\n{section}"), SpecialToken.END.value]
+    # The section joins the developer message's text, and the whole text is encoded as one
+    # string, as harmony encodes a message: encoded on its own, `.` + `\n\n` would stand where
+    # the model saw `.\n\n`. The content is text only, so its last `<|message|>` opens it.
+    opened = len(tokens) - tokens[::-1].index(SpecialToken.MESSAGE.value)
+    text = f"{decode(tokens[opened:-1])}\n\n{section}"
+    return [*tokens[:opened], *encode_text(text), SpecialToken.END.value]
 
 
 def _response_format_section(response_format: ResponseFormat) -> str:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harmony_agent import RunResult, StopReason, ToolError, tool
-from harmony_agent._harmony import SpecialToken, encode_text, parse_conversation
+from harmony_agent import FunctionTool, RunResult, StopReason, ToolError, tool
+from harmony_agent._harmony import (
+    SpecialToken,
+    decode,
+    encode_completion,
+    encode_text,
+    parse_conversation,
+)
 from harmony_agent._parser import CompletionParser
 from harmony_agent.engines import ScriptedEngine
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ..engines import StopIgnoringEngine
@@ -127,8 +133,6 @@ def test_mixed_valid_and_broken_output(
     completions: list[tuple[list[str], list[int], bool]],
 ) -> None:
     """Well-formed messages followed by garbage, sometimes cut off."""
-    from harmony_agent._harmony import encode_completion
-
     scripts = []
     for pieces, garbage, cut in completions:
         tokens = encode_completion("".join(pieces)) + garbage
@@ -162,3 +166,66 @@ def test_parser_never_raises_and_always_yields_closed_messages(
         assert parsed.tokens[:1] == (SpecialToken.START.value,)
         assert parsed.tokens[-1] in (SpecialToken.END.value, SpecialToken.CALL.value)
         assert (parsed.tokens[-1] == SpecialToken.CALL.value) == bool(parsed.message.recipient)
+
+
+PROSE = ["Answer in French.", "Be brief", ".", "!", "?", ":", ")", "\n", "\n\n", " ", "é", "🤖"]
+prose = st.lists(
+    st.one_of(st.sampled_from(PROSE), st.text(st.characters(exclude_categories=["Cs"]))),
+    max_size=6,
+).map("".join)
+plain_prose = prose.filter(lambda text: "<|" not in text)  # no text spells a special token
+parameter_names = st.sampled_from(["city", "title", "type", "format", "default", "items"])
+parameter = st.fixed_dictionaries(
+    {"type": st.sampled_from(["string", "integer", "boolean"])},
+    optional={"description": plain_prose},
+)
+arguments_schema = st.dictionaries(parameter_names, parameter, max_size=3).map(
+    lambda properties: {"type": "object", "properties": properties}
+)
+function = st.builds(
+    lambda name, description, parameters: FunctionTool(
+        name=name, description=description, parameters=parameters, handler=dict
+    ),
+    st.sampled_from(["lookup", "get_weather", "send"]),
+    plain_prose,
+    st.one_of(st.none(), arguments_schema),
+)
+output_type = st.one_of(
+    st.none(),
+    st.builds(
+        lambda schema, description: {**schema, "title": "answer", "description": description},
+        arguments_schema,
+        plain_prose,
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@example(  # instructions ending in punctuation, then the response format section
+    instructions="Answer in French.",
+    functions=[],
+    output={"title": "answer", "type": "object", "properties": {}},
+    prompt="Hi",
+)
+@given(
+    instructions=st.one_of(st.none(), plain_prose),
+    functions=st.lists(function, max_size=2, unique_by=lambda f: f.name),
+    output=output_type,
+    prompt=plain_prose,
+)
+def test_every_prompt_before_the_model_writes_is_canonically_encoded(
+    instructions: str | None,
+    functions: list[FunctionTool],
+    output: dict[str, object] | None,
+    prompt: str,
+) -> None:
+    """Each message is encoded as one string: no token boundary the model never saw."""
+    agent, engine = make_agent(
+        ["<|channel|>final<|message|>{}<|return|>"],
+        tools=functions,
+        instructions=instructions,
+        output_type=output,
+    )
+    agent.run(prompt)
+    first = engine.prompts[0]
+    assert encode_completion(decode(first)) == first
