@@ -18,17 +18,22 @@ class Entry:
     tokens: tuple[int, ...]
 
     @property
-    def is_reasoning(self) -> bool:
-        """Whether this is chain of thought: an analysis message that calls no tool."""
-        return self.message.channel == "analysis" and self.message.recipient is None
+    def is_analysis(self) -> bool:
+        """Whether this message is on the analysis channel: chain of thought, a call the model
+        made while reasoning (`python`, `browser.*`), or that call's result.
+        """
+        return self.message.channel == "analysis"
 
 
 @dataclass(frozen=True)
 class History:
     """The conversation after the system and developer messages, to continue in a later run.
 
-    The next user turn drops the reasoning of the turns before it, as gpt-oss was trained:
-    tool calls and their results stay, `analysis` messages that call no tool go.
+    The next user turn drops the analysis channel of the turns before it, as gpt-oss was
+    trained and as harmony's renderer and vLLM drop it: the chain of thought, and with it the
+    calls made on that channel (`python` and `browser.*`, and a function called there) and
+    their results, which are on the call's channel. Calls on `commentary` (functions) and their
+    results stay, and so do the final answers.
     """
 
     entries: tuple[Entry, ...] = ()
@@ -42,5 +47,5 @@ class History:
         return tuple(entry.message for entry in self.entries)
 
     def for_next_turn(self) -> History:
-        """This history without the reasoning of its finished turns."""
-        return History(tuple(entry for entry in self.entries if not entry.is_reasoning))
+        """This history without the analysis channel of its finished turns."""
+        return History(tuple(entry for entry in self.entries if not entry.is_analysis))

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Literal
 
+import openai_harmony as oh
 import pydantic
-from harmony_agent import Agent, tool
-from harmony_agent._harmony import decode, encode_completion
+import pytest
+from harmony_agent import Agent, RunResult, tool
+from harmony_agent._harmony import decode, encode_completion, parse_conversation
+from harmony_agent.batch import BatchRunner, ResultsFile, Task
 from harmony_agent.engines import ScriptedEngine
 
-from .conftest import DATE, make_agent
+from ..corpus.tools import RecordingPython
+from .conftest import DATE, get_weather, make_agent
 
 SYSTEM_NO_TOOLS = (
     "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
@@ -315,3 +320,147 @@ def test_parameters_named_like_keywords_reach_the_model() -> None:
         "}) => any;\n\n"
         "} // namespace functions"
     )
+
+
+PYTHON_CALL = (
+    "<|channel|>analysis<|message|>Compute it.<|end|>"
+    "<|start|>assistant<|channel|>analysis to=python code<|message|>print(6 * 7)<|call|>"
+)
+PYTHON_RESULT = "<|start|>python to=assistant<|channel|>analysis<|message|>ok<|end|>"
+ANSWER = (
+    "<|channel|>analysis<|message|>Both known.<|end|>"
+    "<|start|>assistant<|channel|>final<|message|>42; 20 degrees.<|return|>"
+)
+# what stays of the first turn once it has ended: the function call, its result, the answer
+FIRST_TURN_KEPT = (
+    "<|start|>user<|message|>Weather in Paris, and 6 * 7?<|end|>"
+    "<|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json"
+    '<|message|>{"city": "Paris"}<|call|>'
+    + RESULT
+    + "<|start|>assistant<|channel|>final<|message|>42; 20 degrees.<|end|>"
+)
+
+
+def python_agent(script: list[str]) -> tuple[Agent, ScriptedEngine]:
+    return make_agent(script, tools=[get_weather, RecordingPython([])])
+
+
+def after_preamble(agent: Agent, prompt: list[int]) -> list[int]:
+    preamble = agent.render_preamble()
+    assert prompt[: len(preamble)] == preamble
+    return prompt[len(preamble) :]
+
+
+def harmony_prompt(conversation: list[oh.Message]) -> list[int]:
+    """What harmony's renderer makes of the same conversation (it drops the analysis
+    channel before the first final answer)."""
+    encoding = oh.load_harmony_encoding(oh.HarmonyEncodingName.HARMONY_GPT_OSS)
+    return encoding.render_conversation_for_completion(
+        oh.Conversation.from_messages(conversation),
+        oh.Role.ASSISTANT,
+        oh.RenderConversationConfig(auto_drop_analysis=True),
+    )
+
+
+def first_turn_for_harmony() -> list[oh.Message]:
+    def assistant(channel: str, text: str) -> oh.Message:
+        return oh.Message.from_role_and_content(oh.Role.ASSISTANT, text).with_channel(channel)
+
+    def result(tool: str, channel: str, text: str) -> oh.Message:
+        author = oh.Author.new(oh.Role.TOOL, tool)
+        message = oh.Message.from_author_and_content(author, text)
+        return message.with_channel(channel).with_recipient("assistant")
+
+    return [
+        oh.Message.from_role_and_content(oh.Role.USER, "Weather in Paris, and 6 * 7?"),
+        assistant("analysis", "Compute it."),
+        assistant("analysis", "print(6 * 7)").with_recipient("python").with_content_type("code"),
+        result("python", "analysis", "ok"),
+        assistant("analysis", "Need the weather."),
+        assistant("commentary", '{"city": "Paris"}')
+        .with_recipient("functions.get_weather")
+        .with_content_type("<|constrain|>json"),
+        result("functions.get_weather", "commentary", WEATHER),
+        assistant("analysis", "Both known."),
+        assistant("final", "42; 20 degrees."),
+    ]
+
+
+WEATHER = '{"city":"Paris","temperature":20,"unit":"celsius"}'
+
+
+async def second_turn(agent: Agent, prompt: str, history: RunResult, via: str) -> RunResult:
+    if via == "arun":
+        return await agent.arun(prompt, history=history)
+    stream = agent.stream(prompt, history=history)  # what `chat` does
+    async for _ in stream:
+        pass
+    return stream.result
+
+
+@pytest.mark.parametrize("via", ["arun", "stream"])
+async def test_later_turns_drop_builtin_calls_made_while_reasoning(via: str) -> None:
+    """A finished turn's analysis channel goes, with the python call on it and the call's
+    result, as harmony's renderer and vLLM drop them; the function call on commentary stays.
+    Inside the turn everything stays."""
+    agent, engine = python_agent(
+        [PYTHON_CALL, CALL, ANSWER, "<|channel|>final<|message|>Bye.<|return|>"]
+    )
+    first = await agent.arun("Weather in Paris, and 6 * 7?")
+    await second_turn(agent, "Thanks!", first, via)
+
+    user = "<|start|>user<|message|>Weather in Paris, and 6 * 7?<|end|>"
+    within = user + "<|start|>assistant" + PYTHON_CALL + PYTHON_RESULT + "<|start|>assistant"
+    assert after_preamble(agent, engine.prompts[1]) == encode_completion(within)
+    assert after_preamble(agent, engine.prompts[2]) == encode_completion(
+        within + CALL + RESULT + "<|start|>assistant"
+    )
+    later = after_preamble(agent, engine.prompts[3])
+    thanks = "<|start|>user<|message|>Thanks!<|end|><|start|>assistant"
+    assert later == encode_completion(FIRST_TURN_KEPT + thanks)
+    # the same messages as harmony's own renderer keeps (it orders a result's header
+    # channel-first, unlike the spec, so the messages are compared, not the tokens)
+    thanks_message = oh.Message.from_role_and_content(oh.Role.USER, "Thanks!")
+    reference = harmony_prompt([*first_turn_for_harmony(), thanks_message])
+    assert parse_conversation(later[:-2]) == parse_conversation(reference[:-2])
+
+
+def test_every_finished_turn_is_pruned() -> None:
+    """Turn by turn, as vLLM prunes each turn that ends in a final answer."""
+    agent, engine = python_agent(
+        [
+            PYTHON_CALL,
+            CALL,
+            ANSWER,
+            PYTHON_CALL,
+            "<|channel|>final<|message|>Still 42.<|return|>",
+            "<|channel|>final<|message|>Bye.<|return|>",
+        ]
+    )
+    first = agent.run("Weather in Paris, and 6 * 7?")
+    second = agent.run("Again?", history=first)
+    agent.run("Thanks!", history=second)
+    assert after_preamble(agent, engine.prompts[5]) == encode_completion(
+        FIRST_TURN_KEPT
+        + "<|start|>user<|message|>Again?<|end|>"
+        + "<|start|>assistant<|channel|>final<|message|>Still 42.<|end|>"
+        + "<|start|>user<|message|>Thanks!<|end|><|start|>assistant"
+    )
+
+
+async def test_batch_tasks_keep_their_own_turn_whole(tmp_path: Path) -> None:
+    """A batch task is one turn: its python call and result stay in its later prompts, and
+    nothing of another task reaches it."""
+    agent, engine = python_agent([PYTHON_CALL, ANSWER, PYTHON_CALL, ANSWER])
+    results = ResultsFile(tmp_path / "results.jsonl")
+    results.open()
+    tasks = [Task(id="a", prompt="Compute 6 * 7."), Task(id="b", prompt="And again.")]
+    await BatchRunner(agent, results, concurrency=1).run(tasks)
+    results.close()
+    for index, prompt in enumerate(["Compute 6 * 7.", "And again."]):
+        user = f"<|start|>user<|message|>{prompt}<|end|><|start|>assistant"
+        first, second = engine.prompts[2 * index : 2 * index + 2]
+        assert after_preamble(agent, first) == encode_completion(user)
+        assert after_preamble(agent, second) == encode_completion(
+            user + PYTHON_CALL + PYTHON_RESULT + "<|start|>assistant"
+        )
