@@ -3,7 +3,8 @@
 Each kernel owns a host directory (root's, where code runs as another uid) with:
 - `work/`: the code's working directory;
 - `run/`: the kernel's ipc sockets and its connection file, both written by the kernel;
-- `host/`: the kernel's log and exit code, never visible to the code.
+- `host/`: the kernel's log and exit code and the images its cells displayed, never visible
+  to the code.
 The code can change anything in `work/` and `run/`, so the host names nothing there after the
 kernel has started except through a directory fd with O_NOFOLLOW and O_EXCL (images), and
 `run/` is made anew for every start. The key reaches the kernel on its standard input (a
@@ -45,7 +46,7 @@ from harmony_agent.sandbox._launch import (
     build_launch,
     python_install,
 )
-from harmony_agent.sandbox._output import OutputCollector
+from harmony_agent.sandbox._output import ImageFiles, OutputCollector
 from harmony_agent.sandbox._process import ForkedProcess, KernelProcess, SpawnedProcess
 from harmony_agent.sandbox._result import ExecutionResult
 from harmony_agent.sandbox._zygote import Zygote
@@ -227,7 +228,8 @@ class Kernel:
             await self._restart()
         self._oom_kills = self._cgroup.oom_kills() if self._cgroup else 0
         owner = NOBODY if self.report.layers.setpriv else None
-        collector = OutputCollector(self.config.output_chars, self.workdir, self._images, owner)
+        images = ImageFiles(host=self._host / "images", work=self.workdir, owner=owner)
+        collector = OutputCollector(self.config.output_chars, images, self._images)
         channels = self._connected()
         dropped = channels.dropped
         msg_id = channels.request(
@@ -413,6 +415,7 @@ def _make_root(report: IsolationReport, zygote: Zygote | None) -> Path:
         root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     _make_directory(root / "work", report)
     (root / "host").mkdir(mode=0o700)
+    (root / "host" / "images").mkdir()
     if report.layers.setpriv:
         os.chmod(root, 0o711)
     return root

@@ -6,10 +6,11 @@ import base64
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BoundedText", "OutputCollector", "strip_ansi"]
+__all__ = ["MAX_IMAGES", "BoundedText", "ImageFiles", "OutputCollector", "strip_ansi"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"}
@@ -60,25 +61,48 @@ class BoundedText:
         return f"{head}\n[... {self._cut} characters cut ...]\n{self._tail}"
 
 
-class OutputCollector:
-    """Sorts one execution's iopub messages into streams, result, error and image files.
-
-    Images are written as `image-N.EXT` into `image_dir`, numbered across the kernel's life.
-    The code can change that directory, so each image is a new file made through the
-    directory's fd, never following a link and never replacing a name that exists; it is
-    owned by `owner` (the sandbox uid) where given. Malformed output is noted, not raised.
+@dataclass(frozen=True)
+class ImageFiles:
+    """Where a kernel's images go: each is saved twice, as `image-N.EXT`. The copy in `host`
+    (a directory the code cannot see) is the one the host and its users read. The copy in
+    `work` (the code's working directory) is for the code, which can change that directory:
+    it is a new file made through the directory's fd, never following a link and never
+    replacing a name that exists, owned by `owner` (the sandbox uid) where given.
     """
 
-    def __init__(self, limit: int, image_dir: Path, first_image: int, owner: int | None) -> None:
+    host: Path
+    work: Path
+    owner: int | None
+
+    def save(self, name: str, data: bytes) -> Path:
+        """Saves one image under `name`; returns the host's copy. Raises `OSError`
+        (`FileExistsError` where the code took the name) and saves nothing then.
+        """
+        path = self.host / name
+        path.write_bytes(data)
+        try:
+            _write_new_file(self.work, name, data, self.owner)
+        except OSError:
+            path.unlink()
+            raise
+        return path
+
+
+class OutputCollector:
+    """Sorts one execution's iopub messages into streams, result, error and image files
+    (`image-N.EXT`, numbered across the kernel's life, at most `MAX_IMAGES` per execution).
+    Malformed output is noted in stderr, never raised.
+    """
+
+    def __init__(self, limit: int, images: ImageFiles, first_image: int) -> None:
         self.stdout = BoundedText(limit)
         self.stderr = BoundedText(limit)
         self.result: BoundedText | None = None
         self.error: BoundedText | None = None
         self.images: list[Path] = []
         self._limit = limit
-        self._image_dir = image_dir
+        self._files = images
         self._next_image = first_image
-        self._owner = owner
 
     @property
     def next_image(self) -> int:
@@ -124,12 +148,10 @@ class OutputCollector:
         try:
             if not isinstance(encoded, str):
                 raise ValueError("not base64 text")
-            _write_new_file(self._image_dir, name, base64.b64decode(encoded), self._owner)
+            self.images.append(self._files.save(name, base64.b64decode(encoded)))
         except (ValueError, OSError) as error:  # binascii.Error is a ValueError
             reason = "the name is taken" if isinstance(error, FileExistsError) else error
             self.stderr.add(f"[image {name} not saved: {reason}]\n")
-            return
-        self.images.append(self._image_dir / name)
 
 
 def _write_new_file(directory: Path, name: str, data: bytes, owner: int | None) -> None:

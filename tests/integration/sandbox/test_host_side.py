@@ -98,8 +98,11 @@ async def test_an_image_name_planted_as_a_link_is_not_written_through(
     assert_untouched(victim)
     assert not absent.exists() and not absent.is_symlink()
     saved = await jail.execute(show_images())
-    (image,) = saved.images
-    assert not image.is_symlink() and image.read_bytes().startswith(b"\x89PNG")
+    (image,) = saved.images  # the host's copy, which the code cannot change
+    await jail.execute(f"os.unlink({image.name!r})")
+    assert image.parent == jail.kernel.root / "host" / "images"
+    assert image.read_bytes().startswith(b"\x89PNG")
+    assert not (jail.workdir / image.name).exists()
 
 
 async def test_links_planted_in_the_run_directory_are_not_followed_on_restart(

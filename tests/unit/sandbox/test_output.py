@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from harmony_agent.sandbox._output import BoundedText, OutputCollector, strip_ansi
+from harmony_agent.sandbox._output import BoundedText, ImageFiles, OutputCollector, strip_ansi
 
 
 def test_bounded_text_keeps_short_text_whole() -> None:
@@ -30,9 +30,15 @@ def test_strip_ansi() -> None:
     assert strip_ansi("\x1b[0;31mZeroDivisionError\x1b[0m: x\x1b[?25h") == "ZeroDivisionError: x"
 
 
+def image_files(tmp_path: Path) -> ImageFiles:
+    (tmp_path / "host").mkdir()
+    (tmp_path / "work").mkdir()
+    return ImageFiles(host=tmp_path / "host", work=tmp_path / "work", owner=None)
+
+
 def test_collector_sorts_messages(tmp_path: Path) -> None:
     png = b"\x89PNG fake"
-    collector = OutputCollector(1000, tmp_path, first_image=3, owner=None)
+    collector = OutputCollector(1000, image_files(tmp_path), first_image=3)
     collector.add("stream", {"name": "stdout", "text": "a\n"})
     collector.add("stream", {"name": "stderr", "text": "warn\n"})
     collector.add("display_data", {"data": {"text/plain": "<table>"}})
@@ -42,12 +48,25 @@ def test_collector_sorts_messages(tmp_path: Path) -> None:
     assert collector.stdout.text() == "a\n<table>\n"
     assert collector.stderr.text() == "warn\n"
     assert collector.result is not None and collector.result.text() == "42"
-    assert collector.images == [tmp_path / "image-3.png"]
-    assert (tmp_path / "image-3.png").read_bytes() == png
+    assert collector.images == [tmp_path / "host" / "image-3.png"]
+    assert (tmp_path / "host" / "image-3.png").read_bytes() == png
+    assert (tmp_path / "work" / "image-3.png").read_bytes() == png
     assert collector.next_image == 4
 
 
 def test_collector_error_without_traceback(tmp_path: Path) -> None:
-    collector = OutputCollector(1000, tmp_path, first_image=1, owner=None)
+    collector = OutputCollector(1000, image_files(tmp_path), first_image=1)
     collector.add("error", {"ename": "ValueError", "evalue": "bad", "traceback": []})
     assert collector.error is not None and collector.error.text() == "ValueError: bad"
+
+
+def test_an_image_whose_name_the_code_took_is_saved_nowhere(tmp_path: Path) -> None:
+    files = image_files(tmp_path)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"mine")
+    (files.work / "image-1.png").symlink_to(victim)
+    collector = OutputCollector(1000, files, first_image=1)
+    collector.add("display_data", {"data": {"image/png": base64.b64encode(b"png").decode()}})
+    assert collector.images == [] and victim.read_bytes() == b"mine"
+    assert collector.stderr.text() == "[image image-1.png not saved: the name is taken]\n"
+    assert not (files.host / "image-1.png").exists()
