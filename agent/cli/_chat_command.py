@@ -15,6 +15,7 @@ from harmony_agent.cli._app import (
     handles_errors,
     load,
     open_trace,
+    redactor,
 )
 from rich.text import Text
 
@@ -40,7 +41,9 @@ def chat(
     config = load(config_path)
     announce_engine(config)
     printer = RunPrinter(
-        console, show_reasoning=config.output.show_reasoning and not hide_reasoning
+        console,
+        show_reasoning=config.output.show_reasoning and not hide_reasoning,
+        redactor=redactor(),
     )
     trace = open_trace(config, trace_path)
     history: History | None = None

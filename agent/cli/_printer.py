@@ -1,7 +1,10 @@
 """Renders a run for a person: reasoning dimmed, tool calls in panels, the answer as markdown.
 
 It reads trace records, so a live run (events turned into records) and a saved trace (`show`)
-look the same.
+look the same. Everything in a record came from the model, a tool, the web or a trace file:
+it is printed as text (never read as rich markup; markdown links show their URL), with its
+control characters shown instead of sent to the terminal and its secrets hidden, streamed
+text included.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from harmony_agent._redact import Redactor
+from harmony_agent.cli._terminal import printable
 from harmony_agent.traces import Record
 from rich.console import Console, Group
 from rich.live import Live
@@ -41,14 +46,23 @@ def summary_line(record: Record, elapsed_s: float | None) -> str:
 
 
 class RunPrinter:
-    """Prints records as they come. `echo_prompt` shows the user's messages (for `show`)."""
+    """Prints records as they come. `echo_prompt` shows the user's messages (for `show`);
+    `redactor` hides secrets (by default, strings shaped like API keys).
+    """
 
     def __init__(
-        self, console: Console, *, show_reasoning: bool = True, echo_prompt: bool = False
+        self,
+        console: Console,
+        *,
+        show_reasoning: bool = True,
+        echo_prompt: bool = False,
+        redactor: Redactor | None = None,
     ) -> None:
         self._console = console
         self._show_reasoning = show_reasoning
         self._echo_prompt = echo_prompt
+        self._redactor = redactor or Redactor()
+        self._stream = self._redactor.stream()
         self._streamed: str | None = None
         self._final = ""
         self._live: Live | None = None
@@ -77,34 +91,54 @@ class RunPrinter:
             self._live.stop()
             self._live = None
 
+    def _shown(self, value: object) -> str:
+        """`value` as text to print: its secrets hidden, its control characters shown."""
+        return printable(self._redactor.text(str(value)))
+
+    def _markdown(self, text: str) -> Markdown:
+        return Markdown(text, hyperlinks=False)
+
     def _on_run_started(self, record: Record) -> None:
         self._started = time.monotonic()
         if self._echo_prompt:
-            self._console.rule(f"run {record.get('run', '')}".strip(), style="dim")
+            title = self._shown(f"run {record.get('run', '')}".strip())
+            self._console.rule(Text(title), style="dim")
 
     def _on_text_delta(self, record: Record) -> None:
         channel, text = record.get("channel"), str(record.get("text", ""))
         if record.get("recipient") is not None:
             return
+        if channel == "analysis" and not self._show_reasoning:
+            return
+        if self._streamed is not None and self._streamed != channel:
+            self._end_stream()
+        self._streamed = channel
+        shown = printable(self._stream.feed(text))
         if channel == "final":
-            self._final += text
-            self._streamed = "final"
+            self._final += shown
             if self._console.is_terminal:
                 if self._live is None:
                     self._live = Live(console=self._console, refresh_per_second=12)
                     self._live.start()
-                self._live.update(Markdown(self._final))
+                self._live.update(self._markdown(self._final))
             return
-        if channel == "analysis" and not self._show_reasoning:
-            return
-        self._streamed = channel
         style = "dim italic" if channel == "analysis" else "cyan"
-        self._console.print(Text(text, style=style), end="")
+        self._console.print(Text(shown, style=style), end="")
+
+    def _end_stream(self) -> None:
+        """Prints what the stream held back, and ends its line."""
+        held = printable(self._stream.flush())
+        if self._streamed != "final":
+            style = "dim italic" if self._streamed == "analysis" else "cyan"
+            self._console.print(Text(held, style=style))
+        self._streamed = None
 
     def _on_message(self, record: Record) -> None:
-        streamed, self._streamed = self._streamed, None
+        streamed = self._streamed
+        if streamed is not None:
+            self._end_stream()
         author, channel = record.get("author"), record.get("channel")
-        text = str(record.get("text", ""))
+        text = self._shown(record.get("text", ""))
         if author == "user":
             if self._echo_prompt and record.get("text") != "":
                 self._console.print(Text(f"> {text}", style="bold"))
@@ -114,28 +148,24 @@ class RunPrinter:
         if channel == "final":
             self._final = ""
             if self._live is not None:
-                self._live.update(Markdown(text))
+                self._live.update(self._markdown(text))
                 self.close()
             else:
-                self._console.print(Markdown(text))
-        elif streamed is not None:
-            self._console.print()
-        elif channel != "analysis" or self._show_reasoning:
+                self._console.print(self._markdown(text))
+        elif streamed is None and (channel != "analysis" or self._show_reasoning):
             style = "dim italic" if channel == "analysis" else "cyan"
             self._console.print(Text(text, style=style))
 
     def _on_tool_call(self, record: Record) -> None:
-        arguments = str(record.get("arguments", ""))
+        arguments = self._shown(record.get("arguments", ""))
         recipient = str(record.get("recipient", ""))
         language = "python" if recipient == "python" else "json"
         body = Syntax(arguments.strip() or "{}", language, word_wrap=True, theme="ansi_dark")
-        self._console.print(
-            Panel(body, title=f"→ {recipient}", title_align="left", border_style="blue")
-        )
+        title = Text(f"→ {self._shown(recipient)}")
+        self._console.print(Panel(body, title=title, title_align="left", border_style="blue"))
 
     def _on_tool_result(self, record: Record) -> None:
-        output = str(record.get("output", ""))
-        lines = output.splitlines()
+        lines = self._shown(record.get("output", "")).splitlines()
         shown = "\n".join(lines[:_RESULT_LINES])
         if len(lines) > _RESULT_LINES:
             shown += f"\n… {len(lines) - _RESULT_LINES} more lines"
@@ -146,31 +176,27 @@ class RunPrinter:
         self._console.print(
             Panel(
                 Text(shown),
-                title=title,
+                title=Text(self._shown(title)),
                 title_align="left",
                 border_style="red" if error else "green",
             )
         )
 
     def _on_recovery(self, record: Record) -> None:
-        self._console.print(
-            Text(f"↺ repaired {record.get('kind')}: {record.get('detail')}", style="yellow dim")
-        )
+        line = f"↺ repaired {record.get('kind')}: {record.get('detail')}"
+        self._console.print(Text(self._shown(line), style="yellow dim"))
 
     def _on_context_trimmed(self, record: Record) -> None:
-        self._console.print(
-            Text(
-                f"✂ {record.get('kind')}: {record.get('tokens_removed')} tokens "
-                f"({record.get('detail')})",
-                style="yellow dim",
-            )
+        line = (
+            f"✂ {record.get('kind')}: {record.get('tokens_removed')} tokens "
+            f"({record.get('detail')})"
         )
+        self._console.print(Text(self._shown(line), style="yellow dim"))
 
     def _on_error(self, record: Record) -> None:
         self.close()
-        self._console.print(
-            Text(f"error: {record.get('kind')}: {record.get('message')}", style="bold red")
-        )
+        line = f"error: {record.get('kind')}: {record.get('message')}"
+        self._console.print(Text(self._shown(line), style="bold red"))
 
     def _on_run_finished(self, record: Record) -> None:
         self.close()
@@ -179,8 +205,8 @@ class RunPrinter:
             notes = [
                 Text.assemble(
                     (f"[{number}] ", "bold"),
-                    f"{c.get('title') or c.get('url')} ",
-                    (str(c.get("url", "")), "underline blue"),
+                    f"{self._shown(c.get('title') or c.get('url'))} ",
+                    (self._shown(c.get("url", "")), "underline blue"),
                     (f" (lines {c['lines'][0]}-{c['lines'][1]})" if c.get("lines") else "", "dim"),
                 )
                 for number, c in enumerate(citations, start=1)
@@ -190,6 +216,5 @@ class RunPrinter:
         if elapsed is None:
             elapsed = time.monotonic() - self._started
         ok = record.get("stop_reason") == "final"
-        self._console.print(
-            Text(summary_line(record, float(elapsed)), style="dim" if ok else "yellow")
-        )
+        line = self._shown(summary_line(record, float(elapsed)))
+        self._console.print(Text(line, style="dim" if ok else "yellow"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,8 +17,10 @@ from harmony_agent.cli._app import (
     handles_errors,
     load,
     open_trace,
+    redactor,
 )
 from harmony_agent.cli._exit import ExitCode, UserError
+from harmony_agent.cli._terminal import printable_json
 
 if TYPE_CHECKING:
     from harmony_agent import RunResult
@@ -48,7 +49,7 @@ def run(
         raise UserError("the prompt is empty: give it as an argument or on stdin")
     result = asyncio.run(_run(config, text, hide_reasoning, as_json, trace_path))
     if as_json:
-        sys.stdout.write(json.dumps(_result_json(result), ensure_ascii=False) + "\n")
+        sys.stdout.write(printable_json(redactor().value(_result_json(result))) + "\n")
     if result.stop_reason is StopReason.CANCELLED:
         raise typer.Exit(ExitCode.INTERRUPTED)
     if not result.ok:
@@ -62,7 +63,7 @@ async def _run(
     from harmony_agent.cli._turn import stream_turn
 
     show_reasoning = config.output.show_reasoning and not hide_reasoning
-    printer = RunPrinter(console, show_reasoning=show_reasoning)
+    printer = RunPrinter(console, show_reasoning=show_reasoning, redactor=redactor())
     trace = open_trace(config, trace_path)
     try:
         async with config.open() as agent:
@@ -105,7 +106,9 @@ def show(
 
     if not trace_path.is_file():
         raise UserError(f"{trace_path}: no such file")
-    printer = RunPrinter(console, show_reasoning=not hide_reasoning, echo_prompt=True)
+    printer = RunPrinter(
+        console, show_reasoning=not hide_reasoning, echo_prompt=True, redactor=redactor()
+    )
     try:
         for record in read_trace(trace_path):
             printer(record)
