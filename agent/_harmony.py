@@ -133,13 +133,18 @@ def clip_text(text: str, max_tokens: int) -> tuple[str, int]:
 @functools.cache
 def vocabulary_size() -> int:
     """How many token ids the encoding has: every id in `range(vocabulary_size())` decodes
-    (the byte-pair tokens, then the special ones, the last of which is the largest id).
+    (the byte-pair tokens, then the special ones up to the largest id). Found by bisection
+    over `is_special`, which holds from the first special token to the last.
     """
     encoding = _encoding()
-    return 1 + max(
-        encoding.encode(special, allowed_special="all")[0]
-        for special in encoding.special_tokens_set
-    )
+    special, beyond = SpecialToken.RETURN.value, 1 << 32
+    while beyond - special > 1:
+        middle = (special + beyond) // 2
+        if encoding.is_special_token(middle):
+            special = middle
+        else:
+            beyond = middle
+    return beyond
 
 
 def is_special(token: int) -> bool:
