@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing, asynccontextmanager
@@ -488,18 +489,22 @@ async def _read_up_to(response: httpx.Response, limit: int) -> tuple[bytes, bool
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (seconds or an HTTP date); None if absent or invalid."""
+    """Seconds from a Retry-After header (seconds or an HTTP date); None if absent or not a
+    number of seconds (NaN), a date without a zone counting as UTC.
+    """
     if value is None:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - datetime.now(UTC)).total_seconds()
+    return None if math.isnan(seconds) else max(seconds, 0.0)
 
 
 def _secrets(settings: HTTPSettings) -> list[str]:

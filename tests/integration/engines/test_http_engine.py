@@ -227,6 +227,21 @@ async def test_a_lone_replica_is_retried_after_a_growing_backoff() -> None:
     assert third - second >= 0.1 * 0.99
 
 
+@pytest.mark.parametrize(
+    "value", ["nan", "NaN", "inf", "1e999", "Wed, 21 Oct 2015 07:28:00 -0000", "Mon, 99 Foo"]
+)
+async def test_a_retry_after_that_is_not_a_number_of_seconds_waits_at_most_the_cap(
+    value: str,
+) -> None:
+    script: list[Reply] = [Failure(503, headers={"retry-after": value}), Stream.of(ANSWER)]
+    async with (
+        CompletionsServer(script) as server,
+        HTTPEngine(settings(server.base_url)) as engine,
+    ):
+        async with asyncio.timeout(10):  # sleeping NaN seconds never ended
+            assert tokens(await collect(engine)) == encode_completion(ANSWER)
+
+
 async def test_400_is_not_retried() -> None:
     script = [Failure(400, "This model's maximum context length is 8192 tokens")]
     async with (
