@@ -110,8 +110,15 @@ def show(
         console, show_reasoning=not hide_reasoning, echo_prompt=True, redactor=redactor()
     )
     try:
-        for record in read_trace(trace_path):
-            printer(record)
+        for number, record in enumerate(read_trace(trace_path), start=1):
+            try:
+                printer(record)
+            except (TypeError, AttributeError, LookupError, ValueError) as error:
+                # a field of another shape than a run writes (a hand-made or damaged trace)
+                raise UserError(
+                    f"{trace_path}: record {number} ({str(record.get('type'))[:40]!r}) has a "
+                    f"field of the wrong type: {type(error).__name__}"
+                ) from None
     except ValueError as error:
         raise UserError(str(error)) from None
     finally:

@@ -127,3 +127,24 @@ def test_show_and_json_output_carry_no_terminal_sequences(cli: Cli, tmp_path: Pa
         assert "\x1b" not in output
     assert shown.stdout.count("␛]0;pwned␇") >= 3
     assert json.loads(as_json.stdout)["tool_calls"][0]["output"] == HOSTILE
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"type": "run_finished", "citations": "abc"},
+        {"type": "run_finished", "usage": "x"},
+        {"type": "tool_result", "output": "x", "duration_s": [1]},
+        {"type": "run_finished", "citations": [{"lines": 5}]},
+    ],
+)
+def test_show_refuses_a_record_of_the_wrong_shape(
+    cli: Cli, tmp_path: Path, record: dict[str, object]
+) -> None:
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text(
+        json.dumps({"type": "run_started", "prompt": "hi"}) + "\n" + json.dumps(record)
+    )
+    done = cli("show", trace)
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    assert f"{trace}: record 2 (" in done.stderr and "internal error" not in done.stderr
