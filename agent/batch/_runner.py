@@ -83,7 +83,7 @@ class BatchRunner:
             result = await agent.arun(task.prompt, on_event=trace or _no_event)
             check = None
             if result.ok and sandbox is not None and task.check and task.check.python:
-                check = await sandbox.check(task.check.python)
+                check = await sandbox.check(task.check.python, result.final_text)
         except (HarmonyAgentError, SandboxError) as error:
             if trace is not None:
                 trace.error(error)

@@ -17,8 +17,15 @@ class Check(BaseModel):
     """How a task's outcome is judged; every check given must pass.
 
     `answer`: the final answer must equal it (surrounding whitespace ignored). `regex`: the
-    final answer must contain a match. `python`: test code run in the task's own sandbox
-    after the agent finishes; it passes when it raises nothing (use `assert`).
+    final answer must contain a match. `python`: test code that passes when it raises nothing
+    (use `assert`). It runs after the agent finishes, in a fresh sandbox with the task's
+    settings, never in the model's kernel (the model's code could rig that): the model's
+    variables are not there. It reads a copy of the files the run left in its working
+    directory (directories and regular files; links, fifos and the like are left out, and a
+    directory past the copy's bounds fails the check) and `final_answer`, the final answer
+    as a string. The working directory is not on `sys.path`, so a file the model left is
+    never imported by accident; a check that means to import the model's code runs
+    `sys.path.insert(0, ".")` first, knowing it runs that code.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -26,7 +33,9 @@ class Check(BaseModel):
     answer: str | None = Field(default=None, description="The exact expected final answer.")
     regex: str | None = Field(default=None, description="A pattern the final answer contains.")
     python: str | None = Field(
-        default=None, description="Test code run in the task's sandbox after the run."
+        default=None,
+        description="Test code run after the run in a fresh sandbox holding a copy of the "
+        "files the run left and `final_answer`; it passes when it raises nothing.",
     )
 
     @field_validator("regex")

@@ -11,9 +11,7 @@ from harmony_agent.engines import ScriptedEngine
 from harmony_agent.sandbox import SandboxConfig
 from harmony_agent.tools.python import PythonTool
 
-
-def final(text: str) -> str:
-    return f"<|channel|>final<|message|>{text}<|return|>"
+from tests.integration.batch.conftest import final, python_call, run_batch
 
 
 def test_read_tasks_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:
@@ -115,18 +113,18 @@ async def test_runner_judges_tasks_concurrently_and_saves_each(tmp_path: Path) -
     assert (tmp_path / "traces" / "pass.jsonl").is_file()
 
 
-def python_call(code: str) -> str:
-    return f"<|channel|>analysis to=python code<|message|>{code}<|call|>"
-
-
-async def test_python_checks_run_in_the_tasks_own_sandbox(tmp_path: Path) -> None:
+async def test_python_checks_read_the_files_the_run_left_and_its_answer(tmp_path: Path) -> None:
     numbers = tmp_path / "numbers.txt"
     numbers.write_text("1 2 3 4\n", encoding="utf-8")
-    code = "total = sum(int(x) for x in open('numbers.txt').read().split())\ntotal"
+    code = (
+        "total = sum(int(x) for x in open('numbers.txt').read().split())\n"
+        "open('total.txt', 'w').write(str(total))\ntotal"
+    )
     engine = ScriptedEngine.routed(
         {
             "sum-ok": [python_call(code), final("10")],
             "sum-bad": [python_call(code), final("10")],
+            "sum-vars": [python_call(code), final("10")],
             "no-python": [final("fine")],
         }
     )
@@ -138,36 +136,43 @@ async def test_python_checks_run_in_the_tasks_own_sandbox(tmp_path: Path) -> Non
             id="ok",
             prompt="sum-ok",
             files=(numbers,),
-            check=Check(answer="10", python="assert total == 10"),
+            check=Check(
+                answer="10",
+                python="assert open('total.txt').read() == final_answer == '10'\nprint('checked')",
+            ),
         ),
         Task(
             id="bad",
             prompt="sum-bad",
             files=(numbers,),
-            check=Check(python="assert total == 11, total"),
+            check=Check(python="total = int(open('total.txt').read())\nassert total == 11, total"),
         ),
         Task(
             id="fresh",
             prompt="no-python",
             files=(numbers,),
             check=Check(
-                python="import os\nassert os.path.exists('numbers.txt')\nassert 'total' not in dir()"
+                python="import os\nassert sorted(os.listdir()) == ['numbers.txt']\n"
+                "assert final_answer == 'fine'"
             ),
         ),
+        Task(
+            id="variables",
+            prompt="sum-vars",
+            files=(numbers,),
+            check=Check(python="assert total == 10"),
+        ),
     ]
-    results = ResultsFile(tmp_path / "results.jsonl")
-    results.open()
-    await BatchRunner(agent, results, concurrency=3).run(tasks)
-    results.close()
-    records = {
-        r["id"]: r for r in map(json.loads, (tmp_path / "results.jsonl").read_text().splitlines())
-    }
+    records = await run_batch(agent, tasks, tmp_path)
     assert records["ok"]["status"] == Status.PASSED
     assert records["ok"]["checks"] == {"answer": True, "python": True}
+    assert records["ok"]["check_output"] == "checked"
     assert records["ok"]["tool_calls"] == 1
     assert records["bad"]["status"] == Status.FAILED
     assert (
         "AssertionError" in records["bad"]["check_output"]
         and "10" in records["bad"]["check_output"]
     )
-    assert records["fresh"]["status"] == Status.PASSED
+    assert records["fresh"]["status"] == Status.PASSED, records["fresh"]["check_output"]
+    assert records["variables"]["status"] == Status.FAILED, "the model's variables stay behind"
+    assert "NameError" in records["variables"]["check_output"]

@@ -165,13 +165,17 @@ def test_missing_tasks_file_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
 
 def test_batch_python_checks_and_task_files(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "data.csv").write_text("x\n1\n2\n3\n", encoding="utf-8")
-    code = "import csv\nrows = list(csv.DictReader(open('data.csv')))\nmean = sum(int(r['x']) for r in rows) / len(rows)\nmean"
+    code = (
+        "import csv\nrows = list(csv.DictReader(open('data.csv')))\n"
+        "mean = sum(int(r['x']) for r in rows) / len(rows)\n"
+        "open('mean.txt', 'w').write(str(mean))\nmean"
+    )
     script = {
         key: [
             f"<|channel|>analysis to=python code<|message|>{code}<|call|>",
             final("The mean is 2.0."),
         ]
-        for key in ("mean-a", "mean-b")
+        for key in ("mean-a", "mean-b", "mean-c")
     }
     config = tmp_path / "agent.yaml"
     config.write_text(
@@ -191,7 +195,10 @@ def test_batch_python_checks_and_task_files(cli: Cli, tmp_path: Path) -> None:
                 "id": "a",
                 "prompt": "mean-a of data.csv",
                 "files": ["data.csv"],
-                "check": {"regex": "2\\.0", "python": "assert mean == 2.0"},
+                "check": {
+                    "regex": "2\\.0",
+                    "python": "assert float(open('mean.txt').read()) == 2.0",
+                },
             }
         )
         + "\n"
@@ -200,17 +207,31 @@ def test_batch_python_checks_and_task_files(cli: Cli, tmp_path: Path) -> None:
                 "id": "b",
                 "prompt": "mean-b of data.csv",
                 "files": ["data.csv"],
-                "check": {"python": "assert mean == 3.0, f'mean is {mean}'"},
+                "check": {
+                    "python": "mean = float(open('mean.txt').read())\n"
+                    "assert mean == 3.0, f'mean is {mean}'"
+                },
+            }
+        )
+        + "\n"
+        + json.dumps(
+            {
+                "id": "c",
+                "prompt": "mean-c of data.csv",
+                "files": ["data.csv"],
+                "check": {"python": "assert mean == 2.0"},
             }
         )
         + "\n",
         encoding="utf-8",
     )
     output = tmp_path / "results.jsonl"
-    done = cli("batch", config, tasks, "-o", output, "-c", "2")
+    done = cli("batch", config, tasks, "-o", output, "-c", "3")
     assert done.returncode == ExitCode.INCOMPLETE, done.stderr
     saved = {r["id"]: r for r in results(output)}
     assert saved["a"]["status"] == "passed"
     assert saved["b"]["status"] == "failed"
     assert "mean is 2.0" in saved["b"]["check_output"]
-    assert "pass rate │ 50.0% (1/2)" in " ".join(done.stdout.split())
+    assert saved["c"]["status"] == "failed", "a check never sees the model's variables"
+    assert "NameError: name 'mean' is not defined" in saved["c"]["check_output"]
+    assert "pass rate │ 33.3% (1/3)" in " ".join(done.stdout.split())

@@ -1,0 +1,42 @@
+"""Helpers of the batch tests: scripted completions and a batch run that returns its records."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harmony_agent import Agent
+from harmony_agent.batch import BatchRunner, ResultsFile, Task
+
+DEADLINE_S = 300
+"""Far beyond what a batch here takes: it stops a hang, it times nothing."""
+
+
+def final(text: str) -> str:
+    """A completion that answers `text`."""
+    return f"<|channel|>final<|message|>{text}<|return|>"
+
+
+def python_call(code: str) -> str:
+    """A completion that runs `code` in the python tool."""
+    return f"<|channel|>analysis to=python code<|message|>{code}<|call|>"
+
+
+async def run_batch(
+    agent: Agent, tasks: Sequence[Task], directory: Path
+) -> dict[str, dict[str, Any]]:
+    """Runs `tasks`, four at a time, and returns the saved results by task id; a batch that
+    hangs fails after `DEADLINE_S`.
+    """
+    results = ResultsFile(directory / "results.jsonl")
+    results.open()
+    try:
+        async with asyncio.timeout(DEADLINE_S):
+            await BatchRunner(agent, results, concurrency=4).run(tasks)
+    finally:
+        results.close()
+    lines = (directory / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    return {record["id"]: record for record in map(json.loads, lines)}
