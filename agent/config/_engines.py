@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from harmony_agent._errors import ConfigError
+from harmony_agent.config._yaml import read_yaml
 from harmony_agent.engines import (
     Engine,
     HTTPEngine,
@@ -97,7 +97,14 @@ class ScriptedEngineConfig(BaseModel):
             text = self.script_file.read_text(encoding="utf-8")
         except OSError as error:
             raise ConfigError(f"cannot read {error.filename}: {error.strerror}") from None
-        data = json.loads(text) if self.script_file.suffix == ".json" else yaml.safe_load(text)
+        source = str(self.script_file)
+        if self.script_file.suffix == ".json":
+            try:
+                data = json.loads(text)
+            except (ValueError, RecursionError) as error:
+                raise ConfigError(f"{source} is not valid JSON: {error}") from None
+        else:
+            data = read_yaml(text, source, environ=None).data
         if isinstance(data, list) and all(isinstance(c, str) for c in data):
             return data
         if isinstance(data, dict) and all(

@@ -53,9 +53,10 @@ class YamlDocument:
         return None
 
 
-def read_yaml(text: str, source: str, environ: Mapping[str, str]) -> YamlDocument:
-    """Parses `text` (the file `source`); raises `ConfigFileError` on bad YAML, a missing
-    environment variable, or a document beyond the bounds (depth, repeated values, recursion).
+def read_yaml(text: str, source: str, environ: Mapping[str, str] | None) -> YamlDocument:
+    """Parses `text` (the file `source`), `${NAME}` read from `environ` (None: strings stay as
+    written); raises `ConfigFileError` on bad YAML, a missing environment variable, or a
+    document beyond the bounds (depth, repeated values, recursion).
     """
     loader = _DepthBoundedLoader(text)
     try:
@@ -100,7 +101,9 @@ class _Builder:
     counts against `MAX_REPEATED_VALUES`.
     """
 
-    def __init__(self, source: str, environ: Mapping[str, str], loader: yaml.SafeLoader) -> None:
+    def __init__(
+        self, source: str, environ: Mapping[str, str] | None, loader: yaml.SafeLoader
+    ) -> None:
         self.source = source
         self.environ = environ
         self.loader = loader
@@ -122,8 +125,8 @@ class _Builder:
             finally:
                 self._open.discard(id(node))
         value = self.loader.construct_object(node)
-        if isinstance(value, str) and "${" in value:
-            return self._interpolate(value, path, node.start_mark.line + 1)
+        if self.environ is not None and isinstance(value, str) and "${" in value:
+            return self._interpolate(value, self.environ, path, node.start_mark.line + 1)
         return value
 
     def _meet(self, node: yaml.Node, path: KeyPath) -> None:
@@ -162,10 +165,10 @@ class _Builder:
             result[key] = self.build(value_node, (*path, key))
         return result
 
-    def _interpolate(self, text: str, path: KeyPath, line: int) -> str:
+    def _interpolate(self, text: str, environ: Mapping[str, str], path: KeyPath, line: int) -> str:
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
-            value = self.environ.get(name)
+            value = environ.get(name)
             if value is None:
                 if default is None:
                     raise ConfigFileError.at(

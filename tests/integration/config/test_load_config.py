@@ -121,7 +121,7 @@ def test_errors_name_file_line_key_and_fix(tmp_path: Path) -> None:
           script: []
         reasoning: extreme
         limits:
-          timeout_s: ten
+          timeout: ten
           max_turnz: 3
         tools:
           browser:
@@ -132,7 +132,7 @@ def test_errors_name_file_line_key_and_fix(tmp_path: Path) -> None:
     assert found[0].startswith(
         f"{path}:4: reasoning: input should be 'low', 'medium' or 'high', got 'extreme'"
     )
-    assert found[1].startswith(f"{path}:6: limits.timeout_s: input should be a valid number")
+    assert found[1].startswith(f"{path}:6: limits.timeout: input should be a valid number")
     assert "got 'ten'" in found[1]
     assert (
         found[2]
@@ -225,7 +225,7 @@ def test_inline_schema_function_and_invalid_schema(tmp_path: Path) -> None:
     ]
 
 
-def test_output_schema_inline_or_by_import_path(tmp_path: Path) -> None:
+def test_output_type_inline_or_by_import_path(tmp_path: Path) -> None:
     (tmp_path / "answer_models.py").write_text(
         "import pydantic\n\n"
         "class Weather(pydantic.BaseModel):\n    city: str\n    celsius: float\n\n"
@@ -234,30 +234,30 @@ def test_output_schema_inline_or_by_import_path(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     answer = '<|channel|>final<|message|>{"city": "Paris", "celsius": 21}<|return|>'
-    config = load_config(write(tmp_path, "output_schema: answer_models:Weather\n"), {})
+    config = load_config(write(tmp_path, "output_type: answer_models:Weather\n"), {})
     result = config.agent(ScriptedEngine([answer])).run("Weather in Paris?")
     assert type(result.output).__name__ == "Weather"
     assert result.output.celsius == 21
 
-    inline = "output_schema: {type: object, required: [city]}\n"
+    inline = "output_type: {type: object, required: [city]}\n"
     config = load_config(write(tmp_path, inline), {})
     assert config.agent(ScriptedEngine([answer])).run("Weather?").output["city"] == "Paris"
-    assert load_config(write(tmp_path, "output_schema: answer_models:SCHEMA\n"), {})
+    assert load_config(write(tmp_path, "output_type: answer_models:SCHEMA\n"), {})
 
     path = tmp_path / "agent.yaml"
-    assert problems(write(tmp_path, "output_schema: answer_models:NUMBER\n")) == [
-        f"{path}:1: output_schema: answer_models:NUMBER is neither a pydantic model nor a JSON "
+    assert problems(write(tmp_path, "output_type: answer_models:NUMBER\n")) == [
+        f"{path}:1: output_type: answer_models:NUMBER is neither a pydantic model nor a JSON "
         "Schema dict (type int)"
     ]
-    assert problems(write(tmp_path, "output_schema: {type: 12}\n")) == [
-        f"{path}:1: output_schema: output_type: invalid JSON Schema: 12 is not valid under any "
+    assert problems(write(tmp_path, "output_type: {type: 12}\n")) == [
+        f"{path}:1: output_type: output_type: invalid JSON Schema: 12 is not valid under any "
         "of the given schemas"
     ]
 
 
 def test_constrain_output_needs_a_schema_and_an_engine_that_can_constrain(tmp_path: Path) -> None:
     answer = '<|channel|>final<|message|>{"ok": true}<|return|>'
-    text = "constrain_output: true\noutput_schema: {type: object}\n"
+    text = "constrain_output: true\noutput_type: {type: object}\n"
     config = load_config(write(tmp_path, text), {})
     engine = ScriptedEngine(["<|channel|>final<|message|>", answer.split("<|message|>")[1]])
     assert config.agent(engine).run("Ok?").output == {"ok": True}
@@ -265,7 +265,7 @@ def test_constrain_output_needs_a_schema_and_an_engine_that_can_constrain(tmp_pa
 
     path = tmp_path / "agent.yaml"
     assert problems(write(tmp_path, "constrain_output: true\n")) == [
-        f"{path}:1: constrain_output needs an output_schema to constrain the answer to"
+        f"{path}:1: constrain_output needs an output_type to constrain the answer to"
     ]
     vllm = "engine: {kind: vllm, model: m}\n" + text
     assert problems(write(tmp_path, vllm)) == [
@@ -348,3 +348,32 @@ def test_errors_hide_secret_environment_values_wherever_they_were_used(
     found = problems(path, {"DOC_TOKEN": "tok98765private"})
     assert found and "tok98765private" not in "\n".join(found)
     assert "[REDACTED]" in "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("script.json", "{", "not valid JSON"),
+        ("script.json", "[" * 100_000 + "]" * 100_000, "not valid JSON"),
+        ("script.yaml", "a: [1\n", "invalid YAML"),
+        ("script.yaml", "[" * 3000 + "]" * 3000, "nested deeper than 100 levels"),
+        ("script.yaml", "a: &a [*a]\n", "inside its own anchor"),
+    ],
+    ids=["broken JSON", "deep JSON", "broken YAML", "deep YAML", "recursive YAML"],
+)
+def test_a_malformed_script_file_is_a_config_error(
+    tmp_path: Path, name: str, content: str, problem: str
+) -> None:
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    path = write(tmp_path, f"engine:\n  kind: scripted\n  script_file: {name}\n")
+    [found] = problems(path)
+    assert found.startswith(f"{path}:3: engine.script_file: ")
+    assert problem in found
+
+
+def test_a_script_file_is_not_interpolated(tmp_path: Path) -> None:
+    (tmp_path / "script.yaml").write_text("- 'costs ${PRICE}'\n", encoding="utf-8")
+    path = write(tmp_path, "engine:\n  kind: scripted\n  script_file: script.yaml\n")
+    engine = load_config(path, {}).engine
+    assert isinstance(engine, ScriptedEngineConfig)
+    assert engine.load_script() == ["costs ${PRICE}"]
