@@ -55,7 +55,7 @@ def per_task_ms(fork: Callable[[], int], step: Callable[[str], None], tasks: lis
 def main() -> None:
     """Prepares a template as the sandbox's does and measures each step over all tasks."""
     # imported here: the template's module keeps debugpy and jedi from being imported
-    from harmony_agent.sandbox import _zygote_main as template
+    from harmony_agent.sandbox._inside import template
 
     tasks = humaneval_programs()
     app = template._prepare()

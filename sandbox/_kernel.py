@@ -49,7 +49,7 @@ from harmony_agent.sandbox._launch import (
 from harmony_agent.sandbox._output import ImageFiles, OutputCollector
 from harmony_agent.sandbox._process import ForkedProcess, KernelProcess, SpawnedProcess
 from harmony_agent.sandbox._result import ExecutionResult
-from harmony_agent.sandbox._zygote import Zygote
+from harmony_agent.sandbox._template import KernelTemplate
 
 __all__ = ["Kernel"]
 
@@ -64,7 +64,7 @@ class Kernel:
         config: SandboxConfig,
         report: IsolationReport,
         root: Path,
-        zygote: Zygote | None = None,
+        template: KernelTemplate | None = None,
     ) -> None:
         self.config = config
         self.report = report
@@ -73,7 +73,7 @@ class Kernel:
         self._run = root / "run"
         self._host = root / "host"
         self._key = secrets.token_hex(16)
-        self._zygote = zygote
+        self._template = template
         self._process: KernelProcess | None = None
         self._exited: asyncio.Task[int] | None = None
         self._channels: KernelChannels | None = None
@@ -85,19 +85,23 @@ class Kernel:
 
     @classmethod
     async def start(
-        cls, config: SandboxConfig, report: IsolationReport, *, zygote: Zygote | None = None
+        cls,
+        config: SandboxConfig,
+        report: IsolationReport,
+        *,
+        template: KernelTemplate | None = None,
     ) -> Kernel:
-        """Creates the kernel's directory and starts it, forked from `zygote` if given;
+        """Creates the kernel's directory and starts it, forked from `template` if given;
         raises `KernelStartError`.
         """
-        making = asyncio.ensure_future(asyncio.to_thread(_make_root, report, zygote))
+        making = asyncio.ensure_future(asyncio.to_thread(_make_root, report, template))
         try:
             root = await asyncio.shield(making)
         except asyncio.CancelledError:  # the thread goes on: remove what it creates
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(shutil.rmtree, await making, True)
             raise
-        kernel = cls(config, report, root, zygote)
+        kernel = cls(config, report, root, template)
         try:
             await kernel._spawn()
         except BaseException:
@@ -127,8 +131,8 @@ class Kernel:
             with contextlib.suppress(Exception):
                 self._cgroup = await preparing
             raise
-        if self._zygote is not None:
-            self._process = await self._zygote.fork(self.root, self._cgroup, connection)
+        if self._template is not None:
+            self._process = await self._template.fork(self.root, self._cgroup, connection)
         else:
             inner = bootstrap_command(
                 install, config, f"{inside}/kernel.json", cgroup=self._cgroup is not None
@@ -404,13 +408,13 @@ def _make_directory(path: Path, report: IsolationReport) -> None:
         os.chown(path, NOBODY, NOBODY)
 
 
-def _make_root(report: IsolationReport, zygote: Zygote | None) -> Path:
+def _make_root(report: IsolationReport, template: KernelTemplate | None) -> Path:
     """Creates a kernel's host directory: `work/` for the code, `host/` for the host only
     (`run/` is made at each start).
     """
     _remove_orphans()
-    if zygote is not None:
-        root = zygote.new_root()
+    if template is not None:
+        root = template.new_root()
     else:
         root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
     _make_directory(root / "work", report)

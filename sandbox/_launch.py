@@ -1,7 +1,7 @@
 """The command line that starts a process in the sandbox: cgroup, bubblewrap, user, limits.
 
     sh (joins the cgroup) -> bwrap (namespaces, filesystem view) -> setpriv (uid 65534,
-    no capabilities) -> python _bootstrap (rlimits, parent-death signal) -> ipykernel
+    no capabilities) -> python _inside/bootstrap.py (rlimits, parent-death signal) -> ipykernel
 
 Each layer is present only where `Layers` says it works on this host.
 """
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harmony_agent.sandbox._config import WORKDIR, SandboxConfig
+from harmony_agent.sandbox._inside import inside_source
 
 __all__ = [
     "NOBODY",
@@ -192,7 +193,7 @@ def build_launch(
 
 
 def kernel_limits(config: SandboxConfig, *, cgroup: bool) -> dict[str, int]:
-    """The rlimits of a kernel process, by name (see `_bootstrap`)."""
+    """The rlimits of a kernel process, by name (see `_inside/bootstrap.py`)."""
     limits = {
         "as": config.memory_mb << 20,
         "cpu": config.cpu_seconds,
@@ -209,6 +210,6 @@ def bootstrap_command(
     install: PythonInstall, config: SandboxConfig, connection_file: str, *, cgroup: bool
 ) -> list[str]:
     """The kernel command: the bootstrap with its limits, then ipykernel on `connection_file`."""
-    source = Path(__file__).with_name("_bootstrap.py").read_text(encoding="utf-8")
+    source = inside_source("bootstrap")
     limits = json.dumps(kernel_limits(config, cgroup=cgroup))
     return [install.executable, "-c", source, limits, connection_file]

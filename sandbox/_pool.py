@@ -10,7 +10,7 @@ from harmony_agent.sandbox._config import SandboxConfig
 from harmony_agent.sandbox._errors import SandboxClosed
 from harmony_agent.sandbox._isolation import IsolationReport, check_isolation
 from harmony_agent.sandbox._kernel import Kernel
-from harmony_agent.sandbox._zygote import Zygote
+from harmony_agent.sandbox._template import KernelTemplate
 
 __all__ = ["KernelPool"]
 
@@ -41,8 +41,8 @@ class KernelPool:
         self.config = config or SandboxConfig()
         self.size = size
         self.fork = fork
-        self._zygote: Zygote | None = None
-        self._zygote_lock = asyncio.Lock()
+        self._template: KernelTemplate | None = None
+        self._template_lock = asyncio.Lock()
         self._ready: asyncio.Queue[Kernel | BaseException] = asyncio.Queue()
         self._starting: set[asyncio.Task[None]] = set()
         self._pending = 0  # kernels starting and not yet in `_ready`
@@ -68,10 +68,10 @@ class KernelPool:
             raise SandboxClosed("the kernel pool is closed")
         report = await self.report()
         if self.fork:
-            async with self._zygote_lock:
-                if self._zygote is None and Zygote.supported(report):
-                    self._zygote = await Zygote.start(self.config)
-                elif self._zygote is None:
+            async with self._template_lock:
+                if self._template is None and KernelTemplate.supported(report):
+                    self._template = await KernelTemplate.start(self.config)
+                elif self._template is None:
                     logger.warning("forking kernels needs root and bubblewrap: starting them")
                     self.fork = False
         while self._ready.qsize() + self._pending < self.size:
@@ -82,7 +82,7 @@ class KernelPool:
 
     async def _start_one(self) -> None:
         try:
-            kernel = await Kernel.start(self.config, await self.report(), zygote=self._zygote)
+            kernel = await Kernel.start(self.config, await self.report(), template=self._template)
         except Exception as error:  # handed to the waiting `acquire`, which raises it
             logger.warning("a pooled kernel failed to start: %s", error)
             self._pending -= 1
@@ -123,6 +123,6 @@ class KernelPool:
             item = self._ready.get_nowait()
             if isinstance(item, Kernel):
                 await item.aclose()
-        zygote, self._zygote = self._zygote, None
-        if zygote is not None:
-            await zygote.aclose()
+        template, self._template = self._template, None
+        if template is not None:
+            await template.aclose()

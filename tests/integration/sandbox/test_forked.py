@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from harmony_agent.sandbox import Kernel, KernelPool, Sandbox, check_isolation
-from harmony_agent.sandbox._zygote import Zygote
+from harmony_agent.sandbox._template import KernelTemplate
 
 from .conftest import FAST
 
@@ -69,10 +69,10 @@ async def test_fork_bomb_in_a_forked_kernel_is_capped(pool: KernelPool) -> None:
 
 async def test_a_cancelled_fork_does_not_confuse_the_next() -> None:
     report = check_isolation(FAST)
-    zygote = await Zygote.start(FAST)
+    template = await KernelTemplate.start(FAST)
     try:
         for delay in (0.0, 0.001, 0.01):
-            starting = asyncio.create_task(Kernel.start(FAST, report, zygote=zygote))
+            starting = asyncio.create_task(Kernel.start(FAST, report, template=template))
             await asyncio.sleep(delay)
             starting.cancel()
             try:
@@ -80,10 +80,10 @@ async def test_a_cancelled_fork_does_not_confuse_the_next() -> None:
             except asyncio.CancelledError:
                 continue
             await kernel.aclose()  # it finished before the cancel arrived
-        kernel = await Kernel.start(FAST, report, zygote=zygote)
+        kernel = await Kernel.start(FAST, report, template=template)
         try:
             assert (await kernel.execute("import os\nos.getuid()")).result == "65534"
         finally:
             await kernel.aclose()
     finally:
-        await zygote.aclose()
+        await template.aclose()

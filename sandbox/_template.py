@@ -1,9 +1,9 @@
-"""The kernel template process (a zygote): ipykernel imported once, kernels forked from it.
+"""The kernel template process: ipykernel imported once, kernels forked from it.
 
-Starting a kernel costs mostly importing ipykernel and IPython. The zygote pays that once;
+Starting a kernel costs mostly importing ipykernel and IPython. The template pays that once;
 each kernel is then a fork that isolates itself (namespaces, directories, uid 65534, no
 capabilities, rlimits) and joins its own cgroup before any of its code runs. It needs root
-and bubblewrap; the zygote itself runs only this package's code, as root inside bubblewrap
+and bubblewrap; the template itself runs only this package's code, as root inside bubblewrap
 (read-only system, no network), and ends its kernels when it ends.
 """
 
@@ -22,18 +22,23 @@ from pathlib import Path
 from harmony_agent.sandbox._cgroup import PREFIX, Cgroup
 from harmony_agent.sandbox._config import SandboxConfig
 from harmony_agent.sandbox._errors import KernelStartError
+from harmony_agent.sandbox._inside import inside_source
 from harmony_agent.sandbox._isolation import IsolationReport
 from harmony_agent.sandbox._launch import Layers, build_launch, kernel_limits, python_install
 from harmony_agent.sandbox._process import ForkedProcess
 from jupyter_client.connect import KernelConnectionInfo
 
-__all__ = ["Zygote"]
+__all__ = ["KernelTemplate"]
 
-_INSIDE = "/sandbox"
+KERNELS = "/sandbox"
+"""Where the template sees the kernels' directories (each kernel hides it from itself)."""
 
 
-class Zygote:
-    """A running template process; `fork` makes kernels. Create with `await Zygote.start()`."""
+class KernelTemplate:
+    """A running template process; `fork` makes kernels.
+
+    Create with `await KernelTemplate.start(config)`.
+    """
 
     def __init__(self, config: SandboxConfig, root: Path) -> None:
         self.config = config
@@ -48,24 +53,24 @@ class Zygote:
         return report.bubblewrap and report.layers.setpriv
 
     @classmethod
-    async def start(cls, config: SandboxConfig) -> Zygote:
+    async def start(cls, config: SandboxConfig) -> KernelTemplate:
         """Starts the template process and waits until it has imported ipykernel."""
         root = Path(
-            await asyncio.to_thread(tempfile.mkdtemp, prefix=f"{PREFIX}{os.getpid()}-zygote-")
+            await asyncio.to_thread(tempfile.mkdtemp, prefix=f"{PREFIX}{os.getpid()}-template-")
         )
-        zygote = cls(config, root)
+        template = cls(config, root)
         try:
-            await zygote._launch()
+            await template._launch()
         except BaseException:
-            await zygote.aclose()
+            await template.aclose()
             raise
-        return zygote
+        return template
 
     async def _launch(self) -> None:
         for name in ("kernels", "work", "run"):
             (self.root / name).mkdir()
         install = python_install(self.config.python)
-        source = Path(__file__).with_name("_zygote_main.py").read_text(encoding="utf-8")
+        source = inside_source("template")
         launch = build_launch(
             [install.executable, "-c", source],
             layers=Layers(bubblewrap=True, setpriv=False, cgroup=False),
@@ -73,9 +78,9 @@ class Zygote:
             install=install,
             work=self.root / "work",
             run=self.root / "run",
-            binds=[(self.kernels, _INSIDE)],
+            binds=[(self.kernels, KERNELS)],
         )
-        log = await asyncio.to_thread(open, self.root / "zygote.log", "wb")
+        log = await asyncio.to_thread(open, self.root / "template.log", "wb")
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *launch.argv,
@@ -108,7 +113,7 @@ class Zygote:
                 {
                     "op": "fork",
                     "id": uuid.uuid4().hex,
-                    "dir": f"{_INSIDE}/{root.name}",
+                    "dir": f"{KERNELS}/{root.name}",
                     "connection": connection,
                     "limits": limits,
                     "tmp_bytes": self.config.max_file_mb << 20,

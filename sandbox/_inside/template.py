@@ -53,7 +53,8 @@ WORKDIR = "/mnt/data"
 RUN_DIR = "/run/kernel"
 KERNELS = "/sandbox"
 NOBODY = 65534
-ARGV = ["-f", f"{RUN_DIR}/kernel.json", "--HistoryManager.enabled=False"]
+CONNECTION_FILE = "/run/kernel/kernel.json"
+ARGV = ["-f", CONNECTION_FILE, "--HistoryManager.enabled=False"]
 
 _NEWPID = 0x20000000
 _CLONE = 0x00020000 | 0x04000000 | 0x08000000 | 0x40000000  # ns uts ipc net
@@ -351,7 +352,9 @@ def _kernel(request: dict[str, Any], app: KernelApp) -> None:
         os.setresgid(NOBODY, NOBODY, NOBODY)
         os.setresuid(NOBODY, NOBODY, NOBODY)  # clears every capability
         _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
-        connection = os.open(ARGV[1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        connection = os.open(
+            CONNECTION_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600
+        )
         with os.fdopen(connection, "w", encoding="utf-8") as file:
             json.dump(request["connection"], file)
         assert app.profile_dir is not None
