@@ -39,7 +39,7 @@ def _agent_default(name: str) -> Any:
 
 
 class LimitsConfig(BaseModel):
-    """When a run stops."""
+    """When a run stops, and how its context is kept: `Agent` parameters of the same names."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -52,10 +52,8 @@ class LimitsConfig(BaseModel):
     max_run_tokens: PositiveInt | None = Field(
         default=None, description="Tokens generated per run, over all generations."
     )
-    timeout_s: float | None = Field(
-        default=None, gt=0, description="Seconds of wall clock per run."
-    )
-    tool_timeout_s: float | None = Field(
+    timeout: float | None = Field(default=None, gt=0, description="Seconds of wall clock per run.")
+    tool_timeout: float | None = Field(
         default=_agent_default("tool_timeout"), gt=0, description="Seconds per tool call."
     )
     max_model_errors: int = Field(
@@ -63,8 +61,17 @@ class LimitsConfig(BaseModel):
         ge=0,
         description="Failed tool calls or unusable outputs before the run stops.",
     )
+    max_output_retries: int = Field(
+        default=_agent_default("max_output_retries"),
+        ge=0,
+        description="Times an answer that does not match `output_type` goes back to the model.",
+    )
     context_window: PositiveInt | None = Field(
         default=None, description="Context window in tokens; None: the engine's."
+    )
+    reserve_tokens: PositiveInt = Field(
+        default=_agent_default("reserve_tokens"),
+        description="Tokens kept free to generate; older tool results are elided to keep them.",
     )
     max_tool_output_tokens: PositiveInt = Field(
         default=_agent_default("max_tool_output_tokens"),
@@ -133,6 +140,13 @@ class AgentConfig(BaseModel):
     reasoning: Literal["low", "medium", "high"] = Field(
         default=_agent_default("reasoning"), description="Reasoning effort."
     )
+    identity: str = Field(
+        default=_agent_default("identity"), description="Who the system message says the model is."
+    )
+    knowledge_cutoff: str = Field(
+        default=_agent_default("knowledge_cutoff"),
+        description="The knowledge cutoff the system message states (YYYY-MM).",
+    )
     instructions: str | None = Field(default=None, description="The developer instructions.")
     instructions_file: Path | None = Field(
         default=None, description="A text file holding the instructions instead."
@@ -141,14 +155,14 @@ class AgentConfig(BaseModel):
         default=_agent_default("tool_choice"),
         description="auto, required, none, or the name of a function to call first.",
     )
-    output_schema: dict[str, Any] | str | None = Field(
+    output_type: dict[str, Any] | str | None = Field(
         default=None,
         description="What the final answer must match: a JSON Schema inline, or the import path "
         "(`package.module:Name`) of a pydantic model or a JSON Schema dict.",
     )
     constrain_output: bool = Field(
         default=_agent_default("constrain_output"),
-        description="Write the final answer under `output_schema` with the engine's guided "
+        description="Write the final answer under `output_type` with the engine's guided "
         "decoding (vllm engines need `structured_outputs: true`; the default engine has it).",
     )
     current_date: str | None = Field(
@@ -167,8 +181,8 @@ class AgentConfig(BaseModel):
 
     @model_validator(mode="after")
     def _constrainable_output(self) -> AgentConfig:
-        if self.constrain_output and self.output_schema is None:
-            raise ValueError("constrain_output needs an output_schema to constrain the answer to")
+        if self.constrain_output and self.output_type is None:
+            raise ValueError("constrain_output needs an output_type to constrain the answer to")
         if (
             self.constrain_output
             and isinstance(self.engine, VLLMEngineConfig)
@@ -206,19 +220,19 @@ class AgentConfig(BaseModel):
         """Imports and builds the developer functions; raises `ConfigError`."""
         return [function.build(self.base_dir) for function in self.tools.functions]
 
-    def output_type(self) -> OutputType | None:
-        """The structured answer `output_schema` asks for, imported if it is a path; raises
+    def resolved_output_type(self) -> OutputType | None:
+        """The structured answer `output_type` asks for, imported if it is a path; raises
         `ConfigError`.
         """
-        if not isinstance(self.output_schema, str):
-            return self.output_schema
-        target = import_object(self.output_schema, self.base_dir)
+        if not isinstance(self.output_type, str):
+            return self.output_type
+        target = import_object(self.output_type, self.base_dir)
         if isinstance(target, type) and issubclass(target, BaseModel):
             return target
         if isinstance(target, dict):
             return target
         raise ConfigError(
-            f"{self.output_schema} is neither a pydantic model nor a JSON Schema dict "
+            f"{self.output_type} is neither a pydantic model nor a JSON Schema dict "
             f"(type {type(target).__name__})"
         )
 
@@ -237,26 +251,23 @@ class AgentConfig(BaseModel):
         return build_engine(self.engine)
 
     def agent(self, engine: Engine | None = None) -> Agent:
-        """The `Agent` this config describes, on `engine` or a new one built from `engine:`."""
-        limits = self.limits
+        """The `Agent` this config describes, on `engine` or a new one built from `engine:`.
+
+        Every key sets the `Agent` parameter of the same name (`limits:` groups some).
+        """
         return Agent(
             engine=engine if engine is not None else self.build_engine(),
             instructions=self.read_instructions(),
             tools=[*self.builtins(), *self.functions()],
             reasoning=self.reasoning,
-            max_turns=limits.max_turns,
-            max_tokens=limits.max_tokens,
-            max_run_tokens=limits.max_run_tokens,
-            timeout=limits.timeout_s,
-            tool_timeout=limits.tool_timeout_s,
-            max_model_errors=limits.max_model_errors,
-            context_window=limits.context_window,
-            max_tool_output_tokens=limits.max_tool_output_tokens,
-            sampling=SamplingParams(**self.sampling.model_dump()),
+            identity=self.identity,
+            knowledge_cutoff=self.knowledge_cutoff,
             current_date=self.current_date,
-            output_type=self.output_type(),
+            output_type=self.resolved_output_type(),
             constrain_output=self.constrain_output,
             tool_choice=self.tool_choice,
+            sampling=SamplingParams(**self.sampling.model_dump()),
+            **self.limits.model_dump(),
         )
 
     @contextlib.asynccontextmanager

@@ -35,7 +35,7 @@ class FunctionConfig(BaseModel):
     parameters: dict[str, Any] | None = Field(
         default=None, description="JSON Schema of the arguments object (type: object)."
     )
-    timeout_s: float | None = Field(default=None, gt=0, description="Seconds one call may take.")
+    timeout: float | None = Field(default=None, gt=0, description="Seconds one call may take.")
 
     @model_validator(mode="before")
     @classmethod
@@ -48,7 +48,7 @@ class FunctionConfig(BaseModel):
         if isinstance(target, FunctionTool):
             given = [
                 key
-                for key in ("name", "description", "parameters", "timeout_s")
+                for key in ("name", "description", "parameters", "timeout")
                 if getattr(self, key) is not None
             ]
             if given:
@@ -60,7 +60,7 @@ class FunctionConfig(BaseModel):
         if not callable(target):
             raise ConfigError(f"{self.handler} is not callable (type {type(target).__name__})")
         if self.parameters is None:
-            make = tool(name=self.name, description=self.description, timeout=self.timeout_s)
+            make = tool(name=self.name, description=self.description, timeout=self.timeout)
             return make(target)
         name = self.name or str(getattr(target, "__name__", ""))
         return FunctionTool(
@@ -68,7 +68,7 @@ class FunctionConfig(BaseModel):
             description=self.description or (getattr(target, "__doc__", None) or "").strip(),
             parameters=self.parameters,
             handler=target,
-            timeout=self.timeout_s,
+            timeout=self.timeout,
         )
 
 

@@ -76,8 +76,8 @@ def _check(config: AgentConfig) -> list[tuple[KeyPath, ConfigError]]:
     ]
     if config.instructions_file is not None:
         checks.append((("instructions_file",), config.read_instructions))
-    if config.output_schema is not None:
-        checks.append((("output_schema",), functools.partial(_output_format, config)))
+    if config.output_type is not None:
+        checks.append((("output_type",), functools.partial(_output_format, config)))
     if isinstance(config.engine, ScriptedEngineConfig):
         checks.append((("engine", "script_file"), config.engine.load_script))
     if config.tools.python is not None:
@@ -95,7 +95,7 @@ def _check(config: AgentConfig) -> list[tuple[KeyPath, ConfigError]]:
 
 
 def _output_format(config: AgentConfig) -> OutputFormat | None:
-    output_type = config.output_type()
+    output_type = config.resolved_output_type()
     return None if output_type is None else OutputFormat.of(output_type)
 
 

@@ -87,10 +87,10 @@ def test_engine_failure_exits_3_without_traceback(cli: Cli, tmp_path: Path) -> N
 
 def test_config_errors_exit_2_and_debug_shows_the_traceback(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("engine:\n  kind: scripted\n  script: []\nlimits:\n  timeout_s: ten\n")
+    path.write_text("engine:\n  kind: scripted\n  script: []\nlimits:\n  timeout: ten\n")
     done = cli("run", path, "hi")
     assert done.returncode == ExitCode.USAGE
-    assert f"error: {path}:5: limits.timeout_s: input should be a valid number" in done.stderr
+    assert f"error: {path}:5: limits.timeout: input should be a valid number" in done.stderr
     assert "Traceback" not in done.stderr
     debug = cli("--debug", "run", path, "hi")
     assert debug.returncode == ExitCode.USAGE
