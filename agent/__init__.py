@@ -15,6 +15,7 @@ from harmony_agent._errors import (
     ModelNotFound,
     OutputValidationError,
     ScriptExhausted,
+    ToolUnavailable,
 )
 from harmony_agent._events import (
     ContextTrimmed,
@@ -75,6 +76,7 @@ __all__ = [
     "ToolError",
     "ToolErrorKind",
     "ToolResult",
+    "ToolUnavailable",
     "Usage",
     "tool",
 ]

@@ -186,7 +186,10 @@ class Agent:
         """Runs the agent on `prompt` (continuing `history`, if given) until it answers or a
         limit stops it. `on_event` sees every event as it happens.
 
-        Raises `EngineError` when the engine fails; what the model gets wrong never raises.
+        Raises from the `HarmonyAgentError` tree only: `EngineError` when the engine fails,
+        `ToolUnavailable` when a tool cannot start (its sandbox's error chained),
+        `OutputValidationError` when the answer never matched `output_type`. Whatever else the
+        model gets wrong never raises.
         """
         return await Run(self, prompt, _history(history), on_event).execute()
 
@@ -205,8 +208,8 @@ class Agent:
     def stream(self, prompt: str, *, history: History | RunResult | None = None) -> RunStream:
         """The run's events as they happen: `async for event in agent.stream(prompt)`.
 
-        The last event is `RunFinished`; `stream.cancel()` ends the run with
-        `StopReason.CANCELLED`.
+        The last event is `RunFinished` (a run that raises, as `arun` would, raises from the
+        iteration instead); `stream.cancel()` ends the run with `StopReason.CANCELLED`.
         """
         return RunStream(lambda emit: Run(self, prompt, _history(history), emit))
 

@@ -12,18 +12,26 @@ recorded on the run result. Everything else raises from this tree::
     │   ├── InvalidEngineOutput  the engine sent what no generation is (a token id outside
     │   │                        the vocabulary, a malformed or oversized event)
     │   └── ScriptExhausted    a ScriptedEngine was asked for more than its script holds
-    └── OutputValidationError  the final answer never matched the agent's output_type
+    ├── ToolUnavailable        a built-in tool could not start for a run (its sandbox, its
+    │                          search index); the tool's own error is chained as the cause
+    ├── OutputValidationError  the final answer never matched the agent's output_type
+    └── SandboxError           (harmony_agent.sandbox) the sandbox's host side failed
+        ├── IsolationUnavailable  `require_isolation` is set and a layer does not work here
+        ├── KernelStartError   a kernel did not start (or did not answer) in time
+        └── SandboxClosed      a sandbox or kernel pool was used after it was closed
 
-`HarmonyAgentError` and `ConfigError` are defined in `harmony_agent.tools._errors` (tools raise
-`ConfigError` and never import the agent). `ToolError` (in `harmony_agent.tools`) is not part
-of this tree: tool code raises it to send a message to the model.
+A run raises the sandbox's errors as the cause of a `ToolUnavailable`; code that uses the
+sandbox itself gets them directly. `HarmonyAgentError` and `ConfigError` are defined in
+`harmony_agent.sandbox._errors` (the bottom layer: the sandbox raises them and imports nothing
+from tools or the agent). `ToolError` (in `harmony_agent.tools`) is not part of this tree:
+tool code raises it to send a message to the model.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harmony_agent.tools._errors import ConfigError, HarmonyAgentError
+from harmony_agent.sandbox._errors import ConfigError, HarmonyAgentError
 
 if TYPE_CHECKING:
     from harmony_agent._result import RunResult
@@ -38,6 +46,7 @@ __all__ = [
     "ModelNotFound",
     "OutputValidationError",
     "ScriptExhausted",
+    "ToolUnavailable",
 ]
 
 
@@ -65,6 +74,16 @@ class InvalidEngineOutput(EngineError):
 
 class ScriptExhausted(EngineError):
     """A `ScriptedEngine` received a generate call beyond the end of its script."""
+
+
+class ToolUnavailable(HarmonyAgentError):
+    """A built-in tool could not start for a run: `tool` is its name, and the error it
+    raised (e.g. the sandbox's `KernelStartError`) is chained as `__cause__`.
+    """
+
+    def __init__(self, tool: str, error: BaseException) -> None:
+        super().__init__(f"the {tool} tool could not start: {str(error) or type(error).__name__}")
+        self.tool = tool
 
 
 class OutputValidationError(HarmonyAgentError):

@@ -2,7 +2,8 @@
 
 The router holds the run's built-in tool sessions (opened on first use, closed with the run).
 Whatever goes wrong in a call becomes a `ToolResult` whose output tells the model what to do;
-only cancellation and a failure to open a tool session (infrastructure) propagate.
+only cancellation and a failure to open a tool session (infrastructure: `ToolUnavailable`, or
+the tool's `ConfigError`) propagate.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from harmony_agent._errors import ConfigError, ToolUnavailable
 from harmony_agent._result import ToolCall, ToolErrorKind, ToolResult
 from harmony_agent.tools import (
     BuiltinTool,
@@ -136,10 +138,18 @@ class Router:
         return ToolResult(call, text, ToolErrorKind.UNKNOWN_TOOL)
 
     async def _session(self, tool: BuiltinTool) -> ToolSession:
+        """The run's session of `tool`, opened on first use; a tool that cannot start raises
+        `ToolUnavailable` with its error chained (a `ConfigError` stays one).
+        """
         name = tool.namespace.name
         async with self._session_lock:
             if name not in self._sessions:
-                self._sessions[name] = await tool.open_session()
+                try:
+                    self._sessions[name] = await tool.open_session()
+                except ConfigError:
+                    raise
+                except Exception as error:
+                    raise ToolUnavailable(name, error) from error
             return self._sessions[name]
 
     def cite(self, text: str) -> tuple[Citation, ...]:

@@ -117,7 +117,9 @@ class Run:
             self._scope.reschedule(asyncio.get_running_loop().time())
 
     async def execute(self) -> RunResult:
-        """Runs the loop to its end and returns the result (also emitted as `RunFinished`)."""
+        """Runs the loop to its end and returns the result (also emitted as `RunFinished`); an
+        answer that never matched the output type raises `OutputValidationError` instead.
+        """
         try:
             async with asyncio.timeout(self._agent.timeout) as scope:
                 self._scope = scope
@@ -143,9 +145,9 @@ class Run:
             history=self._transcript.history(),
             citations=citations,
         )
-        self._emit(RunFinished(result))
         if self._output_failure is not None:
             raise OutputValidationError(self._final_text, self._output_failure, result)
+        self._emit(RunFinished(result))
         return result
 
     async def _loop(self) -> StopReason:

@@ -1,20 +1,28 @@
-"""What the sandbox raises when the host or the kernel fails (never for the code's own errors).
+"""The root of harmony-agent's exception tree, `ConfigError`, and what the sandbox raises when
+the host or the kernel fails (never for the code's own errors).
 
-    SandboxError
-    ├── IsolationUnavailable   `require_isolation` is set and a layer does not work here
-    ├── KernelStartError       a kernel did not start (or did not answer) in time
-    ├── SandboxClosed          the sandbox was used after `aclose`
-    └── CopyError              copying a sandbox's files failed on the host
-        └── CopyLimitExceeded  the files to copy are past a bound (count, depth, size)
+    HarmonyAgentError          every exception harmony-agent raises on purpose
+    ├── ConfigError            invalid settings (e.g. a kernel pool of size 0)
+    └── SandboxError
+        ├── IsolationUnavailable   `require_isolation` is set and a layer does not work here
+        ├── KernelStartError       a kernel did not start (or did not answer) in time
+        ├── SandboxClosed          the sandbox was used after `aclose`
+        └── CopyError              copying a sandbox's files failed on the host
+            └── CopyLimitExceeded  the files to copy are past a bound (count, depth, size)
 
-The code's own exceptions, timeouts and crashes are results (`ExecutionResult`), not errors.
+The root and `ConfigError` are defined here, in the bottom layer, because imports go one way:
+the sandbox imports nothing from tools or the agent, and every layer raises them (the whole
+tree is in `harmony_agent._errors`). The code's own exceptions, timeouts and crashes are
+results (`ExecutionResult`), not errors.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "CopyError",
     "CopyLimitExceeded",
+    "HarmonyAgentError",
     "IsolationUnavailable",
     "KernelStartError",
     "SandboxClosed",
@@ -22,7 +30,15 @@ __all__ = [
 ]
 
 
-class SandboxError(Exception):
+class HarmonyAgentError(Exception):
+    """Base class of every exception harmony-agent raises on purpose."""
+
+
+class ConfigError(HarmonyAgentError, ValueError):
+    """Invalid settings: an agent's or a sandbox's option, a tool definition, a config file."""
+
+
+class SandboxError(HarmonyAgentError):
     """Base class of the sandbox's exceptions."""
 
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 
 from harmony_agent.sandbox._config import SandboxConfig
-from harmony_agent.sandbox._errors import SandboxClosed
+from harmony_agent.sandbox._errors import ConfigError, SandboxClosed
 from harmony_agent.sandbox._isolation import IsolationReport, check_isolation
 from harmony_agent.sandbox._kernel import Kernel
 from harmony_agent.sandbox._template import KernelTemplate
@@ -37,7 +37,7 @@ class KernelPool:
         self, config: SandboxConfig | None = None, *, size: int = 2, fork: bool = False
     ) -> None:
         if size < 1:
-            raise ValueError("a kernel pool needs size >= 1")
+            raise ConfigError("a kernel pool needs size >= 1")
         self.config = config or SandboxConfig()
         self.size = size
         self.fork = fork

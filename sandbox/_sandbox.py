@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from harmony_agent.sandbox._config import WORKDIR, SandboxConfig
-from harmony_agent.sandbox._errors import IsolationUnavailable, SandboxClosed
+from harmony_agent.sandbox._errors import ConfigError, IsolationUnavailable, SandboxClosed
 from harmony_agent.sandbox._isolation import IsolationReport, check_isolation
 from harmony_agent.sandbox._kernel import Kernel
 from harmony_agent.sandbox._launch import NOBODY
@@ -31,7 +31,7 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig | None = None, *, pool: KernelPool | None = None):
         if pool is not None and config is not None and config != pool.config:
-            raise ValueError("Sandbox: `config` differs from the pool's config")
+            raise ConfigError("Sandbox: `config` differs from the pool's config")
         self.config = pool.config if pool is not None else config or SandboxConfig()
         self._pool = pool
         self._kernel: Kernel | None = None

@@ -9,14 +9,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from harmony_agent._agent import Agent
-from harmony_agent._errors import HarmonyAgentError
+from harmony_agent._errors import ConfigError, HarmonyAgentError
 from harmony_agent._events import Event
 from harmony_agent._result import RunResult
 from harmony_agent.batch._outcome import Status, TaskOutcome, judge_answer
 from harmony_agent.batch._results import ResultsFile
 from harmony_agent.batch._task_sandbox import CheckRun, TaskSandbox
 from harmony_agent.batch._tasks import Task
-from harmony_agent.sandbox import SandboxError
 from harmony_agent.traces import TraceWriter
 
 __all__ = ["BatchRunner"]
@@ -45,7 +44,7 @@ class BatchRunner:
         on_finished: Callable[[TaskOutcome], None] = _ignore,
     ) -> None:
         if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+            raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
         self._agent = agent
         self._results = results
         self._concurrency = concurrency
@@ -84,7 +83,7 @@ class BatchRunner:
             check = None
             if result.ok and sandbox is not None and task.check and task.check.python:
                 check = await sandbox.check(task.check.python, result.final_text)
-        except (HarmonyAgentError, SandboxError) as error:
+        except HarmonyAgentError as error:
             if trace is not None:
                 trace.error(error)
             return TaskOutcome(

@@ -26,11 +26,14 @@ class ExitCode(enum.IntEnum):
     OK = 0
     """The run answered; every batch task ran and passed its check."""
     INCOMPLETE = 1
-    """A run stopped without a final answer (a limit), or batch tasks failed or were invalid."""
+    """A run stopped without a final answer (a limit, or an answer that never matched the
+    output type), or batch tasks failed or were invalid."""
     USAGE = 2
     """Bad arguments, an invalid config or tasks file, a file that cannot be read."""
     ENGINE = 3
     """The engine could not start or failed to generate."""
+    TOOL = 4
+    """A tool could not start: e.g. the python sandbox's kernel, or the isolation it requires."""
     INTERNAL = 70
     """A bug in harmony-agent (run with --debug for the traceback)."""
     INTERRUPTED = 130
@@ -51,7 +54,12 @@ def reports_errors(
     def decorate(command: Callable[P, T]) -> Callable[P, T]:
         @functools.wraps(command)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-            from harmony_agent import ConfigError, EngineError
+            from harmony_agent import (
+                ConfigError,
+                EngineError,
+                OutputValidationError,
+                ToolUnavailable,
+            )
 
             try:
                 return command(*args, **kwargs)
@@ -65,6 +73,10 @@ def reports_errors(
                     code, label = ExitCode.USAGE, "error"
                 elif isinstance(error, EngineError):
                     code, label = ExitCode.ENGINE, "engine error"
+                elif isinstance(error, ToolUnavailable):
+                    code, label = ExitCode.TOOL, "tool unavailable"
+                elif isinstance(error, OutputValidationError):
+                    code, label = ExitCode.INCOMPLETE, "no answer"
                 else:
                     code, label = ExitCode.INTERNAL, "internal error"
                 hide = redactor()

@@ -13,6 +13,7 @@ from harmony_agent import (
     ContextTrimmed,
     Event,
     OutputValidationError,
+    RunFinished,
     StopReason,
     TextDelta,
     ToolErrorKind,
@@ -115,6 +116,17 @@ def test_invalid_answers_until_the_retries_end_raise_with_the_raw_text() -> None
     assert raised.value.result.output is None
     assert raised.value.result.usage.turns == 3
     engine.assert_consumed()
+
+
+async def test_a_stream_ends_with_the_output_error_not_with_a_finished_run() -> None:
+    agent, _ = agent_with(
+        ["<|channel|>final<|message|>not json<|return|>"], output_type=Weather, max_output_retries=0
+    )
+    seen: list[Event] = []
+    with pytest.raises(OutputValidationError, match="not valid JSON"):
+        async for event in agent.stream("Weather?"):
+            seen.append(event)
+    assert seen and not any(isinstance(event, RunFinished) for event in seen)
 
 
 def test_constrained_answer_continues_from_its_header_under_the_schema() -> None:

@@ -10,6 +10,7 @@ from harmony_agent.sandbox import (
     check_isolation,
 )
 from harmony_agent.tools._base import BuiltinTool, ToolNamespace
+from harmony_agent.tools._errors import ConfigError
 from harmony_agent.tools.python._description import describe
 from harmony_agent.tools.python._session import PythonSession
 
@@ -31,7 +32,7 @@ class PythonTool(BuiltinTool):
 
     def __init__(self, config: SandboxConfig | None = None, *, pool: KernelPool | None = None):
         if pool is not None and config is not None and pool.config != config:
-            raise ValueError("PythonTool: `config` differs from the pool's config")
+            raise ConfigError("PythonTool: `config` differs from the pool's config")
         self.config = pool.config if pool is not None else config or SandboxConfig()
         self.pool = pool
         self.report: IsolationReport = check_isolation(self.config)
