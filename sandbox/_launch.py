@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harmony_agent.sandbox._config import WORKDIR, SandboxConfig
+from harmony_agent.sandbox._errors import ConfigError
 from harmony_agent.sandbox._inside import inside_source
 
 __all__ = [
@@ -59,18 +60,23 @@ class PythonInstall:
 
 @functools.cache
 def python_install(python: Path | None) -> PythonInstall:
-    """Asks the interpreter (default: this one) where it lives. Cached per path."""
+    """Asks the interpreter (default: this one) where it lives. Cached per path; raises
+    `ConfigError` when it cannot run.
+    """
     executable = str(python) if python is not None else sys.executable
     if python is None:
         prefixes = {sys.prefix, sys.base_prefix}
     else:
-        output = subprocess.run(
-            [executable, "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
+        try:
+            output = subprocess.run(
+                [executable, "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=30,
+            ).stdout
+        except (OSError, subprocess.SubprocessError) as error:
+            raise ConfigError(f"python: {executable} cannot run: {error}") from error
         prefixes = set(output.split())
     real = os.path.dirname(os.path.dirname(os.path.realpath(executable)))
     prefixes.add(real)

@@ -334,3 +334,14 @@ def test_the_console_script_exits_with_the_code_of_the_error(
     assert done.returncode == case.exit_code, done.stderr
     assert f"{case.label}: " in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("python", ["/nonexistent/python", "/bin/false"])
+def test_a_kernel_python_that_cannot_run_is_a_config_error(python: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=f"python: {python} cannot run"):
+        PythonTool(SandboxConfig(python=Path(python)))
+    config = tmp_path / "agent.yaml"
+    config.write_text(script(PYTHON_CALL) + f"tools:\n  python:\n    python: {python}\n")
+    done = run_cli("run", config, "What is the weather?")
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    assert f"error: python: {python} cannot run" in done.stderr
