@@ -18,7 +18,9 @@ recorded on the run result. Everything else raises from this tree::
     └── SandboxError           (harmony_agent.sandbox) the sandbox's host side failed
         ├── IsolationUnavailable  `require_isolation` is set and a layer does not work here
         ├── KernelStartError   a kernel did not start (or did not answer) in time
-        └── SandboxClosed      a sandbox or kernel pool was used after it was closed
+        ├── SandboxClosed      a sandbox or kernel pool was used after it was closed
+        └── CopyError          copying a sandbox's files failed on the host
+            └── CopyLimitExceeded  the files to copy are past a bound (count, depth, size)
 
 A run raises the sandbox's errors as the cause of a `ToolUnavailable`; code that uses the
 sandbox itself gets them directly. `HarmonyAgentError` and `ConfigError` are defined in
