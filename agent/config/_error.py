@@ -18,10 +18,15 @@ def format_key_path(path: Sequence[str | int]) -> str:
 
 
 def format_problem(source: str, line: int | None, path: Sequence[str | int], message: str) -> str:
-    """`FILE:LINE: KEY.PATH: message`, leaving out what is not known."""
+    """`FILE:LINE: KEY.PATH: message`, leaving out what is not known (and the key where the
+    message starts with it: errors raised by the Python API name their parameter, which is
+    the key).
+    """
     where = source if line is None else f"{source}:{line}"
     key = format_key_path(path)
-    return f"{where}: {key}: {message}" if key else f"{where}: {message}"
+    if not key or message.startswith(f"{key}: "):
+        return f"{where}: {message}"
+    return f"{where}: {key}: {message}"
 
 
 class ConfigFileError(ConfigError):

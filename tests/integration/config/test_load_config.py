@@ -250,7 +250,7 @@ def test_output_type_inline_or_by_import_path(tmp_path: Path) -> None:
         "Schema dict (type int)"
     ]
     assert problems(write(tmp_path, "output_type: {type: 12}\n")) == [
-        f"{path}:1: output_type: output_type: invalid JSON Schema: 12 is not valid under any "
+        f"{path}:1: output_type: invalid JSON Schema: 12 is not valid under any "
         "of the given schemas"
     ]
 
