@@ -13,6 +13,7 @@ held back stays bounded.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -27,6 +28,8 @@ MAX_PENDING_TEXT = 65536
 """Characters of text without a special token held back before they are encoded anyway."""
 _SPELLING_ROOM = 32
 """More characters than the spelling of any special token (`<|reserved_201088|>` has 19)."""
+_SPELLING = re.compile(rf"<\|[^<>|]{{1,{_SPELLING_ROOM - 4}}}\|>")
+"""What may be the spelling of a special token."""
 _EXCERPT = 200
 """Characters of a bad event quoted in an error."""
 _FINISH_REASONS = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH}
@@ -69,7 +72,7 @@ class CompletionReader:
     def __init__(self, stop_token_ids: Collection[int], redactor: Redactor) -> None:
         self._stops = frozenset(stop_token_ids)
         self._redactor = redactor
-        self._text = ""
+        self._text = _PendingText()
         self._held: list[int] = []
         self._finish: FinishReason | None = None
         self._cached: int | None = None
@@ -140,31 +143,8 @@ class CompletionReader:
             raise InvalidEngineOutput(
                 f"the server sent text that is not a string: {self._excerpt(text)!r}"
             )
-        self._text += text
         self.received += len(text)
-        return self._encode_text(final=final)
-
-    def _encode_text(self, *, final: bool) -> list[int]:
-        """Encodes the pending text up to its last special token (all of it when `final`, all
-        but what may begin a special token's spelling when it is longer than
-        `MAX_PENDING_TEXT`).
-        """
-        text = self._text
-        if final:
-            self._text = ""
-            return _harmony.encode_completion(text) if text else []
-        end = text.rfind("|>") + 2
-        if end >= 2:
-            head = _harmony.encode_completion(text[:end])
-            if _harmony.is_special(head[-1]):
-                self._text = text[end:]
-                return head
-        if len(text) <= MAX_PENDING_TEXT:
-            return []
-        opening = text.rfind("<", len(text) - _SPELLING_ROOM)
-        cut = len(text) if opening < 0 else opening
-        self._text = text[cut:]
-        return _harmony.encode_completion(text[:cut])
+        return self._text.add(text, final=final)
 
     def _excerpt(self, value: object) -> str:
         return self._redactor.excerpt(str(value), _EXCERPT)
@@ -176,6 +156,52 @@ class CompletionReader:
         details = usage.get("prompt_tokens_details")
         cached = details.get("cached_tokens") if isinstance(details, dict) else None
         self._cached = cached if type(cached) is int else None
+
+
+class _PendingText:
+    """Text a server streams, encoded one stretch at a time: up to each special token, all of
+    it at the end, and all but what may begin a special token's spelling once more than
+    `MAX_PENDING_TEXT` characters wait. Each character is looked at a bounded number of
+    times, whatever the server sends (text that only looks like a spelling, `<|x|>`, never
+    makes the pending text be encoded again).
+    """
+
+    def __init__(self) -> None:
+        self._pieces: list[str] = []
+        self._length = 0
+        self._tail = ""
+        """The pending text's last `_SPELLING_ROOM` characters, where a spelling may begin."""
+
+    def add(self, text: str, *, final: bool) -> list[int]:
+        """Takes the next text; returns the ids of the stretch it completes (possibly none)."""
+        window = self._tail + text
+        self._pieces.append(text)
+        self._length += len(text)
+        self._tail = window[-_SPELLING_ROOM:]
+        if final:
+            return self._take(self._length)
+        seen = len(window) - len(text)  # spellings that end there were looked at before
+        for spelling in reversed(list(_SPELLING.finditer(window))):
+            if spelling.end() <= seen:
+                break
+            ids = _harmony.encode_completion(spelling.group())
+            if len(ids) == 1 and _harmony.is_special(ids[0]):
+                return self._take(self._length - (len(window) - spelling.end()))
+        if self._length <= MAX_PENDING_TEXT:
+            return []
+        opening = self._tail.rfind("<")
+        return self._take(self._length - (len(self._tail) - opening if opening >= 0 else 0))
+
+    def _take(self, end: int) -> list[int]:
+        """Encodes the first `end` characters; the rest waits."""
+        text = "".join(self._pieces)
+        head, rest = text[:end], text[end:]
+        self._pieces, self._length, self._tail = (
+            [rest] if rest else [],
+            len(rest),
+            rest[-_SPELLING_ROOM:],
+        )
+        return _harmony.encode_completion(head) if head else []
 
 
 def _error_text(error: object) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from harmony_agent import EngineError, InvalidEngineOutput
+from harmony_agent import EngineError, InvalidEngineOutput, _harmony
 from harmony_agent._harmony import STOP_TOKENS, decode, encode_completion, vocabulary_size
 from harmony_agent._redact import Redactor
 from harmony_agent.engines import FinishReason, TokenChunk
@@ -108,3 +108,24 @@ def test_no_special_token_spelling_is_longer_than_the_room_held_back() -> None:
     from harmony_agent.engines._completion_stream import _SPELLING_ROOM
 
     assert max(len(decode([t])) for t in range(199998, vocabulary_size())) < _SPELLING_ROOM
+
+
+@pytest.mark.parametrize("piece", ["ab|>", "x<|fake|>", "a", "<|reserved_5|>y"])
+def test_text_is_encoded_a_bounded_number_of_times_whatever_it_looks_like(
+    piece: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[int] = []
+
+    def counting(text: str) -> list[int]:
+        encoded.append(len(text))
+        return encode_completion(text)
+
+    monkeypatch.setattr(_harmony, "encode_completion", counting)
+    reader = CompletionReader(STOP_TOKENS, Redactor())
+    sent = 0
+    for _ in range(40_000 // len(piece)):
+        reader.feed(text_event(piece))
+        sent += len(piece)
+    reader.feed(text_event("<|return|>", "stop"))
+    assert reader.last_chunk().token_ids[-1] == STOP_TOKENS[0]
+    assert sum(encoded) <= 3 * sent  # re-encoding the pending text each time is quadratic
