@@ -95,9 +95,6 @@ class RunPrinter:
         """`value` as text to print: its secrets hidden, its control characters shown."""
         return printable(self._redactor.text(str(value)))
 
-    def _markdown(self, text: str) -> Markdown:
-        return Markdown(text, hyperlinks=False)
-
     def _on_run_started(self, record: Record) -> None:
         self._started = time.monotonic()
         if self._echo_prompt:
@@ -120,17 +117,15 @@ class RunPrinter:
                 if self._live is None:
                     self._live = Live(console=self._console, refresh_per_second=12)
                     self._live.start()
-                self._live.update(self._markdown(self._final))
+                self._live.update(_markdown(self._final))
             return
-        style = "dim italic" if channel == "analysis" else "cyan"
-        self._console.print(Text(shown, style=style), end="")
+        self._console.print(Text(shown, style=_style(channel)), end="")
 
     def _end_stream(self) -> None:
         """Prints what the stream held back, and ends its line."""
         held = printable(self._stream.flush())
         if self._streamed != "final":
-            style = "dim italic" if self._streamed == "analysis" else "cyan"
-            self._console.print(Text(held, style=style))
+            self._console.print(Text(held, style=_style(self._streamed)))
         self._streamed = None
 
     def _on_message(self, record: Record) -> None:
@@ -148,13 +143,12 @@ class RunPrinter:
         if channel == "final":
             self._final = ""
             if self._live is not None:
-                self._live.update(self._markdown(text))
+                self._live.update(_markdown(text))
                 self.close()
             else:
-                self._console.print(self._markdown(text))
+                self._console.print(_markdown(text))
         elif streamed is None and (channel != "analysis" or self._show_reasoning):
-            style = "dim italic" if channel == "analysis" else "cyan"
-            self._console.print(Text(text, style=style))
+            self._console.print(Text(text, style=_style(channel)))
 
     def _on_tool_call(self, record: Record) -> None:
         arguments = self._shown(record.get("arguments", ""))
@@ -218,3 +212,15 @@ class RunPrinter:
         ok = record.get("stop_reason") == "final"
         line = self._shown(summary_line(record, float(elapsed)))
         self._console.print(Text(line, style="dim" if ok else "yellow"))
+
+
+def _style(channel: object) -> str:
+    """How text streamed on `channel` (other than the final answer) looks."""
+    return "dim italic" if channel == "analysis" else "cyan"
+
+
+def _markdown(text: str) -> Markdown:
+    """The final answer as markdown, its links shown with their URL (never as terminal links
+    whose target the reader cannot see).
+    """
+    return Markdown(text, hyperlinks=False)
