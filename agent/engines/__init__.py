@@ -13,7 +13,8 @@ from harmony_agent.engines._default import (
     default_engine,
     default_model,
 )
-from harmony_agent.engines._http import HTTPEngine, HTTPSettings
+from harmony_agent.engines._http import HTTPEngine
+from harmony_agent.engines._http_settings import HTTPSettings
 from harmony_agent.engines._scripted import ScriptedEngine
 from harmony_agent.engines._vllm import VLLMEngine, VLLMSettings
 
