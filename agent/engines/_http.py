@@ -274,7 +274,7 @@ class HTTPEngine:
             if encoding != "identity":
                 raise EngineError(f"{url} compressed its answer ({encoding!r}) though asked not to")
             raise EngineError(f"{url} answered {content_type!r}, not a stream of events")
-        detail = await _error_detail(response, self._redactor)
+        detail = await _error_detail(response, self._redactor, self._answer_timeout_s)
         status = response.status_code
         if status == httpx.codes.TOO_MANY_REQUESTS or status >= 500:
             after = _retry_after(response.headers.get("retry-after"))
@@ -360,13 +360,15 @@ class HTTPEngine:
         raise EngineUnavailable(f"no replica answered: {'; '.join(failures)}")
 
 
-async def _error_detail(response: httpx.Response, redactor: Redactor) -> str:
+async def _error_detail(response: httpx.Response, redactor: Redactor, timeout_s: float) -> str:
     """The server's error message (vLLM's `{"error": {"message": ...}}`), else the body's start,
-    with its secrets hidden; at most `_ERROR_BODY_BYTES` of the body are read.
+    with its secrets hidden; at most `_ERROR_BODY_BYTES` of the body are read, within
+    `timeout_s`.
     """
     try:
-        raw, _ = await _read_up_to(response, _ERROR_BODY_BYTES)
-    except httpx.HTTPError as error:
+        async with asyncio.timeout(timeout_s):
+            raw, _ = await _read_up_to(response, _ERROR_BODY_BYTES)
+    except (httpx.HTTPError, TimeoutError) as error:
         return f"(the error body could not be read: {_describe(error)})"
     finally:
         await response.aclose()

@@ -488,10 +488,20 @@ async def test_a_huge_list_of_models_is_refused() -> None:
         await asyncio.wait_for(server.client_left.wait(), timeout=5)
 
 
-async def test_headers_sent_byte_by_byte_do_not_hold_the_request_forever() -> None:
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        (b"HTTP/1.1 200 OK\r\nx-slow: ", "did not answer"),
+        (b"HTTP/1.1 500 X\r\ncontent-length: 100000\r\n\r\n", "could not be read"),
+    ],
+    ids=["headers", "error body"],
+)
+async def test_an_answer_sent_byte_by_byte_does_not_hold_the_request_forever(
+    head: bytes, message: str
+) -> None:
     async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nx-slow: ")
+        writer.write(head)
         with contextlib.suppress(ConnectionError):
             while not reader.at_eof():
                 writer.write(b"a")
@@ -500,11 +510,12 @@ async def test_headers_sent_byte_by_byte_do_not_hold_the_request_forever() -> No
 
     server = await asyncio.start_server(trickle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
+    options = {"read_timeout_s": 0.3, "connect_timeout_s": 0.5, "max_retries": 0}
     async with server:
         url = f"http://127.0.0.1:{port}/v1"
-        async with HTTPEngine(settings(url, read_timeout_s=0.3, max_model_len=100)) as engine:
+        async with HTTPEngine(settings(url, max_model_len=100, **options)) as engine:
             async with asyncio.timeout(10):  # each byte restarted httpx's read timeout
-                with pytest.raises(EngineError, match="did not answer"):
+                with pytest.raises(EngineError, match=message):
                     await collect(engine)
 
 
