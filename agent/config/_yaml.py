@@ -124,10 +124,24 @@ class _Builder:
                 return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
             finally:
                 self._open.discard(id(node))
-        value = self.loader.construct_object(node)
+        value = self._scalar(node, path)
         if self.environ is not None and isinstance(value, str) and "${" in value:
             return self._interpolate(value, self.environ, path, node.start_mark.line + 1)
         return value
+
+    def _scalar(self, node: yaml.Node, path: KeyPath) -> Any:
+        """The value a scalar node stands for; a config error where its tag or text cannot
+        make one (an unknown tag, a 31st of February, an integer of more than 4300 digits).
+        """
+        try:
+            return self.loader.construct_object(node)
+        except yaml.MarkedYAMLError as error:
+            problem = str(error.problem or error.context)
+        except (ValueError, OverflowError) as error:
+            problem = str(error)
+        raise ConfigFileError.at(
+            self.source, node.start_mark.line + 1, path, f"invalid YAML value: {problem}"
+        )
 
     def _meet(self, node: yaml.Node, path: KeyPath) -> None:
         """Checks the bounds before `node` is built at `path`."""
@@ -153,10 +167,11 @@ class _Builder:
     def _mapping(self, node: yaml.MappingNode, path: KeyPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = self.loader.construct_object(key_node)
             line = key_node.start_mark.line + 1
+            key = self._scalar(key_node, path) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
-                raise ConfigFileError.at(self.source, line, path, f"key {key!r} must be a string")
+                shown = f"key {key!r}" if key is not None else "a key that is a list or mapping"
+                raise ConfigFileError.at(self.source, line, path, f"{shown} must be a string")
             if key in result:
                 raise ConfigFileError.at(
                     self.source, line, (*path, key), "this key is given twice; keep one"

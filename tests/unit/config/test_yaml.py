@@ -103,3 +103,21 @@ def test_deep_nesting_through_aliases_is_a_config_error() -> None:
     chain = ["n0: &n0 [1]", *(f"n{i}: &n{i} [*n{i - 1}]" for i in range(1, 150))]
     with pytest.raises(ConfigFileError, match="nested deeper than 100 levels"):
         read_yaml("\n".join(chain) + "\n", "a.yaml", {})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: " + "1" * 5000 + "\n", "a.yaml:1: a: invalid YAML value: Exceeds the limit"),
+        ("a: !!timestamp 2001-13-45\n", "a.yaml:1: a: invalid YAML value: month must be"),
+        ("a: !custom x\n", "a.yaml:1: a: invalid YAML value: could not determine a constructor"),
+        ("a:\n  b: !!python/name:os.system\n", "a.yaml:2: a.b: invalid YAML value: could not"),
+        ("? [1, 2]\n: x\n", "a.yaml:1: a key that is a list or mapping must be a string"),
+        ("? " + "1" * 5000 + "\n: x\n", "a.yaml:1: invalid YAML value: Exceeds the limit"),
+    ],
+    ids=["huge integer", "bad date", "unknown tag", "python tag", "list key", "huge key"],
+)
+def test_values_yaml_cannot_construct_are_config_errors(text: str, expected: str) -> None:
+    with pytest.raises(ConfigFileError) as caught:
+        read_yaml(text, "a.yaml", {})
+    assert str(caught.value).startswith(expected)
