@@ -28,7 +28,8 @@ class Browser(BuiltinTool):
     """Web browsing for the model: `browser.search`, `browser.open`, `browser.find`.
 
     Configuration only, shared by every run; each run gets a `BrowserSession` with its own
-    pages. Runs share the HTTP clients and the limit on concurrent fetches.
+    pages. Runs share the HTTP clients, the limit on concurrent fetches and the worker
+    processes that convert pages; these start when first needed and end with the last run.
 
     Args:
         config: Settings; the search backend comes from `config.search`.

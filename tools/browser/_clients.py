@@ -1,19 +1,23 @@
-"""The HTTP clients one browser shares between all its runs, and its limit on fetches.
+"""What one browser shares between all its runs: HTTP clients, the limit on fetches, and the
+page converter's worker processes.
 
 Clients are tied to an event loop, so there is one set per loop (in practice one per
 process). A set is opened by the first run that needs it and closed when the last run
-using it closes: the lifecycle follows the runs, and no client outlives them.
+using it closes: the lifecycle follows the runs, and no client or worker process outlives
+them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass, field
 from importlib import metadata
 
 import httpx
 from harmony_agent.tools.browser._body import ACCEPT_ENCODING
 from harmony_agent.tools.browser._config import FetchConfig
+from harmony_agent.tools.browser._converter import Converter
 from harmony_agent.tools.browser._guard import Guard
 from harmony_agent.tools.browser._transport import GuardedTransport
 
@@ -27,20 +31,25 @@ _ACCEPT = (
 @dataclass
 class Clients:
     """`web` fetches the URLs the model picks (guarded); `api` calls the configured search
-    service; `fetch_slots` bounds the fetches in flight.
+    service; `fetch_slots` bounds the fetches in flight; `converter` turns what was fetched
+    into pages.
     """
 
     web: httpx.AsyncClient
     api: httpx.AsyncClient
     fetch_slots: asyncio.Semaphore
+    converter: Converter
     users: int = field(default=0)
 
     async def aclose(self) -> None:
-        """Closes both clients."""
+        """Closes both clients and kills the converter's workers."""
         try:
-            await self.web.aclose()
+            await self.converter.aclose()
         finally:
-            await self.api.aclose()
+            try:
+                await self.web.aclose()
+            finally:
+                await self.api.aclose()
 
 
 class ClientPool:
@@ -85,7 +94,10 @@ class ClientPool:
             trust_env=False,
         )
         api = httpx.AsyncClient(headers={"User-Agent": headers["User-Agent"]}, timeout=timeout)
-        return Clients(web, api, asyncio.Semaphore(config.max_concurrent_fetches))
+        # Conversion is CPU-bound: more workers than cores would not convert more at once.
+        workers = min(config.max_concurrent_fetches, os.cpu_count() or 1)
+        converter = Converter(workers=workers, max_chars=config.max_bytes)
+        return Clients(web, api, asyncio.Semaphore(config.max_concurrent_fetches), converter)
 
 
 def _default_user_agent() -> str:

@@ -52,13 +52,17 @@ class FetchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timeout_s: Annotated[float, Field(gt=0)] = Field(
-        default=20.0, description="Seconds one `open` may take, redirects included."
+        default=20.0,
+        description="Seconds one `open` may spend on a page: fetching it, redirects included, "
+        "and reading it (waiting for a free fetch slot or conversion worker is not counted).",
     )
     connect_timeout_s: Annotated[float, Field(gt=0)] = Field(
         default=10.0, description="Seconds to wait for a connection."
     )
     max_bytes: Annotated[int, Field(gt=0)] = Field(
-        default=10_000_000, description="Largest response body accepted (after decompression)."
+        default=10_000_000,
+        description="Largest response body accepted, as received and after each decoding; "
+        "also the most characters of text a page may have.",
     )
     max_redirects: Annotated[int, Field(ge=0)] = Field(
         default=5, description="Redirects followed before giving up."

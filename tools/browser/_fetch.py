@@ -1,4 +1,6 @@
-"""Fetching a URL the model picked: redirects one by one, each checked, within limits."""
+"""Opening a URL the model picked: redirects one by one, each checked, then the conversion to
+a page, within one time limit.
+"""
 
 from __future__ import annotations
 
@@ -11,38 +13,55 @@ from harmony_agent.tools.browser._config import FetchConfig
 from harmony_agent.tools.browser._content import Download
 from harmony_agent.tools.browser._errors import Blocked, OpenError
 from harmony_agent.tools.browser._guard import Guard
+from harmony_agent.tools.browser._page import Page
 
 __all__ = ["Fetcher"]
 
 
 class Fetcher:
-    """Downloads documents for one run, through the browser's shared clients."""
+    """Opens documents for one run, through the browser's shared clients and converter."""
 
     def __init__(self, clients: Clients, config: FetchConfig) -> None:
         self._clients = clients
         self._config = config
         self._guard = Guard(config.guard)
 
-    async def fetch(self, url: str) -> Download:
-        """Downloads `url`, following redirects; raises `OpenError` (or `Blocked`) on failure.
+    async def open(self, url: str, *, view_source: bool) -> Page:
+        """The page at `url`, following redirects; raises `OpenError` (or `Blocked`).
 
         Every URL, the first and each redirect target, passes the guard's URL check, and every
-        connection its address check. The whole fetch, redirects included, gets `timeout_s`.
+        connection its address check. `timeout_s` bounds the time spent on the page: its
+        fetch, redirects included, and its conversion, which is stopped when time is up.
+        Waiting for a free fetch slot or conversion worker is not counted.
         """
         try:
             target = httpx.URL(url)
         except httpx.InvalidURL as error:
             raise OpenError(url, f"this is not a valid URL ({error}).") from None
+        converter = self._clients.converter
+        converter.prepare()  # a worker starts while the document downloads
+        timeout = self._config.timeout_s
+        loop = asyncio.get_running_loop()
         async with self._clients.fetch_slots:
+            started = loop.time()
             try:
-                async with asyncio.timeout(self._config.timeout_s):
-                    return await self._follow(target)
+                async with asyncio.timeout(timeout):
+                    download = await self._follow(target)
             except (TimeoutError, httpx.TimeoutException):
                 raise OpenError(
                     url,
-                    f"no complete answer within {self._config.timeout_s:g} s. "
+                    f"no complete answer within {timeout:g} s. "
                     "Try again later or open another page.",
                 ) from None
+            left = timeout - (loop.time() - started)
+        try:
+            return await converter.convert(download, view_source=view_source, timeout=left)
+        except TimeoutError:
+            raise OpenError(
+                url,
+                f"it is too large or complex to read within {timeout:g} s. "
+                "Open another page instead.",
+            ) from None
 
     async def _follow(self, url: httpx.URL) -> Download:
         for _ in range(self._config.max_redirects + 1):

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["LINE_WIDTH", "Page", "PageKind", "wrap_lines"]
+__all__ = ["LINE_WIDTH", "Page", "PageKind", "with_lines", "wrap_lines"]
 
 LINE_WIDTH = 80
 """Pages are wrapped at this many characters per line, as in the gpt-oss reference browser."""
@@ -61,6 +61,14 @@ class Page(BaseModel):
         if self.kind is PageKind.SEARCH:
             return None
         return self.url
+
+
+def with_lines(page: Page, lines: list[str]) -> Page:
+    """`page` with its `lines` already wrapped, e.g. by the conversion worker, where wrapping
+    is bounded in time; `lines` must be `wrap_lines(page.text)`.
+    """
+    page.__dict__["lines"] = lines  # where `functools.cached_property` keeps its value
+    return page
 
 
 def wrap_lines(text: str, width: int = LINE_WIDTH) -> list[str]:

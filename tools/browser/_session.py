@@ -17,7 +17,6 @@ from harmony_agent.tools.browser._backend import SearchBackend
 from harmony_agent.tools.browser._citations import resolve_citations
 from harmony_agent.tools.browser._clients import ClientPool, Clients
 from harmony_agent.tools.browser._config import BrowserConfig
-from harmony_agent.tools.browser._content import Download, to_page
 from harmony_agent.tools.browser._fetch import Fetcher
 from harmony_agent.tools.browser._find import MATCH_LINES, find_in_page
 from harmony_agent.tools.browser._page import Page, PageKind
@@ -80,7 +79,9 @@ class BrowserSession(ToolSession):
         return await self._page_at(url, view_source=False)
 
     async def aclose(self) -> None:
-        """Gives the shared HTTP clients back (the last run to close them closes them)."""
+        """Gives the shared clients and page converter back (the last run to close them closes
+        them, killing the converter's worker processes).
+        """
         clients, self._clients = self._clients, None
         if clients is not None:
             await self._pool.release(clients)
@@ -145,9 +146,7 @@ class BrowserSession(ToolSession):
         if page is None and not view_source and self._backend is not None:
             page = await self._backend.page(url)
         if page is None:
-            download = await self._fetcher.fetch(url)
-            limit = self._config.fetch.max_bytes
-            page = await asyncio.to_thread(_convert, download, view_source, limit)
+            page = await self._fetcher.open(url, view_source=view_source)
             self._cache[page.url] = page  # the URL redirects ended at
         self._cache[key] = page
         return page
@@ -173,10 +172,3 @@ class BrowserSession(ToolSession):
             "lines": [view.start, view.end - 1],
         }
         return ToolOutput(text=view.text, data=data)
-
-
-def _convert(download: Download, view_source: bool, max_chars: int) -> Page:
-    """Converts and wraps a page (both CPU-bound: run in a worker thread)."""
-    page = to_page(download, max_chars=max_chars, view_source=view_source)
-    _ = page.lines
-    return page
