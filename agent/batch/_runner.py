@@ -11,6 +11,7 @@ from pathlib import Path
 from harmony_agent._agent import Agent
 from harmony_agent._errors import ConfigError, HarmonyAgentError
 from harmony_agent._events import Event
+from harmony_agent._redact import Redactor
 from harmony_agent._result import RunResult
 from harmony_agent.batch._outcome import Status, TaskOutcome, judge_answer
 from harmony_agent.batch._results import ResultsFile
@@ -29,8 +30,9 @@ def _ignore(outcome: TaskOutcome) -> None:
 
 class BatchRunner:
     """Runs tasks on `agent`, at most `concurrency` at once, appending each outcome to
-    `results`, then handing it to `on_finished`. With `traces_dir`, each task's run is traced
-    to `<traces_dir>/<id>.jsonl` (with `secrets` redacted).
+    `results` (with `secrets`, and strings shaped like API keys, redacted), then handing it to
+    `on_finished`. With `traces_dir`, each task's run is traced to `<traces_dir>/<id>.jsonl`,
+    redacted the same way.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class BatchRunner:
         self._concurrency = concurrency
         self._traces_dir = traces_dir
         self._secrets = tuple(secrets)
+        self._redactor = Redactor(self._secrets)
         self._on_finished = on_finished
         self._write_lock = asyncio.Lock()
 
@@ -68,7 +71,8 @@ class BatchRunner:
             task = queue.get_nowait()
             outcome = await self._run_task(task)
             async with self._write_lock:
-                await asyncio.to_thread(self._results.append, outcome.record())
+                record = {**self._redactor.value(outcome.record()), "id": outcome.id}
+                await asyncio.to_thread(self._results.append, record)
             self._on_finished(outcome)
 
     async def _run_task(self, task: Task) -> TaskOutcome:

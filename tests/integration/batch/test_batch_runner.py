@@ -113,6 +113,19 @@ async def test_runner_judges_tasks_concurrently_and_saves_each(tmp_path: Path) -
     assert (tmp_path / "traces" / "pass.jsonl").is_file()
 
 
+async def test_results_hide_the_runs_secrets(tmp_path: Path) -> None:
+    secret = "hunter2-the-engine-key"
+    engine = ScriptedEngine.routed({"leak": [final(f"the key is {secret}, sk-{'a' * 20}")]})
+    results = ResultsFile(tmp_path / "results.jsonl")
+    results.open()
+    runner = BatchRunner(Agent(engine=engine, reasoning="low"), results, secrets=[secret])
+    await runner.run([Task(id=f"task {secret}", prompt="leak")])
+    results.close()
+    (record,) = map(json.loads, (tmp_path / "results.jsonl").read_text().splitlines())
+    assert record["id"] == f"task {secret}"  # ids are the user's own, kept for resuming
+    assert record["answer"] == "the key is [REDACTED], [REDACTED]"
+
+
 async def test_python_checks_read_the_files_the_run_left_and_its_answer(tmp_path: Path) -> None:
     numbers = tmp_path / "numbers.txt"
     numbers.write_text("1 2 3 4\n", encoding="utf-8")
