@@ -21,6 +21,7 @@ from harmony_agent.config._engines import (
     build_engine,
 )
 from harmony_agent.config._functions import FunctionConfig, import_object
+from harmony_agent.config._text_file import read_text_file
 from harmony_agent.engines import Engine, SamplingParams
 from harmony_agent.sandbox import SandboxConfig
 from harmony_agent.tools import BuiltinTool, FunctionTool
@@ -286,7 +287,4 @@ class AgentConfig(BaseModel):
         """The instructions, read from `instructions_file` if given; raises `ConfigError`."""
         if self.instructions_file is None:
             return self.instructions
-        try:
-            return self.instructions_file.read_text(encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"cannot read {self.instructions_file}: {error.strerror}") from None
+        return read_text_file(self.instructions_file)

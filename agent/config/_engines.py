@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from harmony_agent._errors import ConfigError
+from harmony_agent.config._text_file import read_text_file
 from harmony_agent.config._yaml import read_yaml
 from harmony_agent.engines import (
     Engine,
@@ -93,10 +94,7 @@ class ScriptedEngineConfig(BaseModel):
         """The completions, read from `script_file` if given."""
         if self.script is not None or self.script_file is None:
             return self.script or []
-        try:
-            text = self.script_file.read_text(encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"cannot read {error.filename}: {error.strerror}") from None
+        text = read_text_file(self.script_file)
         source = str(self.script_file)
         if self.script_file.suffix == ".json":
             try:

@@ -18,6 +18,7 @@ from harmony_agent.config._engines import ScriptedEngineConfig
 from harmony_agent.config._error import ConfigFileError, format_problem
 from harmony_agent.config._paths import resolve_paths
 from harmony_agent.config._schema_walk import field_at, model_at
+from harmony_agent.config._text_file import read_text_file
 from harmony_agent.config._yaml import KeyPath, YamlDocument, read_yaml
 
 __all__ = ["load_config"]
@@ -37,11 +38,9 @@ def load_config(
     file = Path(path)
     source = str(path)
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigFileError.at(
-            source, None, (), f"cannot read the file: {error.strerror}"
-        ) from None
+        text = read_text_file(file, "the file")
+    except ConfigError as error:
+        raise ConfigFileError.at(source, None, (), str(error)) from None
     document = read_yaml(text, source, os.environ if environ is None else environ)
     if not isinstance(document.data, dict):
         raise ConfigFileError.at(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from harmony_agent.config import (
     ScriptedEngineConfig,
     load_config,
 )
+from harmony_agent.config._text_file import MAX_TEXT_FILE_BYTES
 from harmony_agent.engines import ScriptedEngine
 
 CONFIGS = Path(__file__).parents[3] / "configs"
@@ -282,6 +284,30 @@ def test_instructions_twice_and_missing_file(tmp_path: Path) -> None:
     found = problems(write(tmp_path, "instructions_file: b.txt\n"))
     assert found == [
         f"{tmp_path / 'agent.yaml'}:1: instructions_file: cannot read {tmp_path / 'b.txt'}: No such file or directory"
+    ]
+
+
+def test_files_a_config_names_are_read_within_bounds(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "fifo")  # opening it to read would wait for a writer forever
+    (tmp_path / "huge.txt").write_bytes(b"x" * (MAX_TEXT_FILE_BYTES + 1))
+    (tmp_path / "latin.txt").write_bytes(b"caf\xe9")
+    reasons = {
+        "/dev/zero": "it is not a regular file",
+        str(tmp_path / "fifo"): "it is not a regular file",
+        str(tmp_path): "it is not a regular file",
+        str(tmp_path / "huge.txt"): f"it is larger than {MAX_TEXT_FILE_BYTES >> 20} MiB",
+        str(tmp_path / "latin.txt"): "not UTF-8 text (unexpected end of data)",
+    }
+    for file, reason in reasons.items():
+        assert problems(write(tmp_path, f"instructions_file: {file}\n")) == [
+            f"{tmp_path / 'agent.yaml'}:1: instructions_file: cannot read {file}: {reason}"
+        ]
+    script = write(tmp_path, "engine: {kind: scripted, script_file: /dev/zero}\n")
+    assert problems(script) == [
+        f"{script}:1: engine.script_file: cannot read /dev/zero: it is not a regular file"
+    ]
+    assert problems(tmp_path / "fifo") == [
+        f"{tmp_path / 'fifo'}: cannot read the file: it is not a regular file"
     ]
 
 
