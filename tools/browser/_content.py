@@ -54,17 +54,18 @@ class Download:
 
 
 def to_page(download: Download, *, max_chars: int, view_source: bool = False) -> Page:
-    """Converts a download to a page; its text starts with the document's URL.
+    """Converts a download to a page, its lines wrapped; its text starts with the document's URL.
 
     With `view_source`, shows the document's raw text instead of its extracted content.
     Raises `OpenError` for binary documents other than PDF, unreadable PDFs, documents nested
-    too deeply to parse, and text longer than `max_chars` characters.
+    too deeply to parse, and text or wrapped lines longer than `max_chars` characters.
     """
     try:
         page = _to_page(download, max_chars=max_chars, view_source=view_source)
     except RecursionError:
         raise OpenError(download.url, "it is nested too deeply to read.") from None
-    if len(page.text) > max_chars:
+    # Wrapping expands tabs: 8 characters of lines for each tab of text.
+    if len(page.text) > max_chars or sum(map(len, page.lines)) > max_chars:
         raise OpenError(
             download.url, f"its text is longer than {max_chars} characters, the browser's limit."
         )

@@ -23,7 +23,6 @@ from typing import Any, BinaryIO
 
 from harmony_agent.tools.browser._content import Download, to_page
 from harmony_agent.tools.browser._errors import OpenError
-from harmony_agent.tools.browser._page import wrap_lines
 
 __all__ = ["FRAME_HEADER", "READY", "main"]
 
@@ -71,13 +70,12 @@ def _convert(request: dict[str, Any], body: bytes) -> bytes:
     )
     try:
         page = to_page(download, max_chars=request["max_chars"], view_source=request["view_source"])
-        lines = wrap_lines(page.text)
     except OpenError as error:
         return json.dumps({"error": error.reason}).encode()
     except Exception as error:  # a parser's bug met on hostile input: this page is unreadable
         reason = f"it could not be read ({type(error).__name__}: {error})."
         return json.dumps({"error": reason}).encode()
-    lines_json = json.dumps(lines, ensure_ascii=False)
+    lines_json = json.dumps(page.lines, ensure_ascii=False)
     return f'{{"page": {page.model_dump_json()}, "lines": {lines_json}}}'.encode()
 
 

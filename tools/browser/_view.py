@@ -15,6 +15,7 @@ TokenCounter = Callable[[str], int]
 """Counts the tokens of a text in the model's vocabulary."""
 
 _MAX_HEADER_URL = 1024
+_MAX_HEADER_TITLE = 256  # a page's title is its own: it could fill every view of it
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def render_view(
         end = min(loc + num_lines, len(lines))
     else:
         end = viewport_end(lines, loc, view_tokens, count_tokens)
-    header = f"[{cursor}] {page.title}"
+    header = f"[{cursor}] {_truncate(page.title, _MAX_HEADER_TITLE)}"
     if page.url:
         header += f" ({_truncate(unquote(page.url), _MAX_HEADER_URL)})"
     body = "\n".join(f"L{i}: {lines[i]}" for i in range(loc, end))

@@ -10,6 +10,7 @@ import pytest
 from harmony_agent.tools.browser import OpenError
 from harmony_agent.tools.browser._content import Download, to_page
 from harmony_agent.tools.browser._page import wrap_lines
+from harmony_agent.tools.browser._view import render_view
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -115,3 +116,20 @@ _WORDS = st.text(alphabet="ab -\t", max_size=12) | st.text(
 def test_wrapping_matches_textwrap(line: str, width: int) -> None:
     expected = textwrap.wrap(line, width=width, replace_whitespace=False, drop_whitespace=False)
     assert wrap_lines(line, width) == (expected or [""])
+
+
+def test_a_huge_title_does_not_flood_every_view() -> None:
+    html = f"<html><head><title>{'Buy now! ' * 50_000}</title></head><body>hi</body></html>"
+    page = to_page(Download("http://x.example/", "text/html", None, html.encode()), max_chars=LIMIT)
+    view = render_view(page, 0, loc=0, num_lines=-1, view_tokens=1024, count_tokens=len)
+    header = view.text.split("\n", 1)[0]
+    assert header.startswith("[0] Buy now! Buy now!")
+    assert len(header) < 400
+
+
+def test_tabs_that_wrap_into_more_than_the_limit_are_refused() -> None:
+    tabs = b"\t" * 100_000  # 100 kB of text, 800 kB of lines
+    page = to_page(Download("http://x.example/t", "text/plain", None, tabs), max_chars=1_000_000)
+    assert len(page.lines) == 2 + 10_000  # the URL header, then the tabs
+    with pytest.raises(OpenError, match="its text is longer than 200000 characters"):
+        to_page(Download("http://x.example/t", "text/plain", None, tabs), max_chars=200_000)
