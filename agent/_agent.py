@@ -15,7 +15,7 @@ from harmony_agent._harmony import Reasoning
 from harmony_agent._history import History
 from harmony_agent._output import OutputFormat, OutputType
 from harmony_agent._result import RunResult
-from harmony_agent._run import Run
+from harmony_agent._run import ANY_TOOL, AnyTool, Run
 from harmony_agent._stream import RunStream
 from harmony_agent._sync import run_sync
 from harmony_agent.engines import Engine, SamplingParams, supports_json
@@ -148,12 +148,12 @@ class Agent:
         return self.tool_choice != "none"
 
     @property
-    def required_call(self) -> str | None:
-        """The call the model must make before answering: a recipient, "any", or None."""
+    def required_call(self) -> str | AnyTool | None:
+        """The call the model must make before answering: a recipient, `ANY_TOOL`, or None."""
         if self.tool_choice in ("auto", "none"):
             return None
         if self.tool_choice == "required":
-            return "any"
+            return ANY_TOOL
         return f"functions.{self.tool_choice.removeprefix('functions.')}"
 
     @functools.cached_property

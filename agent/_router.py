@@ -25,6 +25,7 @@ from harmony_agent.tools import (
     ToolError,
     ToolOutput,
     ToolSession,
+    _feedback,
 )
 
 __all__ = ["BuiltinRoute", "FunctionRoute", "Route", "Router"]
@@ -112,29 +113,26 @@ class Router:
             timeout = route.tool.timeout if route.tool.timeout is not None else timeout
             session = await self._session(route.tool)
             run = functools.partial(session.call, route.function, call.arguments)
-        error: ToolErrorKind | None = None
-        trace: str | None = None
+        scope = asyncio.timeout(timeout)
         try:
-            async with asyncio.timeout(timeout):
+            async with scope:
                 output = await run()
-            text, files, data = output.text, output.files, output.data
-        except InvalidArguments as exc:
-            error, text, files, data = ToolErrorKind.INVALID_ARGUMENTS, f"Error: {exc}", (), {}
-        except ToolError as exc:
-            error, text, files, data = ToolErrorKind.TOOL_ERROR, f"Error: {exc}", (), {}
-        except TimeoutError:
-            error, files, data = ToolErrorKind.TIMEOUT, (), {}
-            text = f"Error: {route.recipient} did not finish within {timeout:g} s and was stopped."
         except Exception as exc:
-            error, files, data = ToolErrorKind.EXCEPTION, (), {}
-            trace = traceback.format_exc()
-            text = f"Error: {route.recipient} raised {type(exc).__name__}: {exc}"
-        return ToolResult(call, text, error, trace, files, data, time.monotonic() - started)
+            stopped_after = timeout if scope.expired() else None
+            error, text = _failure(route.recipient, exc, stopped_after)
+            trace = traceback.format_exc() if error is ToolErrorKind.EXCEPTION else None
+            return ToolResult(call, text, error, trace, duration_s=time.monotonic() - started)
+        return ToolResult(
+            call,
+            output.text,
+            files=output.files,
+            data=output.data,
+            duration_s=time.monotonic() - started,
+        )
 
     def unknown(self, call: ToolCall) -> ToolResult:
         """The answer to a call whose recipient names no tool."""
-        known = ", ".join(self.recipients) or "none"
-        text = f"Error: there is no tool named {call.recipient!r}. Available tools: {known}."
+        text = _feedback.no_such_tool(call.recipient, self.recipients)
         return ToolResult(call, text, ToolErrorKind.UNKNOWN_TOOL)
 
     async def _session(self, tool: BuiltinTool) -> ToolSession:
@@ -161,3 +159,20 @@ class Router:
         sessions, self._sessions = list(self._sessions.values()), {}
         for session in sessions:
             await session.aclose()
+
+
+def _failure(
+    recipient: str, error: Exception, stopped_after: float | None
+) -> tuple[ToolErrorKind, str]:
+    """What went wrong in a call and what the model reads of it; `stopped_after` is the time
+    limit when the call was stopped at it (a tool's own `TimeoutError` is an exception).
+    """
+    match error:
+        case InvalidArguments():
+            return ToolErrorKind.INVALID_ARGUMENTS, _feedback.tool_error(str(error))
+        case ToolError():
+            return ToolErrorKind.TOOL_ERROR, _feedback.tool_error(str(error))
+        case TimeoutError() if stopped_after is not None:
+            return ToolErrorKind.TIMEOUT, _feedback.tool_timed_out(recipient, stopped_after)
+        case _:
+            return ToolErrorKind.EXCEPTION, _feedback.tool_raised(recipient, error)

@@ -7,10 +7,11 @@ All per-run state lives here; the `Agent` stays immutable configuration.
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 from harmony_agent import _harmony
 from harmony_agent._errors import EngineError, OutputValidationError
@@ -38,27 +39,36 @@ from harmony_agent._result import (
     Usage,
 )
 from harmony_agent._router import FunctionRoute, Router
-from harmony_agent._step import Answer, CallTool, Decision, GenerateAgain, decide
+from harmony_agent._step import (
+    Answer,
+    CallTool,
+    Continue,
+    CutOffAnswer,
+    Decision,
+    ModelError,
+    UnaddressedCall,
+    decide,
+)
 from harmony_agent._transcript import Transcript
 from harmony_agent.engines import FinishReason, SamplingParams
 from harmony_agent.engines._checked import checked
+from harmony_agent.tools import _feedback
 
 if TYPE_CHECKING:
     from harmony_agent._agent import Agent
 
-__all__ = ["Run"]
+__all__ = ["ANY_TOOL", "AnyTool", "Run"]
 
 Emit = Callable[[Event], None]
-_CUT_OFF = "Error: the call was cut off at the token limit and did not run. Send a shorter one."
 
 
-def _unaddressed_call_note(recipients: list[str]) -> str:
-    example = recipients[0] if recipients else "functions.NAME"
-    return (
-        "Your last message was sent as a tool call but named no tool, so nothing ran. "
-        f"Name the tool in the message header (to={example}). "
-        f"Available tools: {', '.join(recipients) or 'none'}."
-    )
+class AnyTool(enum.Enum):
+    """What `tool_choice="required"` asks the model to call before answering: any tool."""
+
+    ANY_TOOL = "any tool"
+
+
+ANY_TOOL = AnyTool.ANY_TOOL
 
 
 @dataclass
@@ -74,13 +84,6 @@ class _Stream:
     cached: int = 0
     finish: FinishReason | None = None
     at_answer: bool = False
-
-
-def _elided_note(message: Message, tokens: int) -> str:
-    return (
-        f"[This result of {message.author} ({tokens} tokens) was removed to keep the "
-        "conversation inside the context window. Call the tool again if you need it.]"
-    )
 
 
 class Run:
@@ -162,7 +165,7 @@ class Run:
             for parsed in decision.kept:
                 self._append(parsed.message, parsed.tokens)
             match decision.step:
-                case Answer(message=answer) if answer.truncated:
+                case CutOffAnswer(message=answer):
                     self._final_text = self._output = answer.message.text
                     return limit
                 case Answer(message=answer):
@@ -170,15 +173,16 @@ class Run:
                         return StopReason.FINAL
                 case CallTool(message=call):
                     await self._call(call)
-                case GenerateAgain(model_error=True, unaddressed_call=True):
+                case UnaddressedCall():
                     self._model_errors += 1
-                    self._correct(_unaddressed_call_note(self._router.recipients))
-                case GenerateAgain(model_error=True):
+                    self._correct(_feedback.unaddressed_call(self._router.recipients))
+                case ModelError():
                     self._model_errors += 1
-                case GenerateAgain() if (
-                    finish is FinishReason.LENGTH and limit is not StopReason.MAX_TOKENS
-                ):
-                    return limit
+                case Continue():
+                    if finish is FinishReason.LENGTH and limit is not StopReason.MAX_TOKENS:
+                        return limit
+                case unknown:
+                    assert_never(unknown)
             if self._model_errors > agent.max_model_errors:
                 return StopReason.ERROR_BUDGET
 
@@ -204,7 +208,9 @@ class Run:
         wanted = min(self._agent.max_tokens, self._agent.reserve_tokens)
         header = len(_harmony.ASSISTANT_HEADER)
         while (room := self._window - len(self._transcript) - header) < wanted:
-            saved = self._transcript.elide_oldest_tool_result(_elided_note)
+            saved = self._transcript.elide_oldest_tool_result(
+                lambda message, tokens: _feedback.result_elided(message.author, tokens)
+            )
             if not saved:
                 return 0
             self._emit(ContextTrimmed("tool_result_elided", saved, f"room left: {room} tokens"))
@@ -213,8 +219,8 @@ class Run:
     def _accept(self, text: str) -> bool:
         """Takes a final answer, or sends it back with what is wrong; True when accepted."""
         if self._pending_call is not None:
-            what = "a tool" if self._pending_call == "any" else self._pending_call
-            self._correct(f"You must call {what} before giving your final answer.")
+            what = "a tool" if self._pending_call is ANY_TOOL else self._pending_call
+            self._correct(_feedback.answer_before_required_call(what))
             self._model_errors += 1
             return False
         self._final_text = text
@@ -230,10 +236,7 @@ class Run:
                 return True
             self._output_retries += 1
             name = output_format.response_format.name
-            self._correct(
-                f"Your final answer is invalid: {error}. Answer again with only the JSON that "
-                f"matches the response format {name!r}."
-            )
+            self._correct(_feedback.invalid_answer(str(error), name))
             return False
         return True
 
@@ -342,12 +345,12 @@ class Run:
         route = self._router.resolve(recipient)
         author = recipient if route is None else route.recipient
         if parsed.truncated:
-            result = ToolResult(call, _CUT_OFF, ToolErrorKind.CUT_OFF)
+            result = ToolResult(call, _feedback.call_cut_off(), ToolErrorKind.CUT_OFF)
         elif route is None:
             self._recover([Recovery(RecoveryKind.UNKNOWN_RECIPIENT, recipient)])
             result = self._router.unknown(call)
-        elif self._pending_call not in (None, "any", author):
-            text = f"Error: call {self._pending_call} first; the developer requires it."
+        elif isinstance(self._pending_call, str) and self._pending_call != author:
+            text = _feedback.required_call_first(self._pending_call)
             result = ToolResult(call, text, ToolErrorKind.NOT_ALLOWED)
         else:
             if isinstance(route, FunctionRoute) and route.repaired_from is not None:

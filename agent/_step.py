@@ -10,12 +10,29 @@ from harmony_agent._harmony import SpecialToken
 from harmony_agent._messages import Recovery, RecoveryKind
 from harmony_agent._parser import ParsedMessage
 
-__all__ = ["Answer", "CallTool", "Decision", "GenerateAgain", "Step", "decide"]
+__all__ = [
+    "Answer",
+    "CallTool",
+    "Continue",
+    "CutOffAnswer",
+    "Decision",
+    "ModelError",
+    "Step",
+    "UnaddressedCall",
+    "decide",
+]
 
 
 @dataclass(frozen=True)
 class Answer:
     """The model answered (on the `final` channel, or with `<|return|>`)."""
+
+    message: ParsedMessage
+
+
+@dataclass(frozen=True)
+class CutOffAnswer:
+    """The model's answer was cut off at the token limit."""
 
     message: ParsedMessage
 
@@ -28,17 +45,25 @@ class CallTool:
 
 
 @dataclass(frozen=True)
-class GenerateAgain:
-    """Neither: the model is mid-thought (e.g. cut off), or its output was unusable.
+class Continue:
+    """No action yet: the model is mid-thought (its reasoning may have been cut off)."""
 
-    `unaddressed_call` says the model ended a message as a call without naming a tool.
+
+@dataclass(frozen=True)
+class ModelError:
+    """The generation was unusable (an empty answer, a message written as a tool or the
+    user): it counts as a model error, and the model generates again.
     """
 
-    model_error: bool = False
-    unaddressed_call: bool = False
+
+@dataclass(frozen=True)
+class UnaddressedCall:
+    """The model ended a message as a call without naming a tool: a model error, and the
+    model is told which tools there are.
+    """
 
 
-Step = Answer | CallTool | GenerateAgain
+Step = Answer | CutOffAnswer | CallTool | Continue | ModelError | UnaddressedCall
 
 
 @dataclass(frozen=True)
@@ -58,14 +83,14 @@ def decide(messages: Sequence[ParsedMessage]) -> Decision:
     """
     kept: list[ParsedMessage] = []
     recoveries: list[Recovery] = []
-    step: Step = GenerateAgain()
+    step: Step = Continue()
     for index, parsed in enumerate(messages):
         message = parsed.message
         if message.author != "assistant":
             recoveries.append(
                 Recovery(RecoveryKind.IMPERSONATED_TOOL, f"a message written as {message.author!r}")
             )
-            step = GenerateAgain(model_error=True)
+            step = ModelError()
             break
         if message.recipient:
             kept.append(parsed)
@@ -77,7 +102,7 @@ def decide(messages: Sequence[ParsedMessage]) -> Decision:
         else:
             kept.append(parsed)
             if parsed.terminator is SpecialToken.CALL:
-                step = GenerateAgain(model_error=True, unaddressed_call=True)
+                step = UnaddressedCall()
             continue
         dropped = messages[index + 1 :]
         if any(m.message.text.strip() for m in dropped):
@@ -89,14 +114,14 @@ def decide(messages: Sequence[ParsedMessage]) -> Decision:
 
 
 def _answer(parsed: ParsedMessage) -> tuple[Step, ParsedMessage | None, list[Recovery]]:
-    """An answer, re-rendered on the final channel if it came on another one; an empty
-    answer is dropped so that the model is asked again.
+    """An answer (cut off or whole), re-rendered on the final channel if it came on another
+    one; an empty answer is dropped so that the model is asked again.
     """
     message = parsed.message
     if not message.text.strip():
-        return GenerateAgain(model_error=True), None, [Recovery(RecoveryKind.EMPTY_FINAL, "")]
+        return ModelError(), None, [Recovery(RecoveryKind.EMPTY_FINAL, "")]
     if message.channel == "final":
-        return Answer(parsed), parsed, []
+        return _answered(parsed), parsed, []
     recovery = Recovery(RecoveryKind.ANSWER_CHANNEL, f"an answer on {message.channel!r}")
     final = replace(
         parsed,
@@ -111,4 +136,8 @@ def _answer(parsed: ParsedMessage) -> tuple[Step, ParsedMessage | None, list[Rec
         ),
         repaired=True,
     )
-    return Answer(final), final, [recovery]
+    return _answered(final), final, [recovery]
+
+
+def _answered(answer: ParsedMessage) -> Answer | CutOffAnswer:
+    return CutOffAnswer(answer) if answer.truncated else Answer(answer)

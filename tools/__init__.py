@@ -1,5 +1,6 @@
 """Tools the model can call: developer functions and the built-in browser and python."""
 
+from harmony_agent.tools._arguments import InvalidArguments
 from harmony_agent.tools._base import (
     BuiltinTool,
     Citation,
@@ -9,7 +10,7 @@ from harmony_agent.tools._base import (
     ToolOutput,
     ToolSession,
 )
-from harmony_agent.tools._function import FunctionTool, InvalidArguments, tool
+from harmony_agent.tools._function import FunctionTool, tool
 from harmony_agent.tools.python import PythonTool, SandboxConfig
 
 __all__ = [

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
-import json
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast, get_type_hints, overload
@@ -18,18 +17,20 @@ from typing import Any, cast, get_type_hints, overload
 import jsonschema
 import pydantic
 import pydantic_core
-from harmony_agent.tools._base import FunctionSpec, ToolError, ToolOutput
+from harmony_agent.tools import _feedback
+from harmony_agent.tools._arguments import (
+    InvalidArguments,
+    parse_object,
+    pydantic_problems,
+    schema_problems,
+)
+from harmony_agent.tools._base import FunctionSpec, ToolOutput
 from harmony_agent.tools._docstring import parse_docstring
 from harmony_agent.tools._errors import ConfigError
 
-__all__ = ["FunctionTool", "InvalidArguments", "tool"]
+__all__ = ["FunctionTool", "tool"]
 
 Handler = Callable[..., Any]
-_MAX_ERRORS_SHOWN = 3
-
-
-class InvalidArguments(ToolError):
-    """The model's arguments were not valid JSON or did not match the function's schema."""
 
 
 class FunctionTool:
@@ -96,32 +97,24 @@ class FunctionTool:
 
     def validate(self, arguments: str) -> dict[str, Any]:
         """Parses and validates the arguments text; returns the handler's keyword arguments."""
-        parsed = _parse_json(arguments)
+        parsed = parse_object(arguments)
         if self._validator is not None:
-            errors = sorted(self._validator.iter_errors(parsed), key=lambda e: list(e.path))
-            if errors:
-                raise InvalidArguments(self._explain(errors))
+            problems = schema_problems(list(self._validator.iter_errors(parsed)))
+            if problems:
+                raise InvalidArguments(self._explain(problems))
         elif parsed:
-            raise InvalidArguments(f"{self.name} takes no arguments; call it with {{}}.")
+            raise InvalidArguments(_feedback.takes_no_arguments(self.name))
         if self._arguments_model is None:
             return parsed
         try:
             model = self._arguments_model.model_validate(parsed)
         except pydantic.ValidationError as error:
-            raise InvalidArguments(f"invalid arguments for {self.name}: {error}") from None
+            raise InvalidArguments(self._explain(pydantic_problems(error))) from None
         return {field: getattr(model, field) for field in type(model).model_fields}
 
-    def _explain(self, errors: list[jsonschema.ValidationError]) -> str:
-        shown = [
-            f"{'/'.join(map(str, e.absolute_path)) or 'arguments'}: {e.message}"
-            for e in errors[:_MAX_ERRORS_SHOWN]
-        ]
-        more = len(errors) - len(shown)
-        suffix = f" (and {more} more)" if more > 0 else ""
-        return (
-            f"invalid arguments for {self.name}: {'; '.join(shown)}{suffix}. "
-            "Call it again with arguments that match its schema."
-        )
+    def _explain(self, problems: list[tuple[str, str]]) -> str:
+        fix = "Call it again with arguments that match its schema."
+        return _feedback.invalid_arguments(self.name, problems, fix)
 
 
 async def _in_own_thread(handler: Handler, values: dict[str, Any], name: str) -> Any:
@@ -152,38 +145,6 @@ async def _in_own_thread(handler: Handler, values: dict[str, Any], name: str) ->
 
     threading.Thread(target=work, name=name, daemon=True).start()
     return await future
-
-
-def _parse_json(arguments: str) -> dict[str, Any]:
-    """Reads a JSON object, tolerating code fences around it; empty text means `{}`."""
-    text = arguments.strip()
-    if text.startswith("```"):
-        text = text.strip("`").removeprefix("json").strip()
-    if not text:
-        return {}
-    try:
-        value, end = json.JSONDecoder(parse_constant=_reject_constant).raw_decode(text)
-    except json.JSONDecodeError as error:
-        raise InvalidArguments(
-            f"the arguments are not valid JSON ({error.msg} at line {error.lineno} column "
-            f"{error.colno}). Send a single JSON object."
-        ) from None
-    except RecursionError:
-        raise InvalidArguments("the arguments are nested too deeply; send flatter JSON.") from None
-    except ValueError as error:  # e.g. an integer with more digits than Python converts
-        raise InvalidArguments(f"the arguments are not usable JSON ({error}).") from None
-    if text[end:].strip():
-        raise InvalidArguments(
-            "the arguments have text after the JSON object; send only the object."
-        )
-    if not isinstance(value, dict):
-        raise InvalidArguments(f"the arguments must be a JSON object, not {type(value).__name__}.")
-    return value
-
-
-def _reject_constant(name: str) -> object:
-    """`NaN`, `Infinity` and `-Infinity` are not JSON; Python's decoder would accept them."""
-    raise InvalidArguments(f"the arguments contain {name}, which is not JSON; send a number.")
 
 
 def render_result(value: object) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import ClassVar, TypeVar
 
 import pydantic
-from harmony_agent.tools._function import InvalidArguments, _parse_json
+from harmony_agent.tools import _feedback
+from harmony_agent.tools._arguments import InvalidArguments, parse_object, pydantic_problems
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["FindArguments", "OpenArguments", "SearchArguments", "parse_arguments"]
 
-_MAX_ERRORS_SHOWN = 3
 
 Arguments = TypeVar("Arguments", bound=BaseModel)
 
@@ -68,13 +68,9 @@ class FindArguments(BaseModel):
 def parse_arguments(model: type[Arguments], arguments: str, name: str) -> Arguments:
     """Parses the call's JSON body into `model`; raises `InvalidArguments` with the fix."""
     try:
-        return model.model_validate(_parse_json(arguments))
+        return model.model_validate(parse_object(arguments))
     except pydantic.ValidationError as error:
-        problems = [
-            f"`{'.'.join(map(str, item['loc'])) or 'arguments'}`: {item['msg']}"
-            for item in error.errors()[:_MAX_ERRORS_SHOWN]
-        ]
-        usage = getattr(model, "usage", "")
+        fix = f"It takes {getattr(model, 'usage', '')}."
         raise InvalidArguments(
-            f"invalid arguments for {name}: {'; '.join(problems)}. It takes {usage}."
+            _feedback.invalid_arguments(name, pydantic_problems(error), fix)
         ) from None

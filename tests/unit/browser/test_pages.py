@@ -150,7 +150,7 @@ def test_arguments_are_repaired_where_unambiguous() -> None:
     assert parse_arguments(OpenArguments, '{"id": 4.0, "loc": 2.0}', "o").loc == 2
     assert parse_arguments(OpenArguments, "", "o").id == -1
     with pytest.raises(
-        InvalidArguments, match=r"`topn`: Input should be greater than or equal to 1"
+        InvalidArguments, match=r"topn: Input should be greater than or equal to 1"
     ):
         parse_arguments(SearchArguments, '{"query": "q", "topn": 0}', "browser.search")
     with pytest.raises(InvalidArguments, match=r"It takes \{\"query\": string"):
