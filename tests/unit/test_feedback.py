@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pydantic
-from harmony_agent import Agent, tool
+from harmony_agent import Agent, ToolErrorKind, tool
 from harmony_agent.engines import ScriptedEngine
 from harmony_agent.tools import _feedback
 
@@ -89,4 +89,21 @@ def test_pydantic_errors_are_said_like_schema_errors() -> None:
     assert outcome.output == (
         "Error: invalid arguments for find_products: price/amount: Value error, must be "
         "positive. Call it again with arguments that match its schema."
+    )
+
+
+@tool
+def flaky_lookup(city: str) -> str:
+    """Looks a city up in a service that times out."""
+    raise TimeoutError("the weather service did not answer")
+
+
+def test_a_tools_own_timeout_is_an_exception_not_a_stopped_call() -> None:
+    call = '<|channel|>commentary to=functions.flaky_lookup <|constrain|>json<|message|>{"city": "Oslo"}<|call|>'
+    engine = ScriptedEngine([call, "<|channel|>final<|message|>Sorry.<|return|>"])
+    agent = Agent(engine=engine, tools=[flaky_lookup], reasoning="low", tool_timeout=None)
+    (outcome,) = agent.run("Weather in Oslo?").tool_calls
+    assert outcome.error is ToolErrorKind.EXCEPTION
+    assert outcome.output == (
+        "Error: functions.flaky_lookup raised TimeoutError: the weather service did not answer"
     )
