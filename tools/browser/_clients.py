@@ -87,7 +87,9 @@ class ClientPool:
         timeout = httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         web = httpx.AsyncClient(
-            transport=GuardedTransport(Guard(config.guard), limits),
+            transport=GuardedTransport(
+                Guard(config.guard), limits, resolvers=config.max_concurrent_fetches
+            ),
             headers=headers,
             timeout=timeout,
             follow_redirects=False,

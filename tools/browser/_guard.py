@@ -17,6 +17,8 @@ both. Classes other than public name the reason, and two of them can be allowed.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import ipaddress
 import socket
 from collections.abc import Sequence
@@ -164,15 +166,18 @@ class Guard:
             return self._config.allow_private_networks
         return kind is AddressClass.PUBLIC
 
-    async def resolve(self, host: str, port: int) -> list[str]:
+    async def resolve(
+        self, host: str, port: int, resolvers: concurrent.futures.Executor | None = None
+    ) -> list[str]:
         """The addresses to connect to for `host`; raises `Blocked` if any is refused.
 
         All addresses must pass, not just one, so that a name resolving to both a public and
-        an internal address cannot be used to reach the internal one.
+        an internal address cannot be used to reach the internal one. The system resolver
+        blocks a thread of `resolvers` (default: the loop's default pool) until it answers.
         """
-        loop = asyncio.get_running_loop()
+        lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
         try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = await asyncio.get_running_loop().run_in_executor(resolvers, lookup)
         except OSError as error:
             raise Blocked(host, f"the host name could not be resolved ({error}).") from None
         addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))

@@ -8,10 +8,14 @@ decoded, not after (a few kilobytes used to inflate to gigabytes before the size
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
+import socket
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from harmony_agent.tools.browser import BrowserSession, FetchConfig, OpenError
@@ -181,3 +185,30 @@ async def test_a_body_of_empty_gzip_members_is_read_in_linear_time(
     async with asyncio.timeout(60):
         view = await call(session, "open", id=serve(site, "/encoded/empty-members", reply))
     assert "the text at the end" in view
+
+
+async def test_slow_name_resolution_keeps_the_default_thread_pool_free(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # getaddrinfo blocks its thread for as long as the name's DNS servers make it (seconds
+    # each try): in the default pool, a few such names starved every asyncio.to_thread.
+    release = threading.Event()
+    resolve = socket.getaddrinfo
+
+    def slow_getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == "slow-dns.test":
+            release.wait(30)
+        return resolve(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_getaddrinfo)
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    asyncio.get_running_loop().set_default_executor(executor)
+    config = LOOPBACK.model_copy(update={"timeout_s": 0.5})
+    try:
+        async with asyncio.timeout(10):
+            with pytest.raises(OpenError, match=r"no complete answer within 0.5 s"):
+                await open_with(config, "http://slow-dns.test/")
+            assert await asyncio.to_thread(lambda: "free") == "free"
+    finally:
+        release.set()
+        executor.shutdown(wait=False)
