@@ -19,12 +19,23 @@ LINK_PATTERN = re.compile(r"【\d+†(?P<text>[^†】]+)(?:†[^†】]+)?】")
 
 _PARTIAL_START = re.compile(r"^[^【】]*】")
 _PARTIAL_END = re.compile(r"【\d*(?:†(?P<text>[^†】]*)(?:†[^†】]*)?)?$")
-_RESERVED = str.maketrans({"【": "〖", "】": "〗", "◼": "◾", "\u200b": None})
+_RESERVED = str.maketrans(
+    {
+        "【": "〖",
+        "】": "〗",
+        "◼": "◾",
+        "\u200b": None,
+        # Lone surrogates (from JSON escapes, or the unicode_escape charset) cannot be encoded.
+        **dict.fromkeys(map(chr, range(0xD800, 0xE000)), "\ufffd"),
+    }
+)
 _NOT_FOLLOWED = ("mailto:", "javascript:", "tel:", "data:", "#")
 
 
 def clean_text(text: str) -> str:
-    """Replaces the characters that link markers use, so page text cannot fake a link."""
+    """Replaces the characters that link markers use, so page text cannot fake a link, and
+    lone surrogates, which no encoding can write.
+    """
     return text.translate(_RESERVED)
 
 

@@ -133,3 +133,20 @@ def test_tabs_that_wrap_into_more_than_the_limit_are_refused() -> None:
     assert len(page.lines) == 2 + 10_000  # the URL header, then the tabs
     with pytest.raises(OpenError, match="its text is longer than 200000 characters"):
         to_page(Download("http://x.example/t", "text/plain", None, tabs), max_chars=200_000)
+
+
+@pytest.mark.parametrize(
+    ("media_type", "charset", "body"),
+    [
+        ("application/json", None, b'["before \\ud800 after"]'),
+        ("text/plain", "unicode_escape", b"before \\udfff after"),
+    ],
+    ids=["json-escape", "unicode-escape-charset"],
+)
+def test_lone_surrogates_become_replacement_characters(
+    media_type: str, charset: str | None, body: bytes
+) -> None:
+    # A lone surrogate cannot be encoded: it crashed the conversion worker's answer.
+    page = to_page(Download("http://x.example/d", media_type, charset, body), max_chars=LIMIT)
+    assert "before \ufffd after" in page.text
+    page.text.encode("utf-8")
