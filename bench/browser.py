@@ -1,4 +1,5 @@
-"""Browser latency on real HTML pages served on 127.0.0.1: open (fetch + extract + render) and find.
+"""Browser latency on real HTML pages served on 127.0.0.1: open (fetch + extract + render) and find;
+and what converting pages in a worker process costs, against converting them in-process.
 
 The pages are the real-world test pages that ship in trafilatura's source distribution (not
 kept in this repository). The script takes them from `.cache/bench/`, downloading the sdist of
@@ -7,9 +8,13 @@ the installed trafilatura version with pip when they are not there yet:
     python -m pip download --no-deps --no-binary :all: trafilatura==VERSION -d .cache/bench
 
 Each page is opened in a fresh browser session (so the per-run cache never answers) while one
-session stays open to keep the shared HTTP clients, as in a process serving many runs. The
-same pages also give the measured UTF-8 bytes per o200k token of rendered views, which
-`estimate_tokens` uses.
+session stays open to keep the shared HTTP clients and conversion workers, as in a process
+serving many runs. The same pages also give the measured UTF-8 bytes per o200k token of
+rendered views, which `estimate_tokens` uses.
+
+The worker section converts the same pages alternately in-process (`to_page` and wrapping, what
+`open` ran in a thread before conversion moved to killable worker processes) and in a warm
+worker, and starts cold workers to measure what a start costs.
 
 Run: .venv/bin/python bench/browser.py  (writes bench/results/browser.md)
 """
@@ -22,6 +27,7 @@ import http.server
 import importlib.metadata
 import json
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,6 +45,9 @@ from harmony_agent.tools.browser import (
     GuardConfig,
     estimate_tokens,
 )
+from harmony_agent.tools.browser._content import Download, to_page
+from harmony_agent.tools.browser._converter import Converter
+from harmony_agent.tools.browser._page import wrap_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench"
@@ -46,6 +55,7 @@ RESULTS = ROOT / "bench" / "results" / "browser.md"
 ROUNDS = 30
 FIND_PATTERNS = ("the", "zebra-not-there")
 LARGE_PARAGRAPHS = 6000
+COLD_STARTS = 10
 
 
 def trafilatura_pages() -> dict[str, bytes]:
@@ -121,6 +131,7 @@ def quantile(samples: list[float], q: float) -> float:
 async def measure(pages: dict[str, bytes], base: str) -> dict[str, object]:
     browser = Browser(BrowserConfig(fetch=FetchConfig(guard=GuardConfig(allow_localhost=True))))
     keeper = await browser.open_session()  # keeps the shared clients open between sessions
+    await keeper.call("open", json.dumps({"id": base + next(iter(pages))}))  # starts a worker
     rows: dict[str, dict[str, object]] = {}
     opens: list[float] = []
     finds: list[float] = []
@@ -160,7 +171,53 @@ async def measure(pages: dict[str, bytes], base: str) -> dict[str, object]:
     return {"pages": rows, "opens": opens, "finds": finds}
 
 
-def report(real: dict[str, object], large: dict[str, object]) -> str:
+async def conversion_costs(pages: dict[str, bytes]) -> dict[str, object]:
+    """Per page, conversion in-process and in a warm worker, alternately (wall time, and the
+    CPU this process spends on a worker's conversion); then cold starts.
+    """
+    max_chars = FetchConfig().max_bytes
+    downloads = {
+        name: Download(f"http://bench.example/{name}", "text/html", None, body)
+        for name, body in pages.items()
+    }
+    rows: dict[str, dict[str, list[float]]] = {}
+    converter = Converter(workers=1, max_chars=max_chars)
+    try:
+        for name, download in downloads.items():
+            await converter.convert(download, view_source=False, timeout=60)  # warm-up
+            row: dict[str, list[float]] = {"local": [], "worker": [], "parent_cpu": []}
+            for _ in range(ROUNDS):
+                started = time.perf_counter()
+                wrap_lines(to_page(download, max_chars=max_chars).text)
+                row["local"].append(time.perf_counter() - started)
+                started, cpu = time.perf_counter(), time.process_time()
+                await converter.convert(download, view_source=False, timeout=60)
+                row["worker"].append(time.perf_counter() - started)
+                row["parent_cpu"].append(time.process_time() - cpu)
+            rows[name] = row
+    finally:
+        await converter.aclose()
+    first = next(iter(downloads.values()))
+    starts: list[float] = []
+    cpu_before = _children_cpu()
+    for _ in range(COLD_STARTS):
+        cold = Converter(workers=1, max_chars=max_chars)
+        started = time.perf_counter()
+        try:
+            await cold.convert(first, view_source=False, timeout=60)
+            starts.append(time.perf_counter() - started)
+        finally:
+            await cold.aclose()
+    cpu = (_children_cpu() - cpu_before) / COLD_STARTS
+    return {"pages": rows, "starts": starts, "start_cpu": cpu}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # of the ended, reaped workers
+    return usage.ru_utime + usage.ru_stime
+
+
+def report(real: dict[str, object], large: dict[str, object], conversion: dict[str, object]) -> str:
     pages: dict[str, dict[str, float]] = real["pages"]  # type: ignore[assignment]
     opens: list[float] = real["opens"]  # type: ignore[assignment]
     finds: list[float] = real["finds"]  # type: ignore[assignment]
@@ -173,8 +230,9 @@ def report(real: dict[str, object], large: dict[str, object]) -> str:
         "Command: `.venv/bin/python bench/browser.py`",
         f"Machine: {platform.machine()}, Python {platform.python_version()}, {versions}.",
         f"{len(pages)} real pages from trafilatura's sdist (tests/resources), served on 127.0.0.1; "
-        f"{ROUNDS} opens of each, every one in a fresh session (no cache). `open` = fetch + "
-        f"extract + render the first view (1024-token viewport); `find` = one search over the "
+        f"{ROUNDS} opens of each, every one in a fresh session (no cache), after one open that "
+        "starts a conversion worker. `open` = fetch + extract (in the worker) + render the first "
+        "view (1024-token viewport); `find` = one search over the "
         f"opened page, for {' and '.join(repr(p) for p in FIND_PATTERNS)}. The server sends "
         "headers and body without Nagle delay (with Python's http.server defaults, a delayed "
         "ACK adds about 40 ms to every response and hides the browser's own time).",
@@ -218,8 +276,53 @@ def report(real: dict[str, object], large: dict[str, object]) -> str:
         f"All real pages: {total_bytes:,} bytes, {total_tokens:,} tokens, "
         f"{total_bytes / total_tokens:.3f} bytes/token (`BYTES_PER_TOKEN` = 2.75).",
         "",
+        *conversion_report(conversion),
     ]
     return "\n".join(lines)
+
+
+def conversion_report(conversion: dict[str, object]) -> list[str]:
+    rows: dict[str, dict[str, list[float]]] = conversion["pages"]  # type: ignore[assignment]
+    starts: list[float] = conversion["starts"]  # type: ignore[assignment]
+    start_cpu: float = conversion["start_cpu"]  # type: ignore[assignment]
+    real = [name for name in rows if name != "large.html"]
+    lines = [
+        "## Conversion in a worker process",
+        "",
+        "`open` converts a page in a worker process, killed when the open's time limit is up "
+        "(a thread cannot be stopped). Same pages, same process, alternately: in-process "
+        "(`to_page` + wrapping, what `open` ran in a thread before) and in a warm worker "
+        f"(request, conversion, JSON reply, validation); {ROUNDS} rounds. On a shared machine "
+        "the medians carry other processes' noise; the minimums show the cost itself. Agent "
+        "CPU: what this process spends on one conversion in a worker (writing the request, "
+        "reading and validating the answer); the conversion's own CPU is the worker's.",
+        "",
+        "| page | in-process median / min ms | in a worker median / min ms "
+        "| overhead of the minimums ms | agent CPU ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        local, worker = row["local"], row["worker"]
+        lines.append(
+            f"| {name} | {statistics.median(local) * 1000:.2f} / {min(local) * 1000:.2f} "
+            f"| {statistics.median(worker) * 1000:.2f} / {min(worker) * 1000:.2f} "
+            f"| {(min(worker) - min(local)) * 1000:.2f} "
+            f"| {statistics.median(row['parent_cpu']) * 1000:.2f} |"
+        )
+    overheads = [min(rows[name]["worker"]) - min(rows[name]["local"]) for name in real]
+    lines += [
+        "",
+        f"Overhead on the real pages (minimums): median {statistics.median(overheads) * 1000:.2f}"
+        f" ms, largest {max(overheads) * 1000:.2f} ms per open.",
+        "",
+        f"Cold start ({COLD_STARTS} times): a new worker and its first conversion "
+        f"({real[0]}) take {statistics.median(starts) * 1000:.0f} ms median "
+        f"(max {max(starts) * 1000:.0f} ms) and {start_cpu * 1000:.0f} ms of the worker's CPU. "
+        "A start is paid once while runs keep the browser busy (workers live until the last "
+        "run closes), overlaps the first fetch, and does not count against `timeout_s`.",
+        "",
+    ]
+    return lines
 
 
 def main() -> None:
@@ -230,8 +333,9 @@ def main() -> None:
         large = asyncio.run(measure({"large.html": large_page()}, server.base))
     finally:
         server.stop()
+    conversion = asyncio.run(conversion_costs({**pages, "large.html": large_page()}))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report(real, large))
+    RESULTS.write_text(report(real, large, conversion))
     print(RESULTS.read_text())
 
 
