@@ -9,7 +9,8 @@ from harmony_agent._harmony import parse_conversation
 from harmony_agent.engines import ScriptedEngine
 from harmony_agent.tools.browser import Browser, BrowserConfig
 
-from ..engines import StopIgnoringEngine
+from tests.fakes import DATE, StopIgnoringEngine
+
 from .cases import CASES, PROMPT, Case, Outcome
 from .tools import Received, RecordingPython, corpus_functions
 
@@ -19,7 +20,7 @@ def build(case: Case, received: Received) -> tuple[Agent, ScriptedEngine, Record
     engine = engine_type(list(case.script))
     python = RecordingPython(received)
     tools = [*corpus_functions(received), python, Browser(BrowserConfig())]
-    options: dict[str, object] = {"reasoning": "low", "current_date": "2026-11-24"}
+    options: dict[str, object] = {"reasoning": "low", "current_date": DATE}
     options.update(case.settings)
     return Agent(engine=engine, tools=tools, **options), engine, python  # type: ignore[arg-type]
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psutil
 import pytest
 import pytest_asyncio
 from harmony_agent.engines import VLLMEngine
 from harmony_agent.tiny import TinyCheckpoint, build_checkpoint, tiny_engine_settings
 from harmony_agent.tools import BuiltinTool
 
+from tests.e2e.processes import child_processes, processes_left
 from tests.e2e.tools import python_tool as make_python_tool
 
 
@@ -63,20 +63,3 @@ async def vllm_engine(tiny_checkpoint: Path) -> AsyncIterator[VLLMEngine]:
         yield engine
     leaked = processes_left(before)
     assert not leaked, f"the engine left processes behind: {leaked}"
-
-
-def child_processes() -> set[int]:
-    """The pids of this process's descendants."""
-    return {child.pid for child in psutil.Process().children(recursive=True)}
-
-
-def processes_left(before: set[int], grace_s: float = 10.0) -> list[str]:
-    """The command lines of descendants not in `before` still alive after `grace_s`.
-
-    multiprocessing's resource tracker is not counted: Python starts one per process on first
-    use, shares it, and it ends with the process.
-    """
-    new = [psutil.Process(pid) for pid in child_processes() - before if psutil.pid_exists(pid)]
-    _, alive = psutil.wait_procs(new, timeout=grace_s)
-    commands = [" ".join(p.cmdline()) for p in alive if p.status() != psutil.STATUS_ZOMBIE]
-    return [c for c in commands if "multiprocessing.resource_tracker" not in c]

@@ -13,7 +13,7 @@ from pathlib import Path
 from harmony_agent.cli import ExitCode
 from harmony_agent.tiny import ProductTask, TinyCheckpoint, pick_tasks
 
-from tests.integration.cli.conftest import CONFIGS, run_cli
+from tests.console import CONFIGS, run_cli
 
 TIMEOUT_S = 300
 

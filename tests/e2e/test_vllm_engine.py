@@ -21,7 +21,7 @@ from harmony_agent.tiny import (
 )
 from harmony_agent.tools import BuiltinTool
 
-from tests.e2e.conftest import child_processes, processes_left
+from tests.e2e.processes import child_processes, processes_left
 from tests.e2e.recording import RecordingEngine
 from tests.e2e.tools import CITIES, WEATHER_REPORT
 

@@ -62,7 +62,7 @@ from harmony_agent.tools.browser import BraveConfig, Browser, BrowserConfig
 from harmony_agent.tools.python import PythonTool
 from rich.console import Console
 
-from tests.integration.cli.conftest import run_cli
+from tests.console import run_cli
 
 NO_KEY = "HARMONY_AGENT_TEST_UNSET_KEY"
 """An environment variable no one sets: the search backend's key is missing."""

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pydantic import Field
 
-from .conftest import make_agent
+from tests.fakes import make_agent
 
 
 class Color(Enum):

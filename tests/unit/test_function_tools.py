@@ -13,7 +13,7 @@ from harmony_agent import ConfigError, FunctionTool, StopReason, ToolError, Tool
 from harmony_agent.tools import InvalidArguments
 from harmony_agent.tools._docstring import parse_docstring
 
-from .conftest import make_agent
+from tests.fakes import make_agent
 
 
 class Unit(Enum):

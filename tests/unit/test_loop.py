@@ -27,7 +27,7 @@ from harmony_agent._harmony import encode_completion, vocabulary_size
 from harmony_agent.engines import FinishReason, SamplingParams, ScriptedEngine, TokenChunk
 from harmony_agent.tools import BuiltinTool, ToolNamespace, ToolOutput, ToolSession
 
-from .conftest import get_weather, make_agent
+from tests.fakes import get_weather, make_agent
 
 CALL = (
     "<|channel|>analysis<|message|>Need it.<|end|><|start|>assistant<|channel|>commentary "

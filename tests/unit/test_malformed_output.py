@@ -6,7 +6,7 @@ from harmony_agent import RecoveryKind, RunResult, StopReason, ToolErrorKind
 from harmony_agent._harmony import SpecialToken, decode, encode_completion, encode_text
 from harmony_agent.engines import ScriptedEngine
 
-from .conftest import make_agent
+from tests.fakes import make_agent
 
 FINAL = "<|channel|>final<|message|>Done.<|return|>"
 ARGS = '{"city": "Paris"}'

@@ -22,7 +22,7 @@ from harmony_agent import (
 from harmony_agent._harmony import decode, encode_completion, encode_text
 from harmony_agent.engines import ScriptedEngine, TokenChunk
 
-from .conftest import DATE, get_weather
+from tests.fakes import DATE, get_weather
 
 CALL = '<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city": "Paris"}<|call|>'
 

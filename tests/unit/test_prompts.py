@@ -14,8 +14,9 @@ from harmony_agent._harmony import decode, encode_completion, parse_conversation
 from harmony_agent.batch import BatchRunner, ResultsFile, Task
 from harmony_agent.engines import ScriptedEngine
 
+from tests.fakes import DATE, get_weather, make_agent
+
 from ..corpus.tools import RecordingPython
-from .conftest import DATE, get_weather, make_agent
 
 SYSTEM_NO_TOOLS = (
     "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"

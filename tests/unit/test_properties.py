@@ -17,8 +17,7 @@ from harmony_agent.engines import ScriptedEngine
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ..engines import StopIgnoringEngine
-from .conftest import get_weather, make_agent
+from tests.fakes import StopIgnoringEngine, get_weather, make_agent
 
 PIECES = [
     "analysis",

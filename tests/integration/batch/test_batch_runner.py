@@ -11,7 +11,8 @@ from harmony_agent.engines import ScriptedEngine
 from harmony_agent.sandbox import SandboxConfig
 from harmony_agent.tools.python import PythonTool
 
-from tests.integration.batch.conftest import final, python_call, run_batch
+from tests.fakes import final, python_call
+from tests.integration.batch.runner import run_batch
 
 
 def test_read_tasks_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from harmony_agent.batch import Check, Status, Task
 from harmony_agent.engines import ScriptedEngine
 from harmony_agent.tools.python import PythonTool
 
-from tests.integration.batch.conftest import final, python_call, run_batch
-from tests.integration.sandbox.conftest import FAST
+from tests.fakes import final, python_call
+from tests.integration.batch.runner import run_batch
+from tests.integration.sandbox.kernels import FAST
 
 CONFIG = FAST.model_copy(update={"cell_timeout_s": 30.0})
 """The sandbox tests' small limits, with time for a cell that writes ten thousand files."""

@@ -1,24 +1,19 @@
+"""The local test site and a browser session that may reach it."""
+
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from harmony_agent.tools.browser import (
-    Browser,
-    BrowserConfig,
-    BrowserSession,
-    FetchConfig,
-    GuardConfig,
-)
+from harmony_agent.tools.browser import Browser, BrowserConfig, BrowserSession
 
+from .calls import LOOPBACK
 from .site import RunningSite, Site
-
-LOOPBACK = FetchConfig(guard=GuardConfig(allow_localhost=True))
 
 
 @pytest.fixture(scope="session")
 def running_site() -> Iterator[RunningSite]:
+    """The test site, served on 127.0.0.1 for the whole session."""
     running = RunningSite()
     yield running
     running.stop()
@@ -26,17 +21,14 @@ def running_site() -> Iterator[RunningSite]:
 
 @pytest.fixture
 def site(running_site: RunningSite) -> Site:
+    """The test site's pages and request log."""
     return running_site.site
 
 
 @pytest.fixture
 async def session() -> AsyncIterator[BrowserSession]:
+    """A browser session allowed to fetch from the test site."""
     browser = Browser(BrowserConfig(fetch=LOOPBACK))
     session = await browser.open_session()
     yield session
     await session.aclose()
-
-
-async def call(session: BrowserSession, function: str, **arguments: object) -> str:
-    """Calls a browser function the way the model does, with a JSON body."""
-    return (await session.call(function, json.dumps(arguments))).text

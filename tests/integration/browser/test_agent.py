@@ -7,7 +7,7 @@ from harmony_agent._harmony import decode
 from harmony_agent.engines import ScriptedEngine
 from harmony_agent.tools.browser import Browser, BrowserConfig, SearxngConfig
 
-from .conftest import LOOPBACK
+from .calls import LOOPBACK
 from .site import Site
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from harmony_agent.tools.browser import Browser, BrowserConfig, OpenError
 
-from .conftest import LOOPBACK, call
+from .calls import LOOPBACK, call
 from .site import Reply, Site
 from .test_fetching import open_with
 

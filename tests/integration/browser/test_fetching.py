@@ -15,7 +15,7 @@ from harmony_agent.tools.browser import (
     OpenError,
 )
 
-from .conftest import LOOPBACK, call
+from .calls import LOOPBACK, call
 from .site import CYRILLIC_TEXT, LATIN1_TEXT, UNDECLARED_TEXT, Site
 
 

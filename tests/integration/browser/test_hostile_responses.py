@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from harmony_agent.tools.browser import BrowserSession, FetchConfig, OpenError
 
-from .conftest import LOOPBACK, call
+from .calls import LOOPBACK, call
 from .site import ARTICLE, Reply, Site, encoded, zeros
 from .test_fetching import open_with
 

@@ -9,7 +9,7 @@ from harmony_agent import ConfigError
 from harmony_agent.tools import ToolError
 from harmony_agent.tools.browser import Browser, BrowserConfig, LocalIndexConfig
 
-from .conftest import LOOPBACK, call
+from .calls import LOOPBACK, call
 from .site import ARTICLE, Site, pdf_document
 
 

@@ -19,7 +19,7 @@ from harmony_agent.tools.browser import (
 )
 from pydantic import SecretStr
 
-from .conftest import LOOPBACK, call
+from .calls import LOOPBACK, call
 from .site import Site
 
 

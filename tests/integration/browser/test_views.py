@@ -14,7 +14,7 @@ from harmony_agent.tools.browser import (
     resolve_citations,
 )
 
-from .conftest import LOOPBACK, call
+from .calls import LOOPBACK, call
 from .site import Site
 
 

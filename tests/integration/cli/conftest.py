@@ -1,52 +1,13 @@
-"""Runs the real `harmony-agent` console script in a subprocess."""
+"""Fixtures of the console script's tests."""
 
 from __future__ import annotations
 
-import os
-import resource
-import shutil
-import subprocess
-import sys
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 
-CONFIGS = Path(__file__).parents[3] / "configs"
-SCRIPT = shutil.which("harmony-agent", path=str(Path(sys.executable).parent)) or "harmony-agent"
-
-Cli = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def run_cli(
-    *args: str | Path,
-    stdin: str | None = None,
-    cwd: Path | None = None,
-    timeout: float = 60,
-    memory_limit: int | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Runs the console script; output is plain text (no colors, wide lines). `memory_limit`
-    caps its address space in bytes, so that a regression fails instead of exhausting memory.
-    """
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"}
-
-    def limit_memory() -> None:
-        if memory_limit is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-
-    return subprocess.run(
-        [SCRIPT, *map(str, args)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-        check=False,
-        preexec_fn=limit_memory,
-    )
+from tests.console import Cli, run_cli
 
 
 @pytest.fixture
 def cli() -> Cli:
+    """Runs the real `harmony-agent` console script in a subprocess."""
     return run_cli

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from harmony_agent.cli import ExitCode
 
-from tests.integration.cli.conftest import SCRIPT, Cli
+from tests.console import SCRIPT, Cli
+from tests.fakes import final
 
 TASKS = 24
 KINDS = ("pass", "pass", "fail", "pass", "limit", "engine", "fail", "pass")
@@ -40,10 +41,6 @@ def call(task: str) -> str:
         "<|channel|>analysis<|message|>Record it first.<|end|><|start|>assistant<|channel|>"
         f'commentary to=functions.record <|constrain|>json<|message|>{{"task": "{task}"}}<|call|>'
     )
-
-
-def final(text: str) -> str:
-    return f"<|channel|>final<|message|>{text}<|return|>"
 
 
 def make_batch(tmp_path: Path, token_delay: float) -> tuple[Path, Path, dict[str, str]]:

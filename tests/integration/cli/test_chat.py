@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harmony_agent.traces import read_trace
 
-from tests.integration.cli.conftest import SCRIPT
+from tests.console import SCRIPT
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 

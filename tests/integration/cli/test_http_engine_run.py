@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from harmony_agent.cli import ExitCode
 
-from tests.integration.cli.conftest import SCRIPT
+from tests.console import SCRIPT
 from tests.integration.engines.completions_server import MODEL, CompletionsServer, Failure, Stream
 
 KEY = "sk-test-0123456789abcdef"

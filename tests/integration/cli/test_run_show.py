@@ -12,7 +12,7 @@ from pathlib import Path
 from harmony_agent.cli import ExitCode
 from harmony_agent.traces import read_trace
 
-from tests.integration.cli.conftest import CONFIGS, SCRIPT, Cli
+from tests.console import CONFIGS, SCRIPT, Cli
 
 DEMO = CONFIGS / "scripted-demo.yaml"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from harmony_agent.cli import ExitCode
 
-from tests.integration.cli.conftest import SCRIPT, Cli
-from tests.unit.config.test_yaml import laughs
+from tests.console import SCRIPT, Cli
+from tests.fakes import laughs
 
 GIB = 1 << 30
 

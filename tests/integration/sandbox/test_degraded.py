@@ -12,7 +12,7 @@ from harmony_agent.sandbox import _sandbox as sandbox_module
 from harmony_agent.sandbox.__main__ import main as doctor
 from harmony_agent.tools.python import describe
 
-from .conftest import FAST
+from .kernels import FAST
 
 BARE = IsolationReport(
     bubblewrap=False,

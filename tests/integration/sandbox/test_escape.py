@@ -17,7 +17,7 @@ import pytest_asyncio
 from harmony_agent.sandbox import Sandbox, check_isolation
 from harmony_agent.sandbox._kernel import _remove_orphans
 
-from .conftest import FAST, KINDS, open_sandbox
+from .kernels import FAST, KINDS, open_sandbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

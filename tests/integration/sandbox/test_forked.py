@@ -10,7 +10,7 @@ import pytest_asyncio
 from harmony_agent.sandbox import Kernel, KernelPool, Sandbox, check_isolation
 from harmony_agent.sandbox._template import KernelTemplate
 
-from .conftest import FAST
+from .kernels import FAST
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

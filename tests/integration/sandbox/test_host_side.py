@@ -17,7 +17,7 @@ import pytest_asyncio
 from harmony_agent.sandbox import Sandbox
 from harmony_agent.sandbox._channels import MAX_MESSAGE_BYTES
 
-from .conftest import KINDS, open_sandbox
+from .kernels import KINDS, open_sandbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

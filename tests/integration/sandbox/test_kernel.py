@@ -8,7 +8,7 @@ import base64
 import pytest
 from harmony_agent.sandbox import WORKDIR, Kernel, Sandbox, check_isolation
 
-from .conftest import FAST
+from .kernels import FAST
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

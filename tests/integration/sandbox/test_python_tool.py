@@ -12,11 +12,9 @@ from harmony_agent.sandbox import KernelPool, ReadOnlyMount, Sandbox
 from harmony_agent.tiny import ProductPython
 from harmony_agent.tools import PythonTool, ToolError
 
-from .conftest import FAST, KINDS, open_sandbox
+from tests.fakes import python_call
 
-
-def python_call(code: str) -> str:
-    return f"<|channel|>analysis to=python code<|message|>{code}<|call|>"
+from .kernels import FAST, KINDS, open_sandbox
 
 
 async def test_agent_runs_code_in_one_kernel_per_run() -> None:

@@ -12,7 +12,7 @@ from harmony_agent.cli._printer import RunPrinter
 from harmony_agent.traces import Record, event_record
 from rich.console import Console
 
-from tests.unit.conftest import make_agent
+from tests.fakes import make_agent
 
 ANSWER = "Paris has 2.1 million people【3†L9-L11】."
 

@@ -4,6 +4,8 @@ import pytest
 from harmony_agent.config._error import ConfigFileError
 from harmony_agent.config._yaml import read_yaml
 
+from tests.fakes import laughs
+
 TEXT = """\
 engine:
   kind: http
@@ -54,18 +56,6 @@ def test_malformed_yaml(text: str, expected: str) -> None:
 def test_unquoted_variable_in_a_flow_list_gets_a_hint() -> None:
     with pytest.raises(ConfigFileError, match=r"a.yaml:1: .*put values with \$\{...\} in quotes"):
         read_yaml("urls: [${HOST}/v1]\n", "a.yaml", {"HOST": "x"})
-
-
-def laughs(levels: int, width: int = 10) -> str:
-    """A "billion laughs" document: each level's anchor aliases the previous one `width` times,
-    so a few hundred bytes stand for `width ** levels` values.
-    """
-    lines = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
-    lines += [
-        f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * width)}]"
-        for level in range(1, levels)
-    ]
-    return "\n".join(lines) + "\n"
 
 
 def test_alias_expansion_is_bounded() -> None:

@@ -1,4 +1,4 @@
-"""Helpers of the batch tests: scripted completions and a batch run that returns its records."""
+"""A batch run in the tests: four tasks at a time, bounded in time, its saved results read back."""
 
 from __future__ import annotations
 
@@ -13,16 +13,6 @@ from harmony_agent.batch import BatchRunner, ResultsFile, Task
 
 DEADLINE_S = 300
 """Far beyond what a batch here takes: it stops a hang, it times nothing."""
-
-
-def final(text: str) -> str:
-    """A completion that answers `text`."""
-    return f"<|channel|>final<|message|>{text}<|return|>"
-
-
-def python_call(code: str) -> str:
-    """A completion that runs `code` in the python tool."""
-    return f"<|channel|>analysis to=python code<|message|>{code}<|call|>"
 
 
 async def run_batch(
