@@ -1,0 +1,21 @@
+"""The README's sandbox example runs as written, on real kernels (tests/unit/test_readme.py
+runs the others).
+"""
+
+from __future__ import annotations
+
+from harmony_agent import Agent
+from harmony_agent.sandbox import KernelPool
+from harmony_agent.tools import PythonTool
+
+from tests.readme import after_quickstart, python_blocks, run
+
+
+def test_the_sandbox_example_runs() -> None:
+    namespace = after_quickstart()
+    run(python_blocks()["Python, sandboxed #1"], namespace)
+    agent, pool = namespace["agent"], namespace["pool"]
+    assert isinstance(agent, Agent) and isinstance(pool, KernelPool)
+    assert pool.size == 8 and pool.fork
+    (python,) = agent.tools
+    assert isinstance(python, PythonTool)
