@@ -29,7 +29,9 @@ class Browser(BuiltinTool):
 
     Configuration only, shared by every run; each run gets a `BrowserSession` with its own
     pages. Runs share the HTTP clients, the limit on concurrent fetches and the worker
-    processes that convert pages; these start when first needed and end with the last run.
+    processes that convert pages; these start when first needed and end with the last run,
+    or, inside `async with browser:`, when the block ends (a process serving run after run
+    keeps its workers warm this way; a worker takes about half a second of CPU to start).
 
     Args:
         config: Settings; the search backend comes from `config.search`.
@@ -52,6 +54,14 @@ class Browser(BuiltinTool):
         self.backend = backend if backend is not None else search.build() if search else None
         self._count_tokens = count_tokens or estimate_tokens
         self._pool = ClientPool(self.config.fetch)
+
+    async def __aenter__(self) -> Browser:
+        """Holds this event loop's clients and workers open until the block ends."""
+        self._pool.acquire()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._pool.release(self._pool.held())
 
     @property
     def namespace(self) -> ToolNamespace:

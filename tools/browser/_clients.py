@@ -68,6 +68,13 @@ class ClientPool:
         clients.users += 1
         return clients
 
+    def held(self) -> Clients:
+        """The clients of the running loop, which the caller holds (from `acquire`)."""
+        clients = self._clients.get(asyncio.get_running_loop())
+        if clients is None:
+            raise RuntimeError("no browser clients are held on this event loop")
+        return clients
+
     async def release(self, clients: Clients) -> None:
         """Gives back what `acquire` returned; the last user closes the clients."""
         clients.users -= 1
