@@ -12,6 +12,7 @@ from harmony_agent.config import (
 from harmony_agent.engines import HTTPEngine, ScriptedEngine, VLLMEngine
 
 
+@pytest.mark.unconsumed_script(reason="builds the engines, never runs them")
 def test_scripted_engine_from_a_list_and_from_routes() -> None:
     single = build_engine(ScriptedEngineConfig(kind="scripted", script=["a"]))
     assert isinstance(single, ScriptedEngine)
