@@ -10,29 +10,29 @@ Views follow the gpt-oss reference browser the model was trained with; fetching 
 an SSRF guard (on by default), with bounded redirects, size and time.
 """
 
-from harmony_agent.tools.browser._backend import (
-    PageFetcher,
-    SearchBackend,
-    SearchError,
-    SearchResult,
-)
-from harmony_agent.tools.browser._brave import BraveBackend, BraveConfig
 from harmony_agent.tools.browser._browser import Browser, estimate_tokens
 from harmony_agent.tools.browser._citations import resolve_citations
-from harmony_agent.tools.browser._config import (
-    BrowserConfig,
-    FetchConfig,
-    GuardConfig,
-    SearchConfig,
-)
+from harmony_agent.tools.browser._config import BrowserConfig, FetchConfig, GuardConfig
 from harmony_agent.tools.browser._errors import Blocked, OpenError
-from harmony_agent.tools.browser._exa import ExaBackend, ExaConfig
-from harmony_agent.tools.browser._local_index import LocalIndexBackend, LocalIndexConfig
 from harmony_agent.tools.browser._page import Page, PageKind
-from harmony_agent.tools.browser._searxng import SearxngBackend, SearxngConfig
 from harmony_agent.tools.browser._session import BrowserSession
 from harmony_agent.tools.browser._state import BrowserState
 from harmony_agent.tools.browser._view import TokenCounter
+from harmony_agent.tools.browser.search import (
+    BraveBackend,
+    BraveConfig,
+    ExaBackend,
+    ExaConfig,
+    LocalIndexBackend,
+    LocalIndexConfig,
+    PageFetcher,
+    SearchBackend,
+    SearchConfig,
+    SearchError,
+    SearchResult,
+    SearxngBackend,
+    SearxngConfig,
+)
 
 __all__ = [
     "Blocked",

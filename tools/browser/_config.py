@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from harmony_agent.tools.browser._brave import BraveConfig
-from harmony_agent.tools.browser._exa import ExaConfig
-from harmony_agent.tools.browser._local_index import LocalIndexConfig
-from harmony_agent.tools.browser._searxng import SearxngConfig
+from harmony_agent.tools.browser.search import SearchConfig
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["BrowserConfig", "FetchConfig", "GuardConfig", "SearchConfig"]
-
-SearchConfig = Annotated[
-    SearxngConfig | BraveConfig | ExaConfig | LocalIndexConfig, Field(discriminator="kind")
-]
-"""The settings of one search backend, told apart by `kind`."""
+__all__ = ["BrowserConfig", "FetchConfig", "GuardConfig"]
 
 
 class GuardConfig(BaseModel):

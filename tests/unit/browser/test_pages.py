@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import pytest
 from harmony_agent.tools import InvalidArguments, ToolError
-from harmony_agent.tools.browser import BrowserState, Page, PageKind, resolve_citations
+from harmony_agent.tools.browser import (
+    BrowserState,
+    Page,
+    PageKind,
+    SearchResult,
+    resolve_citations,
+)
 from harmony_agent.tools.browser._arguments import OpenArguments, SearchArguments, parse_arguments
-from harmony_agent.tools.browser._backend import SearchResult
 from harmony_agent.tools.browser._content import Download, to_page
 from harmony_agent.tools.browser._find import find_in_page
 from harmony_agent.tools.browser._html import html_to_text
 from harmony_agent.tools.browser._links import strip_links
 from harmony_agent.tools.browser._page import wrap_lines
-from harmony_agent.tools.browser._results import results_page
 from harmony_agent.tools.browser._view import render_view
+from harmony_agent.tools.browser.search._results import results_page
 
 LIMIT = 10_000_000
 FILLER = "Filler sentence that makes the main content long enough for extraction. " * 5

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import httpx
-from harmony_agent.tools.browser._backend import SearchBackend, SearchResult, request_json
+from harmony_agent.tools.browser.search._backend import (
+    AnswerTimeout,
+    SearchBackend,
+    SearchResult,
+    hits,
+    request_json,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["SearxngBackend", "SearxngConfig"]
@@ -24,7 +30,7 @@ class SearxngConfig(BaseModel):
         default=None, description="Comma-separated SearXNG categories, e.g. `general,news`."
     )
     language: str | None = Field(default=None, description="Search language, e.g. `en`.")
-    timeout_s: float = Field(default=15.0, gt=0, description="Seconds to wait for an answer.")
+    timeout_s: AnswerTimeout = 15.0
 
     def build(self) -> SearxngBackend:
         """The backend these settings describe."""
@@ -52,14 +58,7 @@ class SearxngBackend(SearchBackend):
             timeout_s=self._config.timeout_s,
             params=params,
         )
-        return [_result(item) for item in _items(data)][:topn]
-
-
-def _items(data: Any) -> list[dict[str, Any]]:
-    results = data.get("results") if isinstance(data, dict) else None
-    if not isinstance(results, list):
-        return []
-    return [item for item in results if isinstance(item, dict) and item.get("url")]
+        return [_result(item) for item in hits(data, "results")][:topn]
 
 
 def _result(item: dict[str, Any]) -> SearchResult:

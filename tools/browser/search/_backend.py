@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from harmony_agent.tools._base import ToolError
-from harmony_agent.tools._errors import ConfigError
 from harmony_agent.tools.browser._page import Page
-from pydantic import SecretStr
+from pydantic import Field
 
 __all__ = [
+    "AnswerTimeout",
     "PageFetcher",
     "SearchBackend",
     "SearchError",
     "SearchResult",
-    "api_key",
+    "hits",
     "request_json",
 ]
 
 PageFetcher = Callable[[str], Awaitable[Page]]
 """Fetches a URL through the browser (with its guard, limits and cache) and returns the page."""
+
+AnswerTimeout = Annotated[float, Field(gt=0, description="Seconds to wait for an answer.")]
+"""The `timeout_s` setting of a search service; each service gives its own default."""
 
 
 @dataclass(frozen=True)
@@ -58,19 +60,6 @@ class SearchBackend(ABC):
     async def page(self, url: str) -> Page | None:
         """The page for `url` when this backend holds the document itself, else None."""
         return None
-
-
-def api_key(configured: SecretStr | None, env_var: str, service: str) -> str:
-    """The API key from the config, else from the environment variable (read now, at use)."""
-    if configured is not None and configured.get_secret_value():
-        return configured.get_secret_value()
-    value = os.environ.get(env_var, "")
-    if not value:
-        raise ConfigError(
-            f"{service} search needs an API key: set `api_key` in the browser's search "
-            f"settings or the {env_var} environment variable."
-        )
-    return value
 
 
 async def request_json(
@@ -110,3 +99,14 @@ async def request_json(
         return response.json()
     except ValueError:
         raise SearchError(f"Search failed: {service} did not answer with JSON.") from None
+
+
+def hits(data: Any, *path: str) -> list[dict[str, Any]]:
+    """The results with a URL in the list at `path` of a JSON answer (keys of nested objects);
+    none when the answer has no such list.
+    """
+    for key in path:
+        data = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(data, list):
+        return []
+    return [item for item in data if isinstance(item, dict) and item.get("url")]

@@ -19,11 +19,11 @@ from typing import Literal
 
 import httpx
 from harmony_agent.tools._errors import ConfigError
-from harmony_agent.tools.browser._backend import PageFetcher, SearchBackend, SearchResult
 from harmony_agent.tools.browser._content import Download, to_page, url_header
 from harmony_agent.tools.browser._errors import OpenError
 from harmony_agent.tools.browser._links import strip_links
 from harmony_agent.tools.browser._page import Page
+from harmony_agent.tools.browser.search._backend import PageFetcher, SearchBackend, SearchResult
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["LocalIndexBackend", "LocalIndexConfig"]
