@@ -10,12 +10,23 @@ text included.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import assert_type
 
 from harmony_agent._redact import Redactor
 from harmony_agent.cli._terminal import printable
-from harmony_agent.traces import Record
+from harmony_agent.traces import (
+    ContextTrimmedRecord,
+    ErrorRecord,
+    GenerationRecord,
+    MessageRecord,
+    Record,
+    RecoveryRecord,
+    RunFinishedRecord,
+    RunStartedRecord,
+    TextDeltaRecord,
+    ToolCallRecord,
+    ToolResultRecord,
+)
 from rich.console import Console, Group
 from rich.live import Live
 from rich.markdown import Markdown
@@ -29,15 +40,15 @@ _RESULT_LINES = 20
 """Lines of a tool result shown in its panel."""
 
 
-def summary_line(record: Record, elapsed_s: float | None) -> str:
+def summary_line(record: RunFinishedRecord, elapsed_s: float | None) -> str:
     """`final · 2 turns · 1,234 tokens (1,100 prompt + 134 generated) · 1 tool call · 0.4 s`."""
-    usage = record.get("usage", {})
-    calls = usage.get("tool_calls", 0)
+    usage = record["usage"]
+    turns, calls = usage["turns"], usage["tool_calls"]
     parts = [
-        str(record.get("stop_reason", "?")),
-        f"{usage.get('turns', 0)} turn{'s' if usage.get('turns', 0) != 1 else ''}",
-        f"{usage.get('total_tokens', 0):,} tokens ({usage.get('prompt_tokens', 0):,} prompt + "
-        f"{usage.get('completion_tokens', 0):,} generated)",
+        str(record["stop_reason"]),
+        f"{turns} turn{'s' if turns != 1 else ''}",
+        f"{usage['total_tokens']:,} tokens ({usage['prompt_tokens']:,} prompt + "
+        f"{usage['completion_tokens']:,} generated)",
         f"{calls} tool call{'s' if calls != 1 else ''}",
     ]
     if elapsed_s is not None:
@@ -48,6 +59,9 @@ def summary_line(record: Record, elapsed_s: float | None) -> str:
 class RunPrinter:
     """Prints records as they come. `echo_prompt` shows the user's messages (for `show`);
     `redactor` hides secrets (by default, strings shaped like API keys).
+
+    A record without a field its `type` has raises KeyError, one with a field of another
+    type TypeError or ValueError (a trace file is read as it is).
     """
 
     def __init__(
@@ -67,23 +81,29 @@ class RunPrinter:
         self._final = ""
         self._live: Live | None = None
         self._started = time.monotonic()
-        self._handlers: dict[str, Callable[[Record], None]] = {
-            "run_started": self._on_run_started,
-            "text_delta": self._on_text_delta,
-            "message": self._on_message,
-            "tool_call": self._on_tool_call,
-            "tool_result": self._on_tool_result,
-            "recovery": self._on_recovery,
-            "context_trimmed": self._on_context_trimmed,
-            "error": self._on_error,
-            "run_finished": self._on_run_finished,
-        }
-        """What each record type shows; `generation` records show nothing."""
 
     def __call__(self, record: Record) -> None:
-        handler = self._handlers.get(str(record.get("type")))
-        if handler is not None:
-            handler(record)
+        # each test narrows `record` to its kind, so a handler reads only fields it has
+        if record["type"] == "run_started":
+            self._on_run_started(record)
+        elif record["type"] == "text_delta":
+            self._on_text_delta(record)
+        elif record["type"] == "message":
+            self._on_message(record)
+        elif record["type"] == "tool_call":
+            self._on_tool_call(record)
+        elif record["type"] == "tool_result":
+            self._on_tool_result(record)
+        elif record["type"] == "recovery":
+            self._on_recovery(record)
+        elif record["type"] == "context_trimmed":
+            self._on_context_trimmed(record)
+        elif record["type"] == "error":
+            self._on_error(record)
+        elif record["type"] == "run_finished":
+            self._on_run_finished(record)
+        else:  # shows nothing; a kind added to `Record` without a branch here fails the check
+            assert_type(record, GenerationRecord)
 
     def close(self) -> None:
         """Stops a live answer that is still showing (a run cut off mid-answer)."""
@@ -95,15 +115,15 @@ class RunPrinter:
         """`value` as text to print: its secrets hidden, its control characters shown."""
         return printable(self._redactor.text(str(value)))
 
-    def _on_run_started(self, record: Record) -> None:
+    def _on_run_started(self, record: RunStartedRecord) -> None:
         self._started = time.monotonic()
         if self._echo_prompt:
             title = self._shown(f"run {record.get('run', '')}".strip())
             self._console.rule(Text(title), style="dim")
 
-    def _on_text_delta(self, record: Record) -> None:
-        channel, text = record.get("channel"), str(record.get("text", ""))
-        if record.get("recipient") is not None:
+    def _on_text_delta(self, record: TextDeltaRecord) -> None:
+        channel, text = record["channel"], str(record["text"])
+        if record["recipient"] is not None:
             return
         if channel == "analysis" and not self._show_reasoning:
             return
@@ -128,17 +148,17 @@ class RunPrinter:
             self._console.print(Text(held, style=_style(self._streamed)))
         self._streamed = None
 
-    def _on_message(self, record: Record) -> None:
+    def _on_message(self, record: MessageRecord) -> None:
         streamed = self._streamed
         if streamed is not None:
             self._end_stream()
-        author, channel = record.get("author"), record.get("channel")
-        text = self._shown(record.get("text", ""))
+        author, channel = record["author"], record["channel"]
+        text = self._shown(record["text"])
         if author == "user":
-            if self._echo_prompt and record.get("text") != "":
+            if self._echo_prompt and record["text"] != "":
                 self._console.print(Text(f"> {text}", style="bold"))
             return
-        if author != "assistant" or record.get("recipient") is not None:
+        if author != "assistant" or record["recipient"] is not None:
             return
         if channel == "final":
             self._final = ""
@@ -150,21 +170,21 @@ class RunPrinter:
         elif streamed is None and (channel != "analysis" or self._show_reasoning):
             self._console.print(Text(text, style=_style(channel)))
 
-    def _on_tool_call(self, record: Record) -> None:
-        arguments = self._shown(record.get("arguments", ""))
-        recipient = str(record.get("recipient", ""))
+    def _on_tool_call(self, record: ToolCallRecord) -> None:
+        arguments = self._shown(record["arguments"])
+        recipient = str(record["recipient"])
         language = "python" if recipient == "python" else "json"
         body = Syntax(arguments.strip() or "{}", language, word_wrap=True, theme="ansi_dark")
         title = Text(f"→ {self._shown(recipient)}")
         self._console.print(Panel(body, title=title, title_align="left", border_style="blue"))
 
-    def _on_tool_result(self, record: Record) -> None:
-        lines = self._shown(record.get("output", "")).splitlines()
+    def _on_tool_result(self, record: ToolResultRecord) -> None:
+        lines = self._shown(record["output"]).splitlines()
         shown = "\n".join(lines[:_RESULT_LINES])
         if len(lines) > _RESULT_LINES:
             shown += f"\n… {len(lines) - _RESULT_LINES} more lines"
-        error = record.get("error")
-        title = f"← {record.get('recipient', '')} · {float(record.get('duration_s', 0)):.2f} s"
+        error = record["error"]
+        title = f"← {record['recipient']} · {float(record['duration_s']):.2f} s"
         if error:
             title += f" · {error}"
         self._console.print(
@@ -176,32 +196,29 @@ class RunPrinter:
             )
         )
 
-    def _on_recovery(self, record: Record) -> None:
-        line = f"↺ repaired {record.get('kind')}: {record.get('detail')}"
+    def _on_recovery(self, record: RecoveryRecord) -> None:
+        line = f"↺ repaired {record['kind']}: {record['detail']}"
         self._console.print(Text(self._shown(line), style="yellow dim"))
 
-    def _on_context_trimmed(self, record: Record) -> None:
-        line = (
-            f"✂ {record.get('kind')}: {record.get('tokens_removed')} tokens "
-            f"({record.get('detail')})"
-        )
+    def _on_context_trimmed(self, record: ContextTrimmedRecord) -> None:
+        line = f"✂ {record['kind']}: {record['tokens_removed']} tokens ({record['detail']})"
         self._console.print(Text(self._shown(line), style="yellow dim"))
 
-    def _on_error(self, record: Record) -> None:
+    def _on_error(self, record: ErrorRecord) -> None:
         self.close()
-        line = f"error: {record.get('kind')}: {record.get('message')}"
+        line = f"error: {record['kind']}: {record['message']}"
         self._console.print(Text(self._shown(line), style="bold red"))
 
-    def _on_run_finished(self, record: Record) -> None:
+    def _on_run_finished(self, record: RunFinishedRecord) -> None:
         self.close()
-        citations: list[dict[str, Any]] = record.get("citations") or []
+        citations = record["citations"]
         if citations:
             notes = [
                 Text.assemble(
                     (f"[{number}] ", "bold"),
-                    f"{self._shown(c.get('title') or c.get('url'))} ",
-                    (self._shown(c.get("url", "")), "underline blue"),
-                    (f" (lines {c['lines'][0]}-{c['lines'][1]})" if c.get("lines") else "", "dim"),
+                    f"{self._shown(c['title'] or c['url'])} ",
+                    (self._shown(c["url"]), "underline blue"),
+                    (f" (lines {c['lines'][0]}-{c['lines'][1]})", "dim"),
                 )
                 for number, c in enumerate(citations, start=1)
             ]
@@ -209,7 +226,7 @@ class RunPrinter:
         elapsed = record.get("elapsed_s")
         if elapsed is None:
             elapsed = time.monotonic() - self._started
-        ok = record.get("stop_reason") == "final"
+        ok = record["stop_reason"] == "final"
         line = self._shown(summary_line(record, float(elapsed)))
         self._console.print(Text(line, style="dim" if ok else "yellow"))
 

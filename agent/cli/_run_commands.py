@@ -84,15 +84,15 @@ async def _run(
 def _result_json(result: RunResult) -> dict[str, Any]:
     from harmony_agent.traces import result_record, tool_result_record
 
-    record = result_record(result)
-    del record["type"]
-    calls = [
-        tool_result_record(call) | {"arguments": call.call.arguments} for call in result.tool_calls
+    fields: dict[str, Any] = {**result_record(result)}
+    del fields["type"]
+    calls: list[dict[str, Any]] = [
+        {**tool_result_record(call), "arguments": call.call.arguments} for call in result.tool_calls
     ]
     for call in calls:
         del call["type"]
-    record["tool_calls"] = calls
-    return record
+    fields["tool_calls"] = calls
+    return fields
 
 
 @handles_errors
@@ -111,13 +111,19 @@ def show(
     )
     try:
         for number, record in enumerate(read_trace(trace_path), start=1):
+            kind = repr(str(record["type"])[:40])
             try:
                 printer(record)
-            except (TypeError, AttributeError, LookupError, ValueError) as error:
-                # a field of another shape than a run writes (a hand-made or damaged trace)
+            except KeyError as error:
+                # a field a run writes is missing (a hand-made or damaged trace)
                 raise UserError(
-                    f"{trace_path}: record {number} ({str(record.get('type'))[:40]!r}) has a "
-                    f"field of the wrong type: {type(error).__name__}"
+                    f"{trace_path}: record {number} ({kind}) lacks the field {error}"
+                ) from None
+            except (TypeError, AttributeError, LookupError, ValueError) as error:
+                # a field of another shape than a run writes
+                raise UserError(
+                    f"{trace_path}: record {number} ({kind}) has a field of the wrong type: "
+                    f"{type(error).__name__}"
                 ) from None
     except ValueError as error:
         raise UserError(str(error)) from None

@@ -6,14 +6,14 @@ import datetime
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from harmony_agent._events import Event
 from harmony_agent._redact import Redactor
-from harmony_agent.traces._records import Record, event_record
+from harmony_agent.traces._records import ErrorRecord, Record, RunStartedRecord, event_record
 
 __all__ = ["TraceWriter", "read_trace"]
 
@@ -62,7 +62,8 @@ class TraceWriter:
         """Marks the start of a run on `prompt`; `details` (e.g. the engine) are recorded."""
         self._runs += 1
         self._started = time.monotonic()
-        self.write({"type": "run_started", "prompt": prompt, **details})
+        started: RunStartedRecord = {"type": "run_started", "prompt": prompt}
+        self.write({**started, **details})
 
     def __call__(self, event: Event) -> None:
         record = event_record(event)
@@ -71,10 +72,11 @@ class TraceWriter:
 
     def error(self, error: BaseException) -> None:
         """Records that the run failed with `error`."""
-        self.write({"type": "error", "kind": type(error).__name__, "message": str(error)})
+        failed: ErrorRecord = {"type": "error", "kind": type(error).__name__, "message": str(error)}
+        self.write(failed)
 
-    def write(self, record: Record) -> None:
-        """Appends one record (stamped and redacted) and flushes it."""
+    def write(self, record: Mapping[str, Any]) -> None:
+        """Appends one record (stamped and redacted) and flushes it; a run writes `Record`s."""
         stamped = {
             "ts": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
             "elapsed_s": round(time.monotonic() - self._started, 4),
@@ -94,7 +96,8 @@ class TraceWriter:
 
 def read_trace(path: str | os.PathLike[str]) -> Iterator[Record]:
     """The records of a trace file, in order; a line that is not JSON raises ValueError
-    naming its line number.
+    naming its line number. Only `type` is checked: a hand-made file may hold other fields
+    than a run writes.
     """
     with Path(path).open(encoding="utf-8") as file:
         for number, line in enumerate(file, start=1):
@@ -106,4 +109,4 @@ def read_trace(path: str | os.PathLike[str]) -> Iterator[Record]:
                 raise ValueError(f"{path}:{number}: not a JSON line ({error.msg})") from None
             if not isinstance(record, dict) or "type" not in record:
                 raise ValueError(f"{path}:{number}: not a trace record")
-            yield record
+            yield cast(Record, record)

@@ -130,6 +130,26 @@ def test_show_and_json_output_carry_no_terminal_sequences(cli: Cli, tmp_path: Pa
 
 
 @pytest.mark.parametrize(
+    ("record", "missing"),
+    [
+        ({"type": "run_finished", "stop_reason": "final", "citations": []}, "usage"),
+        ({"type": "tool_result", "recipient": "python", "output": "4"}, "error"),
+        ({"type": "recovery", "kind": "unknown_tool"}, "detail"),
+    ],
+)
+def test_show_refuses_a_record_without_a_field_a_run_writes(
+    cli: Cli, tmp_path: Path, record: dict[str, object], missing: str
+) -> None:
+    # printed as 0 turns, 0 tokens (or a tool call of 0.00 s, a repair of None) before
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text(json.dumps(record) + "\n")
+    done = cli("show", trace)
+    assert done.returncode == ExitCode.USAGE, done.stdout
+    kind = record["type"]
+    assert f"{trace}: record 1 ({kind!r}) lacks the field {missing!r}" in done.stderr
+
+
+@pytest.mark.parametrize(
     "record",
     [
         {"type": "run_finished", "citations": "abc"},

@@ -51,6 +51,7 @@ def test_trace_records_a_run_with_secrets_redacted(tmp_path: Path) -> None:
     unknown = [r for r in records if r["type"] == "tool_result"][1]
     assert unknown["error"] == "unknown_tool"
     finished = records[-1]
+    assert finished["type"] == "run_finished"
     assert finished["final_text"] == "Found it."
     assert finished["stop_reason"] == "final"
     assert finished["usage"]["turns"] == 3

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Sequence
 
 import pytest
-from harmony_agent import Citation, RunFinished
+from harmony_agent import Citation, RunFinished, Usage
 from harmony_agent._redact import Redactor
 from harmony_agent.cli._printer import RunPrinter
-from harmony_agent.traces import Record, event_record
+from harmony_agent.traces import (
+    CitationRecord,
+    MessageRecord,
+    Record,
+    RunFinishedRecord,
+    TextDeltaRecord,
+    ToolCallRecord,
+    ToolResultRecord,
+    event_record,
+    usage_record,
+)
 from rich.console import Console
 
 from tests.fakes import make_agent
@@ -17,7 +28,66 @@ from tests.fakes import make_agent
 ANSWER = "Paris has 2.1 million people【3†L9-L11】."
 
 
-def render(records: list[Record], **options: object) -> str:
+def message(text: str, *, author: str = "assistant", channel: str | None = None) -> MessageRecord:
+    """A message record as a trace holds it."""
+    return {
+        "type": "message",
+        "author": author,
+        "text": text,
+        "channel": channel,
+        "recipient": None,
+        "content_type": None,
+    }
+
+
+def delta(text: str, channel: str) -> TextDeltaRecord:
+    """Streamed text, as the CLI shows it live."""
+    return {"type": "text_delta", "text": text, "channel": channel, "recipient": None}
+
+
+def tool_call(recipient: str, arguments: str) -> ToolCallRecord:
+    """A call record as a trace holds it."""
+    return {
+        "type": "tool_call",
+        "id": "call-1",
+        "recipient": recipient,
+        "arguments": arguments,
+        "channel": "commentary",
+        "content_type": None,
+    }
+
+
+def tool_result(
+    recipient: str, output: str, *, error: str | None = None, duration_s: float = 0.0
+) -> ToolResultRecord:
+    """A tool result record as a trace holds it."""
+    return {
+        "type": "tool_result",
+        "id": "call-1",
+        "recipient": recipient,
+        "output": output,
+        "error": error,
+        "traceback": None,
+        "files": [],
+        "data": {},
+        "duration_s": duration_s,
+    }
+
+
+def run_finished(stop_reason: str, citations: list[CitationRecord]) -> RunFinishedRecord:
+    """The last record of a run, with no tokens counted."""
+    return {
+        "type": "run_finished",
+        "stop_reason": stop_reason,
+        "final_text": "",
+        "output": None,
+        "usage": usage_record(Usage()),
+        "citations": citations,
+        "recoveries": 0,
+    }
+
+
+def render(records: Sequence[Record], **options: object) -> str:
     console = Console(file=io.StringIO(), width=100, color_system=None)
     printer = RunPrinter(console, **options)  # type: ignore[arg-type]
     for record in records:
@@ -70,13 +140,7 @@ def test_errors_and_recoveries_are_shown() -> None:
     output = render(
         [
             {"type": "recovery", "kind": "header_repaired", "detail": "commentary<|x|>"},
-            {
-                "type": "tool_result",
-                "recipient": "python",
-                "output": "Traceback...",
-                "error": "exception",
-                "duration_s": 0.5,
-            },
+            tool_result("python", "Traceback...", error="exception", duration_s=0.5),
             {"type": "error", "kind": "EngineError", "message": "the server went away"},
         ]
     )
@@ -101,7 +165,7 @@ SENT = ("\x1b]", "\x1bP", "\x1b[2J", "\x9b", "\x9d", "\x07", "\r", "\x08", "\x1b
 """What must never reach the terminal (rich's own colour codes are plain SGR sequences)."""
 
 
-def terminal_render(records: list[Record], **options: object) -> str:
+def terminal_render(records: Sequence[Record], **options: object) -> str:
     """What a colour terminal receives (Live included) for `records`."""
     console = Console(file=io.StringIO(), width=100, force_terminal=True, color_system="truecolor")
     printer = RunPrinter(console, **options)  # type: ignore[arg-type]
@@ -118,23 +182,26 @@ def hostile_records(payload: str) -> list[Record]:
     the answer all carry `payload`.
     """
     text = f"a{payload}b"
+    citation: CitationRecord = {
+        "marker": text,
+        "url": text,
+        "title": text,
+        "lines": [1, 2],
+        "text": text,
+    }
     return [
-        {"type": "run_started", "run": payload},
-        {"type": "message", "author": "user", "text": text},
-        *({"type": "text_delta", "channel": "analysis", "text": piece} for piece in text),
-        {"type": "message", "author": "assistant", "channel": "analysis", "text": text},
-        {"type": "tool_call", "recipient": f"functions.{payload}", "arguments": text},
-        {"type": "tool_result", "recipient": text, "output": text, "error": text},
+        {"type": "run_started", "run": 1, "prompt": text},
+        message(text, author="user"),
+        *(delta(piece, "analysis") for piece in text),
+        message(text, channel="analysis"),
+        tool_call(f"functions.{payload}", text),
+        tool_result(text, text, error=text),
         {"type": "recovery", "kind": payload, "detail": text},
         {"type": "context_trimmed", "kind": payload, "tokens_removed": 1, "detail": text},
-        *({"type": "text_delta", "channel": "final", "text": piece} for piece in text),
-        {"type": "message", "author": "assistant", "channel": "final", "text": text},
+        *(delta(piece, "final") for piece in text),
+        message(text, channel="final"),
         {"type": "error", "kind": payload, "message": text},
-        {
-            "type": "run_finished",
-            "stop_reason": payload,
-            "citations": [{"title": text, "url": text, "lines": [1, 2]}],
-        },
+        run_finished(payload, [citation]),
     ]
 
 
@@ -155,16 +222,14 @@ def test_markup_and_markdown_links_from_the_model_are_not_interpreted() -> None:
     answer = "[bold red]x[/] see [docs](https://evil.example/a)"
     output = render(
         [
-            {"type": "tool_call", "recipient": "functions.[/]", "arguments": "{}"},
-            {"type": "tool_result", "recipient": "[/]", "output": "[bold]y[/bold]", "error": "[/]"},
-            {"type": "message", "author": "assistant", "channel": "final", "text": answer},
+            tool_call("functions.[/]", "{}"),
+            tool_result("[/]", "[bold]y[/bold]", error="[/]"),
+            message(answer, channel="final"),
         ]
     )
     assert "→ functions.[/]" in output and "[bold]y[/bold]" in output
     assert "[bold red]x[/]" in output and "(https://evil.example/a)" in output
-    linked = terminal_render(
-        [{"type": "message", "author": "assistant", "channel": "final", "text": answer}]
-    )
+    linked = terminal_render([message(answer, channel="final")])
     assert "\x1b]8;" not in linked  # no hidden link target: the URL is shown
 
 
@@ -173,9 +238,9 @@ def test_secrets_are_hidden_even_when_streamed_in_pieces() -> None:
     text = f"the key is Bearer abc123def456 and {secret} ok. sk-{'x' * 20} done"
     records: list[Record] = []
     for channel in ("analysis", "final"):
-        records += [{"type": "text_delta", "channel": channel, "text": c} for c in text]
-        records.append({"type": "message", "author": "assistant", "channel": channel, "text": text})
-    records.append({"type": "tool_result", "recipient": "python", "output": text})
+        records += [delta(c, channel) for c in text]
+        records.append(message(text, channel=channel))
+    records.append(tool_result("python", text))
     for console in (render, terminal_render):
         output = console(records, redactor=Redactor([secret]))
         for shown in ("abc123", "Falcon", "xxxxxxxx"):
