@@ -32,9 +32,12 @@ def get_weather(city: str, unit: Literal["celsius", "fahrenheit"] = "celsius") -
     return {"city": city, "temperature": 20, "unit": unit}
 
 
-def make_agent(script: list[str], **settings: object) -> tuple[Agent, ScriptedEngine]:
-    """An agent that plays `script` on a ScriptedEngine, with `get_weather`, a fixed date and
-    low reasoning; `settings` are further (or other) `Agent` parameters.
+def make_agent(
+    script: Sequence[str | Sequence[int]], **settings: object
+) -> tuple[Agent, ScriptedEngine]:
+    """An agent that plays `script` (harmony text or token ids per completion) on a
+    ScriptedEngine, with `get_weather`, a fixed date and low reasoning; `settings` are further
+    (or other) `Agent` parameters.
     """
     engine = ScriptedEngine(script)
     options: dict[str, object] = {"reasoning": "low", "current_date": DATE, "tools": [get_weather]}

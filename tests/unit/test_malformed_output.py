@@ -18,11 +18,8 @@ RESULT = (
 
 
 def run(script: list[str | list[int]], **settings: object) -> tuple[RunResult, ScriptedEngine]:
-    agent, _ = make_agent([], **settings)
-    engine = ScriptedEngine(script)
-    from dataclasses import replace
-
-    result = replace(agent, engine=engine).run("Weather in Paris?")
+    agent, engine = make_agent(script, **settings)
+    result = agent.run("Weather in Paris?")
     engine.assert_consumed()
     return result, engine
 

@@ -22,7 +22,7 @@ from harmony_agent import (
 from harmony_agent._harmony import decode, encode_completion, encode_text
 from harmony_agent.engines import ScriptedEngine, TokenChunk
 
-from tests.fakes import DATE, get_weather
+from tests.fakes import DATE, get_weather, make_agent
 
 CALL = '<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city": "Paris"}<|call|>'
 
@@ -34,24 +34,17 @@ class Weather(pydantic.BaseModel):
     celsius: float
 
 
-def agent_with(script: list[str], **settings: object) -> tuple[Agent, ScriptedEngine]:
-    engine = ScriptedEngine(script)
-    options: dict[str, object] = {"current_date": DATE, "reasoning": "low", "tools": [get_weather]}
-    options.update(settings)
-    return Agent(engine=engine, **options), engine  # type: ignore[arg-type]
-
-
 def developer_message(engine: ScriptedEngine) -> str:
     return decode(engine.prompts[0]).split("<|start|>developer<|message|>")[1].split("<|end|>")[0]
 
 
 def test_response_format_in_the_developer_message() -> None:
-    agent, engine = agent_with(
+    agent, engine = make_agent(
         ['<|channel|>final<|message|>{"city": "Paris", "celsius": 20}<|return|>'],
         instructions="Answer in JSON.",
         output_type=Weather,
     )
-    plain, plain_engine = agent_with(
+    plain, plain_engine = make_agent(
         ["<|channel|>final<|message|>x<|return|>"], instructions="Answer in JSON."
     )
     result = agent.run("Weather?")
@@ -73,7 +66,7 @@ def test_response_format_alone_makes_a_developer_message() -> None:
         "type": "object",
         "properties": {"items": {"type": "array"}},
     }
-    agent, engine = agent_with(
+    agent, engine = make_agent(
         ['<|channel|>final<|message|>```json\n{"items": ["eggs"]}\n```<|return|>'],
         tools=[],
         output_type=schema,
@@ -86,7 +79,7 @@ def test_response_format_alone_makes_a_developer_message() -> None:
 
 
 def test_invalid_answer_is_sent_back_then_repaired() -> None:
-    agent, engine = agent_with(
+    agent, engine = make_agent(
         [
             '<|channel|>final<|message|>{"city": "Paris"}<|return|>',
             '<|channel|>final<|message|>{"city": "Paris", "celsius": 20.5}<|return|>',
@@ -104,7 +97,7 @@ def test_invalid_answer_is_sent_back_then_repaired() -> None:
 
 
 def test_invalid_answers_until_the_retries_end_raise_with_the_raw_text() -> None:
-    agent, engine = agent_with(
+    agent, engine = make_agent(
         ["<|channel|>final<|message|>not json<|return|>"] * 3,
         output_type=Weather,
         max_output_retries=2,
@@ -119,7 +112,7 @@ def test_invalid_answers_until_the_retries_end_raise_with_the_raw_text() -> None
 
 
 async def test_a_stream_ends_with_the_output_error_not_with_a_finished_run() -> None:
-    agent, _ = agent_with(
+    agent, _ = make_agent(
         ["<|channel|>final<|message|>not json<|return|>"], output_type=Weather, max_output_retries=0
     )
     seen: list[Event] = []
@@ -131,7 +124,7 @@ async def test_a_stream_ends_with_the_output_error_not_with_a_finished_run() -> 
 
 def test_constrained_answer_continues_from_its_header_under_the_schema() -> None:
     thinking = "<|channel|>analysis<|message|>Paris, 20.<|end|><|start|>assistant"
-    agent, engine = agent_with(
+    agent, engine = make_agent(
         [
             # the engine is stopped at the final header: what follows it is never read
             thinking + "<|channel|>final<|message|>It is 20 in Paris.<|return|>",
@@ -160,7 +153,7 @@ def test_constrained_answer_continues_from_its_header_under_the_schema() -> None
 
 
 def test_constrained_output_leaves_tool_calls_and_reasoning_free() -> None:
-    agent, engine = agent_with(
+    agent, engine = make_agent(
         [CALL, "<|channel|>final<|message|>", '{"city": "Paris", "celsius": 20}<|return|>'],
         output_type=Weather,
         constrain_output=True,
@@ -175,7 +168,7 @@ def test_constrained_output_leaves_tool_calls_and_reasoning_free() -> None:
 
 def test_constrained_output_needs_a_schema_and_an_engine_that_can_constrain() -> None:
     with pytest.raises(ConfigError, match="needs an output_type"):
-        agent_with([], constrain_output=True)
+        make_agent([], constrain_output=True)
 
     class PlainEngine:
         max_model_len = None
@@ -191,7 +184,7 @@ def test_constrained_output_needs_a_schema_and_an_engine_that_can_constrain() ->
 
 
 def test_tool_choice_required() -> None:
-    agent, engine = agent_with(
+    agent, engine = make_agent(
         [
             "<|channel|>final<|message|>Sunny.<|return|>",
             CALL,
@@ -208,14 +201,14 @@ def test_tool_choice_required() -> None:
 
 
 def test_tool_choice_required_gives_up_within_the_error_budget() -> None:
-    agent, _ = agent_with(
+    agent, _ = make_agent(
         ["<|channel|>final<|message|>No.<|return|>"] * 3, tool_choice="required", max_model_errors=2
     )
     assert agent.run("Weather?").stop_reason is StopReason.ERROR_BUDGET
 
 
 def test_tool_choice_none_hides_the_tools() -> None:
-    agent, engine = agent_with(
+    agent, engine = make_agent(
         [CALL, "<|channel|>final<|message|>ok<|return|>"], tool_choice="none"
     )
     result = agent.run("Weather?")
@@ -231,7 +224,7 @@ def test_tool_choice_names_a_function() -> None:
         return "12:00"
 
     time_call = CALL.replace("get_weather", "get_time")
-    agent, _ = agent_with(
+    agent, _ = make_agent(
         [
             CALL,
             "<|channel|>final<|message|>Hm.<|return|>",
@@ -259,9 +252,9 @@ def test_tool_choice_names_a_function() -> None:
 
 def test_bad_settings() -> None:
     with pytest.raises(ConfigError, match="tool_choice"):
-        agent_with([], tool_choice="get_time")
+        make_agent([], tool_choice="get_time")
     with pytest.raises(ConfigError, match="output_type"):
-        agent_with([], output_type={"type": 5})
+        make_agent([], output_type={"type": 5})
 
 
 @tool
@@ -275,7 +268,7 @@ def dump_call(part: int) -> str:
 
 
 def test_tool_output_is_cut_to_its_budget() -> None:
-    agent, engine = agent_with(
+    agent, engine = make_agent(
         [dump_call(1), "<|channel|>final<|message|>ok<|return|>"], tools=[dump]
     )
     seen: list[object] = []
