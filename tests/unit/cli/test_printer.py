@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Sequence
+from typing import cast
 
 import pytest
 from harmony_agent import Citation, RunFinished, Usage
@@ -15,6 +16,7 @@ from harmony_agent.traces import (
     MessageRecord,
     Record,
     RunFinishedRecord,
+    RunStartedRecord,
     TextDeltaRecord,
     ToolCallRecord,
     ToolResultRecord,
@@ -190,7 +192,8 @@ def hostile_records(payload: str) -> list[Record]:
         "text": text,
     }
     return [
-        {"type": "run_started", "run": 1, "prompt": text},
+        # a trace file holds any JSON, a run "number" too
+        cast(RunStartedRecord, {"type": "run_started", "run": payload, "prompt": text}),
         message(text, author="user"),
         *(delta(piece, "analysis") for piece in text),
         message(text, channel="analysis"),
