@@ -362,19 +362,22 @@ async def test_concurrent_runs_survive_faults_without_leaks(site: RunningSite) -
     threads_before = len(own_threads())
     tracemalloc.start()
     try:
-        # warm-up: pools, caches, executor threads
-        tally = await one_round(0, site, browser, python)
-        await settle(threads_before)
-        gc.collect()
-        fds_warm, rss_warm = open_fds(), rss_bytes()
-        traced_warm = tracemalloc.get_traced_memory()[0]
-        traced = []
-        for seed in range(1, ROUNDS):
-            tally += await one_round(seed * 1000, site, browser, python)
+        # The browser's page workers live across rounds, as in a long-lived agent process (a
+        # cold worker start on a loaded machine is not what this test is about).
+        async with browser:
+            # warm-up: pools, caches, executor threads, the page workers
+            tally = await one_round(0, site, browser, python)
             await settle(threads_before)
             gc.collect()
-            traced.append(tracemalloc.get_traced_memory()[0])
-        rss_end = rss_bytes()
+            fds_warm, rss_warm = open_fds(), rss_bytes()
+            traced_warm = tracemalloc.get_traced_memory()[0]
+            traced = []
+            for seed in range(1, ROUNDS):
+                tally += await one_round(seed * 1000, site, browser, python)
+                await settle(threads_before)
+                gc.collect()
+                traced.append(tracemalloc.get_traced_memory()[0])
+            rss_end = rss_bytes()
     finally:
         tracemalloc.stop()
 

@@ -82,7 +82,7 @@ def test_max_turns() -> None:
 
 
 def test_run_token_budget() -> None:
-    agent, _ = make_agent([CALL, CALL, FINAL], max_run_tokens=45)
+    agent, _ = make_agent([CALL, CALL], max_run_tokens=45)
     result = agent.run("Weather?")
     assert result.stop_reason is StopReason.TOKEN_BUDGET
     assert result.usage.completion_tokens <= 45
@@ -95,7 +95,7 @@ async def test_timeout_returns_a_partial_result() -> None:
         await asyncio.sleep(10)
         return "sunny"
 
-    agent, _ = make_agent([CALL, FINAL], tools=[get_weather], timeout=0.2)
+    agent, _ = make_agent([CALL], tools=[get_weather], timeout=0.2)
     started = time.monotonic()
     result = await agent.arun("Weather?")
     assert time.monotonic() - started < 2
@@ -104,8 +104,8 @@ async def test_timeout_returns_a_partial_result() -> None:
 
 
 async def test_stream_cancel_ends_the_run_with_a_result() -> None:
-    agent, _ = make_agent([CALL, FINAL])
-    agent = replace(agent, engine=ScriptedEngine([CALL, FINAL], token_delay=0.05))
+    agent, _ = make_agent([])
+    agent = replace(agent, engine=ScriptedEngine([CALL], token_delay=0.05))
     stream = agent.stream("Weather?")
     events = []
     async for event in stream:
@@ -121,7 +121,7 @@ async def test_leaving_a_stream_early_cancels_and_closes_tool_sessions() -> None
     agent, _ = make_agent([])
     agent = replace(
         agent,
-        engine=ScriptedEngine(["<|channel|>analysis to=counter<|message|>slow<|call|>", FINAL]),
+        engine=ScriptedEngine(["<|channel|>analysis to=counter<|message|>slow<|call|>"]),
         tools=[tool_],
     )
     async with agent.stream("Count") as stream:
@@ -136,7 +136,7 @@ async def test_task_cancellation_propagates_and_releases_sessions() -> None:
     agent, _ = make_agent([])
     agent = replace(
         agent,
-        engine=ScriptedEngine(["<|channel|>analysis to=counter<|message|>slow<|call|>", FINAL]),
+        engine=ScriptedEngine(["<|channel|>analysis to=counter<|message|>slow<|call|>"]),
         tools=[tool_],
     )
     task = asyncio.create_task(agent.arun("Count"))
@@ -206,6 +206,7 @@ def _system_text(agent: Agent) -> str:
     return decode(agent.render_preamble())
 
 
+@pytest.mark.unconsumed_script(reason="shows that assert_consumed fails on an unplayed script")
 def test_engine_errors_raise() -> None:
     agent, _ = make_agent([CALL])
     with pytest.raises(ScriptExhausted, match="generate call 2 but holds 1"):
@@ -225,7 +226,7 @@ async def test_engine_abort_raises_engine_error() -> None:
 
 
 async def test_sync_run_inside_an_event_loop_is_refused() -> None:
-    agent, _ = make_agent([FINAL])
+    agent, _ = make_agent([])
     with pytest.raises(RuntimeError, match="await arun"):
         agent.run("Hi")
 
