@@ -14,8 +14,7 @@ from harmony_agent.cli._terminal import error_line
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from harmony_agent.config import AgentConfig
-    from harmony_agent.engines import DefaultModel
+    from harmony_agent.config import AgentConfig, DefaultModel
     from harmony_agent.traces import TraceWriter
 
 __all__ = [
@@ -106,7 +105,7 @@ def announce_engine(config: AgentConfig) -> None:
     """Says on stderr which model the embedded default engine runs, and why."""
     if config.engine.kind != "default":
         return
-    from harmony_agent.engines import default_model
+    from harmony_agent.config import default_model
 
     choice = default_model()
     style = "yellow" if choice.model is None else "default"

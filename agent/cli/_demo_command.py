@@ -20,7 +20,7 @@ def demo(hide_reasoning: HideReasoning = False) -> None:
     The engine is gpt-oss-20b in-process where a GPU and its weights are present, else the tiny
     gpt-oss checkpoint on the CPU.
     """
-    from harmony_agent.engines import default_model
+    from harmony_agent.config import default_model
 
     choice = default_model()
     line = default_engine_line(choice)

@@ -16,6 +16,12 @@ from harmony_agent.config._agent_config import (
     SamplingConfig,
     ToolsConfig,
 )
+from harmony_agent.config._default_engine import (
+    GPT_OSS_20B,
+    DefaultModel,
+    default_engine,
+    default_model,
+)
 from harmony_agent.config._engines import (
     DefaultEngineConfig,
     EngineConfig,
@@ -29,9 +35,11 @@ from harmony_agent.config._functions import FunctionConfig, import_object
 from harmony_agent.config._load import load_config
 
 __all__ = [
+    "GPT_OSS_20B",
     "AgentConfig",
     "ConfigFileError",
     "DefaultEngineConfig",
+    "DefaultModel",
     "EngineConfig",
     "FunctionConfig",
     "HTTPEngineConfig",
@@ -42,6 +50,8 @@ __all__ = [
     "ToolsConfig",
     "VLLMEngineConfig",
     "build_engine",
+    "default_engine",
+    "default_model",
     "import_object",
     "load_config",
 ]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from harmony_agent._errors import ConfigError
+from harmony_agent.config._default_engine import default_engine
 from harmony_agent.config._text_file import read_text_file
 from harmony_agent.config._yaml import read_yaml
 from harmony_agent.engines import (
@@ -16,7 +17,6 @@ from harmony_agent.engines import (
     ScriptedEngine,
     VLLMEngine,
     VLLMSettings,
-    default_engine,
 )
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 

@@ -7,20 +7,12 @@ from harmony_agent.engines._base import (
     TokenChunk,
     supports_json,
 )
-from harmony_agent.engines._default import (
-    GPT_OSS_20B,
-    DefaultModel,
-    default_engine,
-    default_model,
-)
 from harmony_agent.engines._http import HTTPEngine
 from harmony_agent.engines._http_settings import HTTPSettings
 from harmony_agent.engines._scripted import ScriptedEngine
 from harmony_agent.engines._vllm import VLLMEngine, VLLMSettings
 
 __all__ = [
-    "GPT_OSS_20B",
-    "DefaultModel",
     "Engine",
     "FinishReason",
     "HTTPEngine",
@@ -30,7 +22,5 @@ __all__ = [
     "TokenChunk",
     "VLLMEngine",
     "VLLMSettings",
-    "default_engine",
-    "default_model",
     "supports_json",
 ]

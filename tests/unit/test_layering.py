@@ -69,6 +69,28 @@ def test_imports_go_one_way(folder: str) -> None:
     assert not wrong, f"{folder}/ imports what it may not: {sorted(wrong)}"
 
 
+ENGINES_MAY_IMPORT = (
+    "harmony_agent.engines",
+    "harmony_agent._errors",
+    "harmony_agent._harmony",
+    "harmony_agent._redact",
+)
+"""Engines are tokens in, tokens out: they know the harmony vocabulary, the error tree and the
+one redaction (their errors quote servers), nothing of tools, configuration or the tiny model.
+"""
+
+
+def test_engines_import_only_themselves_errors_and_harmony() -> None:
+    wrong = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path, module in imports("agent/engines")
+        if within(module, ("harmony_agent",))
+        and module != "harmony_agent"  # the package a `from harmony_agent import _x` names
+        and not within(module, ENGINES_MAY_IMPORT)
+    }
+    assert not wrong, f"engines import what they may not: {sorted(wrong)}"
+
+
 @pytest.mark.parametrize(
     ("library", "owner"),
     [("openai_harmony", "agent/_harmony.py"), ("vllm", "agent/engines/_vllm.py")],

@@ -1,4 +1,5 @@
-"""The embedded default: which model the in-process engine runs when nobody says.
+"""The embedded default: which model the in-process engine runs when nobody says (a choice
+of configuration: the engines themselves only take tokens in and give tokens out).
 
 gpt-oss-20b where a CUDA GPU and its weights are present (a local checkpoint directory named
 by `HARMONY_AGENT_MODEL`, or the hub's `openai/gpt-oss-20b` in the local cache); otherwise the
@@ -11,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from harmony_agent.engines._vllm import VLLMEngine, VLLMSettings
+from harmony_agent.engines import VLLMEngine, VLLMSettings
 
 __all__ = ["GPT_OSS_20B", "DefaultModel", "default_engine", "default_model"]
 
