@@ -37,7 +37,8 @@ from harmony_agent.tiny import (
     tiny_agent,
     tiny_engine_settings,
 )
-from harmony_agent.tools import PythonTool, ToolNamespace
+from harmony_agent.tools import ToolNamespace
+from harmony_agent.tools.python import PythonTool
 
 from tests.e2e.recording import RecordingEngine
 

@@ -11,7 +11,6 @@ from harmony_agent.tools._base import (
     ToolSession,
 )
 from harmony_agent.tools._function import FunctionTool, tool
-from harmony_agent.tools.python import PythonTool, SandboxConfig
 
 __all__ = [
     "BuiltinTool",
@@ -19,8 +18,6 @@ __all__ = [
     "FunctionSpec",
     "FunctionTool",
     "InvalidArguments",
-    "PythonTool",
-    "SandboxConfig",
     "ToolError",
     "ToolNamespace",
     "ToolOutput",

@@ -21,7 +21,8 @@ from harmony_agent.sandbox._errors import CopyLimitExceeded
 from harmony_agent.sandbox._files import CopyLimits, copy_tree
 from harmony_agent.sandbox._launch import NOBODY
 from harmony_agent.tools import BuiltinTool, ToolNamespace, ToolOutput, ToolSession
-from harmony_agent.tools.python import PythonSession, PythonTool
+from harmony_agent.tools.python import PythonTool
+from harmony_agent.tools.python._session import PythonSession
 
 __all__ = ["CheckRun", "TaskSandbox"]
 

@@ -36,7 +36,6 @@ from harmony_agent import (
 from harmony_agent._harmony import decode
 from harmony_agent.engines import SamplingParams, ScriptedEngine, TokenChunk
 from harmony_agent.sandbox import SandboxConfig
-from harmony_agent.tools import PythonTool
 from harmony_agent.tools.browser import (
     Browser,
     BrowserConfig,
@@ -44,6 +43,7 @@ from harmony_agent.tools.browser import (
     GuardConfig,
     SearxngConfig,
 )
+from harmony_agent.tools.python import PythonTool
 
 from .browser.site import Reply, RunningSite
 

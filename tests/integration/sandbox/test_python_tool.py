@@ -10,7 +10,8 @@ from harmony_agent._harmony import decode
 from harmony_agent.engines import ScriptedEngine
 from harmony_agent.sandbox import KernelPool, ReadOnlyMount, Sandbox
 from harmony_agent.tiny import ProductPython
-from harmony_agent.tools import PythonTool, ToolError
+from harmony_agent.tools import ToolError
+from harmony_agent.tools.python import PythonTool
 
 from tests.fakes import python_call
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from harmony_agent import Agent
 from harmony_agent.sandbox import KernelPool
-from harmony_agent.tools import PythonTool
+from harmony_agent.tools.python import PythonTool
 
 from tests.readme import after_quickstart, python_blocks, run
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 from harmony_agent.sandbox import ExecutionResult, IsolationReport, SandboxConfig
-from harmony_agent.tools.python import describe, render_result
+from harmony_agent.tools.python import describe
+from harmony_agent.tools.python._render import render_result
 from harmony_agent.tools.python._session import _unfence
 
 FULL = IsolationReport(
