@@ -39,7 +39,8 @@ from harmony_agent._result import (
     Usage,
 )
 from harmony_agent._stream import RunStream
-from harmony_agent.tools import Citation, FunctionTool, ToolError, tool
+from harmony_agent.tools._base import Citation, ToolError
+from harmony_agent.tools._function import FunctionTool, tool
 
 __all__ = [
     "Agent",

@@ -19,7 +19,8 @@ from harmony_agent._run import ANY_TOOL, AnyTool, Run
 from harmony_agent._stream import RunStream
 from harmony_agent._sync import run_sync
 from harmony_agent.engines import Engine, SamplingParams, supports_json
-from harmony_agent.tools import BuiltinTool, FunctionTool, tool
+from harmony_agent.tools import BuiltinTool
+from harmony_agent.tools._function import FunctionTool, tool
 
 __all__ = ["Agent"]
 

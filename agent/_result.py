@@ -10,7 +10,7 @@ from typing import Any
 
 from harmony_agent._history import History
 from harmony_agent._messages import Message, Recovery
-from harmony_agent.tools import Citation
+from harmony_agent.tools._base import Citation
 
 __all__ = ["RunResult", "StopReason", "ToolCall", "ToolErrorKind", "ToolResult", "Usage"]
 

@@ -17,16 +17,9 @@ from dataclasses import dataclass
 
 from harmony_agent._errors import ConfigError, ToolUnavailable
 from harmony_agent._result import ToolCall, ToolErrorKind, ToolResult
-from harmony_agent.tools import (
-    BuiltinTool,
-    Citation,
-    FunctionTool,
-    InvalidArguments,
-    ToolError,
-    ToolOutput,
-    ToolSession,
-    _feedback,
-)
+from harmony_agent.tools import BuiltinTool, InvalidArguments, ToolOutput, ToolSession, _feedback
+from harmony_agent.tools._base import Citation, ToolError
+from harmony_agent.tools._function import FunctionTool
 
 __all__ = ["BuiltinRoute", "FunctionRoute", "Route", "Router"]
 

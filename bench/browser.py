@@ -37,17 +37,12 @@ import time
 from pathlib import Path
 
 from harmony_agent._harmony import encode_text
-from harmony_agent.tools.browser import (
-    Browser,
-    BrowserConfig,
-    BrowserSession,
-    FetchConfig,
-    GuardConfig,
-    estimate_tokens,
-)
+from harmony_agent.tools.browser import Browser, BrowserConfig, FetchConfig, GuardConfig
+from harmony_agent.tools.browser._browser import estimate_tokens
 from harmony_agent.tools.browser._content import Download, to_page
 from harmony_agent.tools.browser._converter import Converter
 from harmony_agent.tools.browser._page import wrap_lines
+from harmony_agent.tools.browser._session import BrowserSession
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench"

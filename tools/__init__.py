@@ -1,26 +1,23 @@
-"""Tools the model can call: developer functions and the built-in browser and python."""
+"""What a tool is built from: built-in tools and their sessions, their outputs and namespaces,
+function specs, and the error for arguments the model got wrong. Developer functions (`tool`,
+`FunctionTool`) and `ToolError` are exported by `harmony_agent`; the built-in tools by
+`harmony_agent.tools.browser` and `harmony_agent.tools.python`.
+"""
 
 from harmony_agent.tools._arguments import InvalidArguments
 from harmony_agent.tools._base import (
     BuiltinTool,
-    Citation,
     FunctionSpec,
-    ToolError,
     ToolNamespace,
     ToolOutput,
     ToolSession,
 )
-from harmony_agent.tools._function import FunctionTool, tool
 
 __all__ = [
     "BuiltinTool",
-    "Citation",
     "FunctionSpec",
-    "FunctionTool",
     "InvalidArguments",
-    "ToolError",
     "ToolNamespace",
     "ToolOutput",
     "ToolSession",
-    "tool",
 ]

@@ -5,7 +5,7 @@ appended to a JSONL file and synced per task, and tasks whose id is already ther
 so an interrupted batch (even `kill -9`) resumes where it stopped.
 """
 
-from harmony_agent.batch._outcome import Status, TaskOutcome, judge_answer
+from harmony_agent.batch._outcome import Status, TaskOutcome
 from harmony_agent.batch._results import ResultsFile
 from harmony_agent.batch._runner import BatchRunner
 from harmony_agent.batch._summary import BatchSummary
@@ -20,6 +20,5 @@ __all__ = [
     "Status",
     "Task",
     "TaskOutcome",
-    "judge_answer",
     "read_tasks",
 ]

@@ -31,7 +31,7 @@ from harmony_agent.config._engines import (
     build_engine,
 )
 from harmony_agent.config._error import ConfigFileError
-from harmony_agent.config._functions import FunctionConfig, import_object
+from harmony_agent.config._functions import FunctionConfig
 from harmony_agent.config._load import load_config
 
 __all__ = [
@@ -52,6 +52,5 @@ __all__ = [
     "build_engine",
     "default_engine",
     "default_model",
-    "import_object",
     "load_config",
 ]

@@ -24,7 +24,8 @@ from harmony_agent.config._functions import FunctionConfig, import_object
 from harmony_agent.config._text_file import read_text_file
 from harmony_agent.engines import Engine, SamplingParams
 from harmony_agent.sandbox import SandboxConfig
-from harmony_agent.tools import BuiltinTool, FunctionTool
+from harmony_agent.tools import BuiltinTool
+from harmony_agent.tools._function import FunctionTool
 from harmony_agent.tools.browser import Browser, BrowserConfig
 from harmony_agent.tools.python import PythonTool
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, model_validator

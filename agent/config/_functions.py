@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from harmony_agent._errors import ConfigError
-from harmony_agent.tools import FunctionTool, tool
+from harmony_agent.tools._function import FunctionTool, tool
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["FunctionConfig", "import_object"]

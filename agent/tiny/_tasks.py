@@ -12,15 +12,9 @@ from typing import ClassVar
 
 from harmony_agent._agent import Agent
 from harmony_agent.engines import Engine, SamplingParams
-from harmony_agent.tools import (
-    BuiltinTool,
-    FunctionTool,
-    ToolError,
-    ToolNamespace,
-    ToolOutput,
-    ToolSession,
-    tool,
-)
+from harmony_agent.tools import BuiltinTool, ToolNamespace, ToolOutput, ToolSession
+from harmony_agent.tools._base import ToolError
+from harmony_agent.tools._function import FunctionTool, tool
 
 __all__ = [
     "CURRENT_DATE",

@@ -10,55 +10,26 @@ Views follow the gpt-oss reference browser the model was trained with; fetching 
 an SSRF guard (on by default), with bounded redirects, size and time.
 """
 
-from harmony_agent.tools.browser._browser import Browser, estimate_tokens
-from harmony_agent.tools.browser._citations import resolve_citations
+from harmony_agent.tools.browser._browser import Browser
 from harmony_agent.tools.browser._config import BrowserConfig, FetchConfig, GuardConfig
-from harmony_agent.tools.browser._errors import Blocked, OpenError
-from harmony_agent.tools.browser._page import Page, PageKind
-from harmony_agent.tools.browser._session import BrowserSession
-from harmony_agent.tools.browser._state import BrowserState
-from harmony_agent.tools.browser._view import TokenCounter
-from harmony_agent.tools.browser.search import (
-    BraveBackend,
-    BraveConfig,
-    ExaBackend,
-    ExaConfig,
-    LocalIndexBackend,
-    LocalIndexConfig,
-    PageFetcher,
-    SearchBackend,
-    SearchConfig,
-    SearchError,
-    SearchResult,
-    SearxngBackend,
-    SearxngConfig,
-)
+from harmony_agent.tools.browser._search._backend import PageFetcher, SearchBackend, SearchResult
+from harmony_agent.tools.browser._search._brave import BraveConfig
+from harmony_agent.tools.browser._search._config import SearchConfig
+from harmony_agent.tools.browser._search._exa import ExaConfig
+from harmony_agent.tools.browser._search._local_index import LocalIndexConfig
+from harmony_agent.tools.browser._search._searxng import SearxngConfig
 
 __all__ = [
-    "Blocked",
-    "BraveBackend",
     "BraveConfig",
     "Browser",
     "BrowserConfig",
-    "BrowserSession",
-    "BrowserState",
-    "ExaBackend",
     "ExaConfig",
     "FetchConfig",
     "GuardConfig",
-    "LocalIndexBackend",
     "LocalIndexConfig",
-    "OpenError",
-    "Page",
     "PageFetcher",
-    "PageKind",
     "SearchBackend",
     "SearchConfig",
-    "SearchError",
     "SearchResult",
-    "SearxngBackend",
     "SearxngConfig",
-    "TokenCounter",
-    "estimate_tokens",
-    "resolve_citations",
 ]

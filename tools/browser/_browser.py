@@ -8,9 +8,9 @@ from harmony_agent.tools._base import BuiltinTool, ToolNamespace
 from harmony_agent.tools._errors import ConfigError
 from harmony_agent.tools.browser._clients import ClientPool
 from harmony_agent.tools.browser._config import BrowserConfig
+from harmony_agent.tools.browser._search._backend import SearchBackend
 from harmony_agent.tools.browser._session import BrowserSession
 from harmony_agent.tools.browser._view import TokenCounter
-from harmony_agent.tools.browser.search import SearchBackend
 
 __all__ = ["Browser", "estimate_tokens"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from harmony_agent.tools.browser.search import SearchConfig
+from harmony_agent.tools.browser._search._config import SearchConfig
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["BrowserConfig", "FetchConfig", "GuardConfig"]

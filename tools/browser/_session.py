@@ -19,10 +19,10 @@ from harmony_agent.tools.browser._config import BrowserConfig
 from harmony_agent.tools.browser._fetch import Fetcher
 from harmony_agent.tools.browser._find import MATCH_LINES, find_in_page
 from harmony_agent.tools.browser._page import Page, PageKind
+from harmony_agent.tools.browser._search._backend import SearchBackend
+from harmony_agent.tools.browser._search._results import results_page
 from harmony_agent.tools.browser._state import BrowserState
 from harmony_agent.tools.browser._view import TokenCounter, render_view
-from harmony_agent.tools.browser.search import SearchBackend
-from harmony_agent.tools.browser.search._results import results_page
 from pydantic import BaseModel
 
 __all__ = ["BrowserSession"]

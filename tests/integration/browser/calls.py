@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from harmony_agent.tools.browser import BrowserSession, FetchConfig, GuardConfig
+from harmony_agent.tools.browser import FetchConfig, GuardConfig
+from harmony_agent.tools.browser._session import BrowserSession
 
 LOOPBACK = FetchConfig(guard=GuardConfig(allow_localhost=True))
 """Fetch settings that reach the test site on 127.0.0.1 (the guard refuses loopback else)."""

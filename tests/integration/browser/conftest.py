@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from harmony_agent.tools.browser import Browser, BrowserConfig, BrowserSession
+from harmony_agent.tools.browser import Browser, BrowserConfig
+from harmony_agent.tools.browser._session import BrowserSession
 
 from .calls import LOOPBACK
 from .site import RunningSite, Site

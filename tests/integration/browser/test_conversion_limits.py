@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from harmony_agent.tools.browser import Browser, BrowserConfig, OpenError
+from harmony_agent.tools.browser import Browser, BrowserConfig
+from harmony_agent.tools.browser._errors import OpenError
 
 from .calls import LOOPBACK, call
 from .site import Reply, Site

@@ -5,15 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from harmony_agent.tools.browser import (
-    Blocked,
-    Browser,
-    BrowserConfig,
-    BrowserSession,
-    FetchConfig,
-    GuardConfig,
-    OpenError,
-)
+from harmony_agent.tools.browser import Browser, BrowserConfig, FetchConfig, GuardConfig
+from harmony_agent.tools.browser._errors import Blocked, OpenError
+from harmony_agent.tools.browser._session import BrowserSession
 
 from .calls import LOOPBACK, call
 from .site import CYRILLIC_TEXT, LATIN1_TEXT, UNDECLARED_TEXT, Site

@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from harmony_agent.tools.browser import BrowserSession, FetchConfig, OpenError
+from harmony_agent.tools.browser import FetchConfig
+from harmony_agent.tools.browser._errors import OpenError
+from harmony_agent.tools.browser._session import BrowserSession
 
 from .calls import LOOPBACK, call
 from .site import ARTICLE, Reply, Site, encoded, zeros

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harmony_agent import ConfigError
-from harmony_agent.tools import ToolError
+from harmony_agent import ConfigError, ToolError
 from harmony_agent.tools.browser import Browser, BrowserConfig, LocalIndexConfig
 
 from .calls import LOOPBACK, call

@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from harmony_agent import ConfigError
-from harmony_agent.tools import ToolError
+from harmony_agent import ConfigError, ToolError
 from harmony_agent.tools.browser import (
     BraveConfig,
     Browser,
     BrowserConfig,
-    BrowserSession,
     ExaConfig,
     SearchConfig,
-    SearchError,
     SearxngConfig,
 )
+from harmony_agent.tools.browser._search._backend import SearchError
+from harmony_agent.tools.browser._session import BrowserSession
 from pydantic import SecretStr
 
 from .calls import LOOPBACK, call

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from harmony_agent.tools import Citation, InvalidArguments, ToolError
-from harmony_agent.tools.browser import (
-    Browser,
-    BrowserConfig,
-    BrowserSession,
-    BrowserState,
-    resolve_citations,
-)
+from harmony_agent import Citation, ToolError
+from harmony_agent.tools import InvalidArguments
+from harmony_agent.tools.browser import Browser, BrowserConfig
+from harmony_agent.tools.browser._citations import resolve_citations
+from harmony_agent.tools.browser._session import BrowserSession
+from harmony_agent.tools.browser._state import BrowserState
 
 from .calls import LOOPBACK, call
 from .site import Site

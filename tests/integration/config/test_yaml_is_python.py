@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
-from harmony_agent import Agent
+from harmony_agent import Agent, FunctionTool
 from harmony_agent.config import (
     AgentConfig,
     ConfigFileError,
@@ -27,7 +27,6 @@ from harmony_agent.config import (
     load_config,
 )
 from harmony_agent.engines import SamplingParams, ScriptedEngine
-from harmony_agent.tools import FunctionTool
 from harmony_agent.tools.python import PythonTool
 
 GROUPS = {"limits": LimitsConfig}

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harmony_agent import Agent, ToolErrorKind
+from harmony_agent import Agent, ToolError, ToolErrorKind
 from harmony_agent._harmony import decode
 from harmony_agent.engines import ScriptedEngine
 from harmony_agent.sandbox import KernelPool, ReadOnlyMount, Sandbox
 from harmony_agent.tiny import ProductPython
-from harmony_agent.tools import ToolError
 from harmony_agent.tools.python import PythonTool
 
 from tests.fakes import python_call

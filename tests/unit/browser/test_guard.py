@@ -10,7 +10,8 @@ import ipaddress
 
 import httpx
 import pytest
-from harmony_agent.tools.browser import Blocked, GuardConfig
+from harmony_agent.tools.browser import GuardConfig
+from harmony_agent.tools.browser._errors import Blocked
 from harmony_agent.tools.browser._guard import AddressClass, Guard, classify_address
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from harmony_agent.tools.browser import OpenError
 from harmony_agent.tools.browser._content import Download, to_page
+from harmony_agent.tools.browser._errors import OpenError
 from harmony_agent.tools.browser._page import wrap_lines
 from harmony_agent.tools.browser._view import render_view
 from hypothesis import given

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from harmony_agent.tools import InvalidArguments, ToolError
-from harmony_agent.tools.browser import (
-    BrowserState,
-    Page,
-    PageKind,
-    SearchResult,
-    resolve_citations,
-)
+from harmony_agent import ToolError
+from harmony_agent.tools import InvalidArguments
+from harmony_agent.tools.browser import SearchResult
 from harmony_agent.tools.browser._arguments import OpenArguments, SearchArguments, parse_arguments
+from harmony_agent.tools.browser._citations import resolve_citations
 from harmony_agent.tools.browser._content import Download, to_page
 from harmony_agent.tools.browser._find import find_in_page
 from harmony_agent.tools.browser._html import html_to_text
 from harmony_agent.tools.browser._links import strip_links
-from harmony_agent.tools.browser._page import wrap_lines
+from harmony_agent.tools.browser._page import Page, PageKind, wrap_lines
+from harmony_agent.tools.browser._search._results import results_page
+from harmony_agent.tools.browser._state import BrowserState
 from harmony_agent.tools.browser._view import render_view
-from harmony_agent.tools.browser.search._results import results_page
 
 LIMIT = 10_000_000
 FILLER = "Filler sentence that makes the main content long enough for extraction. " * 5
@@ -154,9 +151,7 @@ def test_arguments_are_repaired_where_unambiguous() -> None:
     assert parse_arguments(OpenArguments, '{"id": "4"}', "o").id == 4
     assert parse_arguments(OpenArguments, '{"id": 4.0, "loc": 2.0}', "o").loc == 2
     assert parse_arguments(OpenArguments, "", "o").id == -1
-    with pytest.raises(
-        InvalidArguments, match=r"topn: Input should be greater than or equal to 1"
-    ):
+    with pytest.raises(InvalidArguments, match=r"topn: Input should be greater than or equal to 1"):
         parse_arguments(SearchArguments, '{"query": "q", "topn": 0}', "browser.search")
     with pytest.raises(InvalidArguments, match=r"It takes \{\"query\": string"):
         parse_arguments(SearchArguments, "{}", "browser.search")

@@ -6,8 +6,8 @@ import html
 import re
 from typing import Any, ClassVar, Literal
 
-from harmony_agent.tools.browser.search._backend import AnswerTimeout, SearchResult
-from harmony_agent.tools.browser.search._keyed import (
+from harmony_agent.tools.browser._search._backend import AnswerTimeout, SearchResult
+from harmony_agent.tools.browser._search._keyed import (
     ApiKeyEnv,
     ApiRequest,
     KeyedBackend,

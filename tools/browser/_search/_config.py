@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from harmony_agent.tools.browser.search._brave import BraveConfig
-from harmony_agent.tools.browser.search._exa import ExaConfig
-from harmony_agent.tools.browser.search._local_index import LocalIndexConfig
-from harmony_agent.tools.browser.search._searxng import SearxngConfig
+from harmony_agent.tools.browser._search._brave import BraveConfig
+from harmony_agent.tools.browser._search._exa import ExaConfig
+from harmony_agent.tools.browser._search._local_index import LocalIndexConfig
+from harmony_agent.tools.browser._search._searxng import SearxngConfig
 from pydantic import Field
 
 __all__ = ["SearchConfig"]

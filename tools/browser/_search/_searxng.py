@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import httpx
-from harmony_agent.tools.browser.search._backend import (
+from harmony_agent.tools.browser._search._backend import (
     AnswerTimeout,
     SearchBackend,
     SearchResult,

@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import httpx
 from harmony_agent.tools._errors import ConfigError
-from harmony_agent.tools.browser.search._backend import (
+from harmony_agent.tools.browser._search._backend import (
     AnswerTimeout,
     PageFetcher,
     SearchBackend,

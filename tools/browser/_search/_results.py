@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from harmony_agent.tools.browser._links import clean_text, domain_of, link_marker
 from harmony_agent.tools.browser._page import Page, PageKind
-from harmony_agent.tools.browser.search._backend import SearchResult
+from harmony_agent.tools.browser._search._backend import SearchResult
 
 __all__ = ["results_page"]
 

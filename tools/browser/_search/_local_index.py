@@ -23,7 +23,7 @@ from harmony_agent.tools.browser._content import Download, to_page, url_header
 from harmony_agent.tools.browser._errors import OpenError
 from harmony_agent.tools.browser._links import strip_links
 from harmony_agent.tools.browser._page import Page
-from harmony_agent.tools.browser.search._backend import PageFetcher, SearchBackend, SearchResult
+from harmony_agent.tools.browser._search._backend import PageFetcher, SearchBackend, SearchResult
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["LocalIndexBackend", "LocalIndexConfig"]
