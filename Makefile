@@ -3,16 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LINKED := $(VENV)/.linked
+# A folder's modification time changes when a file in it is added, removed or renamed.
+SOURCE_DIRS := $(shell find agent tools sandbox -type d -not -name __pycache__)
 
-.PHONY: setup sandbox-deps lint typecheck test test-unit bench demo selftest
+.PHONY: setup sandbox-deps lint typecheck test test-unit bench demo selftest tiny-checkpoint
 
+# pip shows its progress here: the first install takes a few minutes.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,cpu]' --config-settings editable_mode=strict
+	$(BIN)/pip install -e '.[dev,cpu]' --config-settings editable_mode=strict
 	# PyPI's torchvision, torchaudio and torchcodec do not match the CPU torch and break vllm.
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	touch $(STAMP)
+	touch $(LINKED)
+
+# Strict editable installs link each module: re-link when one was added, removed or renamed.
+$(LINKED): $(STAMP) $(SOURCE_DIRS)
+	$(BIN)/pip install -q --no-deps -e . --config-settings editable_mode=strict
+	touch $(LINKED)
 
 # The python tool's sandbox uses bubblewrap; install it when missing and we may (root with apt).
 # Elsewhere the sandbox runs degraded and says so (`python -m harmony_agent.sandbox`).
@@ -22,9 +32,7 @@ sandbox-deps:
 		  { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; }; }; } || \
 		echo "bubblewrap not installed: python sandbox isolation will be degraded"
 
-# Strict editable installs link each module: re-link so that new modules are picked up.
-setup: $(STAMP) sandbox-deps
-	$(BIN)/pip install -q --no-deps -e . --config-settings editable_mode=strict
+setup: $(LINKED) sandbox-deps
 
 lint: setup
 	$(BIN)/ruff format --check .
@@ -51,3 +59,8 @@ demo: setup
 
 selftest: setup
 	$(BIN)/harmony-agent selftest
+
+# Trains the tiny checkpoint the package ships again (when its test says that the recipe
+# changed): tens of minutes on a 2-core CPU. Commit agent/tiny/shipped afterwards.
+tiny-checkpoint: setup
+	$(BIN)/python -m harmony_agent.tiny agent/tiny/shipped

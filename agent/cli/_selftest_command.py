@@ -19,8 +19,8 @@ def selftest() -> None:
     from harmony_agent.tools.python import PythonTool
 
     console.print(
-        "Loading the tiny gpt-oss checkpoint (the first time trains it: minutes on a CPU), "
-        "then starting vLLM on it..."
+        "Loading the tiny gpt-oss checkpoint (the first time unpacks it), then starting vLLM "
+        "on it..."
     )
     report = asyncio.run(aselftest(PythonTool()))
     checkpoint = report.checkpoint

@@ -1,53 +1,44 @@
-"""Building the tiny checkpoint once and finding it again: a cache keyed by content hash.
+"""Finding the tiny checkpoint in the cache, or putting it there: unpacked from the package, or
+trained.
 
-The key hashes the training data (the token ids the agent loop produced, so any change in how
-the runtime renders prompts retrains), the model shape and the training settings. The
-tokenizer files come from harmony's vocabulary, not from training: a cached checkpoint
-without them gets them added.
+The package ships a checkpoint trained for the python tool's default settings on any host
+(`_shipped`): unpacking it takes seconds, under a key that hashes its files. Other python
+namespaces or data settings train one from runs of the agent loop (minutes on a CPU), under a
+key that is the fingerprint of its recipe. The tokenizer files come from harmony's vocabulary,
+not from training, and are written when asked for.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
-import hashlib
 import json
 import os
 import shutil
 import tempfile
-import time
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from harmony_agent.tiny._dataset import Dataset, make_dataset
-from harmony_agent.tiny._tasks import ProductTask, Task, WeatherTask
+from harmony_agent.tiny import _recipe
+from harmony_agent.tiny._progress import (
+    BuildProgress,
+    BuildStage,
+    ProgressCallback,
+    ignore_progress,
+)
+from harmony_agent.tiny._recipe import DataSettings
+from harmony_agent.tiny._report import TrainingReport
+from harmony_agent.tiny._shipped import read_shipped
+from harmony_agent.tiny._tasks import Task
 from harmony_agent.tools import ToolNamespace
 
-if TYPE_CHECKING:
-    from harmony_agent.tiny._training import ModelShape, TrainingSettings
+__all__ = ["TinyCheckpoint", "build_checkpoint", "default_cache_dir"]
 
-__all__ = ["DataSettings", "TinyCheckpoint", "build_checkpoint", "default_cache_dir"]
-
-_FORMAT = 3
+_FORMAT = 4
 """Bumped when the layout of a cached checkpoint changes."""
 _REPORT = "training.json"
 _TOKENIZER = "tokenizer.json"
-_KEY_SAMPLE = 64
-"""How many of the training runs the cache key hashes."""
-_TRAIN_CHECK = 512
-"""How many training runs are checked for exact reproduction after training."""
-
-
-@dataclass(frozen=True)
-class DataSettings:
-    """How many distinct tasks to train on and to hold out."""
-
-    train_size: int = 4096
-    held_out_size: int = 256
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,84 +70,76 @@ def build_checkpoint(
     python: ToolNamespace,
     cache_dir: Path | None = None,
     data: DataSettings | None = None,
+    train: bool = False,
+    tokenizer: bool = True,
+    progress: ProgressCallback | None = None,
 ) -> TinyCheckpoint:
-    """Returns the tiny checkpoint for agents whose python tool shows `python`, training it
-    first if the cache does not hold it (minutes on a CPU). Safe to call from several
-    processes at once: one trains, the others wait for it.
-    """
-    from harmony_agent.tiny import _training  # torch and transformers: the cpu extra
+    """Returns the tiny checkpoint for agents whose python tool shows `python`.
 
+    The shipped checkpoint serves the python tool's default settings on any host: unpacked
+    into the cache the first time (seconds). Another namespace, other `data` settings or
+    `train=True` train one from runs of the agent loop the first time (minutes on a CPU).
+    `tokenizer=False` leaves out the tokenizer files where they are not there yet (vLLM reads
+    them only for structured outputs). Safe to call from several processes at once: one
+    builds, the others wait for it. `progress` hears each stage and step of the building.
+    """
     data = data or DataSettings()
-    shape, settings = _training.ModelShape(), _training.TrainingSettings()
-    # The key covers how the runtime renders these runs: the first trajectories show any change.
-    sample = make_dataset(seed=data.seed, size=_KEY_SAMPLE, python=python)
-    key = _content_key(sample, asdict(data), asdict(shape), asdict(settings))
+    report = progress or ignore_progress
     root = (cache_dir or default_cache_dir()) / "tiny-gpt-oss"
-    target = root / key
+    build: Callable[[Path], TrainingReport]
+    shipped = read_shipped()
+    if not train and data == DataSettings() and python in shipped.namespaces:
+        target = root / f"shipped-{_FORMAT}-{shipped.key}"
+
+        def build(staging: Path) -> TrainingReport:
+            report(BuildProgress(BuildStage.UNPACK, 0, 1))
+            shipped.unpack(staging)
+            report(BuildProgress(BuildStage.UNPACK, 1, 1))
+            return shipped.report
+
+    else:
+        target = root / f"trained-{_FORMAT}-{_recipe.fingerprint([python], data)}"
+
+        def build(staging: Path) -> TrainingReport:
+            from harmony_agent.tiny import _training
+
+            trained = _recipe.train([python], data, report)
+            _training.export(trained.state, trained.vocab, _training.ModelShape(), staging)
+            return trained.report
+
     with _locked(root):
         if not (target / _REPORT).exists():
-            train_set = make_dataset(seed=data.seed, size=data.train_size, python=python)
-            held_out = make_dataset(
-                seed=data.seed + 1,
-                size=data.held_out_size,
-                python=python,
-                exclude=[t.task for t in train_set.trajectories],
-            )
-            _build(target, train_set, held_out, shape, settings)
-        if not (target / _TOKENIZER).exists():
-            _add_tokenizer(target)
-    report = json.loads((target / _REPORT).read_text())
+            _stage(target, lambda staging: _write_report(staging, build(staging)))
+        if tokenizer and not (target / _TOKENIZER).exists():
+            _add_tokenizer(target, report)
+    built = TrainingReport.from_json(json.loads((target / _REPORT).read_text()))
     return TinyCheckpoint(
         path=target,
-        training_seconds=report["training_seconds"],
-        train_accuracy=report["train_accuracy"],
-        held_out_accuracy=report["held_out_accuracy"],
-        verified=tuple(_task(entry) for entry in report["verified"]),
+        training_seconds=built.training_seconds,
+        train_accuracy=built.train_accuracy,
+        held_out_accuracy=built.held_out_accuracy,
+        verified=built.verified,
     )
 
 
-def _build(
-    target: Path,
-    train_set: Dataset,
-    held_out: Dataset,
-    shape: ModelShape,
-    settings: TrainingSettings,
-) -> None:
-    from harmony_agent.tiny import _training
+def _write_report(directory: Path, report: TrainingReport) -> None:
+    (directory / _REPORT).write_text(json.dumps(report.to_json(), indent=2))
 
-    vocab = _training.CompactVocab(train_set)
-    unseen = Dataset(
-        held_out.preamble,
-        tuple(t for t in held_out.trajectories if all(token in vocab for token in t.tokens)),
-    )
-    started = time.monotonic()
-    model = _training.train(train_set, vocab, shape, settings)
-    seconds = time.monotonic() - started
-    trained = _training.evaluate(
-        model, vocab, Dataset(train_set.preamble, train_set.trajectories[:_TRAIN_CHECK])
-    )
-    verdicts = _training.evaluate(model, vocab, unseen)
+
+def _stage(target: Path, write: Callable[[Path], None]) -> None:
+    """Writes the checkpoint into a staging directory, then moves it to `target` at once."""
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
     try:
-        _training.export(model, vocab, shape, staging)
-        report = {
-            "training_seconds": round(seconds, 1),
-            "compact_vocab": len(vocab),
-            "train_accuracy": sum(trained) / len(trained),
-            "held_out_accuracy": sum(verdicts) / len(held_out.trajectories),
-            "verified": [
-                _entry(t.task) for t, ok in zip(unseen.trajectories, verdicts, strict=True) if ok
-            ],
-        }
-        (staging / _REPORT).write_text(json.dumps(report, indent=2))
+        write(staging)
         staging.rename(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _add_tokenizer(target: Path) -> None:
+def _add_tokenizer(target: Path, progress: ProgressCallback) -> None:
     from harmony_agent.tiny._tokenizer import save_harmony_tokenizer
 
+    progress(BuildProgress(BuildStage.TOKENIZER, 0, 1))
     staging = Path(tempfile.mkdtemp(prefix=".tokenizer-", dir=target.parent))
     try:
         save_harmony_tokenizer(staging)
@@ -165,29 +148,7 @@ def _add_tokenizer(target: Path) -> None:
             file.rename(target / file.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _entry(task: Task) -> dict[str, object]:
-    return {"kind": type(task).__name__, **dataclasses.asdict(task)}
-
-
-def _task(entry: dict[str, object]) -> Task:
-    fields = {key: value for key, value in entry.items() if key != "kind"}
-    kind = WeatherTask if entry["kind"] == WeatherTask.__name__ else ProductTask
-    return kind(**fields)  # type: ignore[arg-type]
-
-
-def _content_key(*parts: object) -> str:
-    digest = hashlib.sha256(str(_FORMAT).encode())
-    for part in parts:
-        digest.update(json.dumps(part, default=_plain, sort_keys=True).encode())
-    return digest.hexdigest()[:16]
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, Dataset):
-        return [value.preamble, [[t.tokens, t.spans] for t in value.trajectories]]
-    raise TypeError(f"cannot hash {type(value).__name__}")
+    progress(BuildProgress(BuildStage.TOKENIZER, 1, 1))
 
 
 @contextlib.contextmanager

@@ -10,15 +10,28 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from harmony_agent import _harmony
 from harmony_agent.engines import ScriptedEngine
+from harmony_agent.tiny._progress import (
+    BuildProgress,
+    BuildStage,
+    ProgressCallback,
+    ignore_progress,
+)
 from harmony_agent.tiny._tasks import ProductPython, ProductTask, Task, WeatherTask, tiny_agent
 from harmony_agent.tools import ToolNamespace
 
-__all__ = ["CITIES", "Dataset", "Trajectory", "make_dataset", "sample_task"]
+__all__ = [
+    "CITIES",
+    "Dataset",
+    "Trajectory",
+    "record_dataset",
+    "sample_task",
+    "sample_tasks",
+]
 
 CITIES: tuple[str, ...] = (
     "Paris", "Tokyo", "Berlin", "Lima", "Cairo", "Oslo", "Rome", "Madrid", "Lisbon", "Vienna",
@@ -28,6 +41,8 @@ CITIES: tuple[str, ...] = (
     "New York", "Los Angeles", "San Francisco", "Buenos Aires", "Cape Town", "Hong Kong",
 )  # fmt: skip
 """The cities weather questions ask about."""
+_REPORT_EVERY = 64
+"""How many runs are recorded between two progress reports."""
 
 
 @dataclass(frozen=True)
@@ -58,25 +73,36 @@ def sample_task(rng: random.Random) -> Task:
     return ProductTask(template.format(a=a, b=b), a, b)
 
 
-def make_dataset(
-    *, seed: int, size: int, python: ToolNamespace, exclude: Collection[Task] = ()
-) -> Dataset:
-    """Runs `size` distinct random tasks (none of them in `exclude`) through the agent loop.
-
-    `python` is the namespace of the python tool the runtime shows the model.
-    """
-    return asyncio.run(_make_dataset(random.Random(seed), size, python, set(exclude)))
-
-
-async def _make_dataset(
-    rng: random.Random, size: int, python: ToolNamespace, seen: set[Task]
-) -> Dataset:
-    trajectories: list[Trajectory] = []
-    while len(trajectories) < size:
+def sample_tasks(*, seed: int, size: int, exclude: Collection[Task] = ()) -> tuple[Task, ...]:
+    """`size` distinct random tasks, none of them in `exclude`, the same for the same seed."""
+    rng, seen = random.Random(seed), set(exclude)
+    tasks: list[Task] = []
+    while len(tasks) < size:
         task = sample_task(rng)
         if task not in seen:
             seen.add(task)
-            trajectories.append(await _record(task, python))
+            tasks.append(task)
+    return tuple(tasks)
+
+
+def record_dataset(
+    tasks: Sequence[Task], *, python: ToolNamespace, progress: ProgressCallback | None = None
+) -> Dataset:
+    """Runs each task through the agent loop; `python` is the namespace of the python tool the
+    runtime shows the model. `progress` hears every 64 runs.
+    """
+    return asyncio.run(_record_dataset(tasks, python, progress or ignore_progress))
+
+
+async def _record_dataset(
+    tasks: Sequence[Task], python: ToolNamespace, progress: ProgressCallback
+) -> Dataset:
+    trajectories: list[Trajectory] = []
+    for task in tasks:
+        if len(trajectories) % _REPORT_EVERY == 0:
+            progress(BuildProgress(BuildStage.RECORD, len(trajectories), len(tasks)))
+        trajectories.append(await _record(task, python))
+    progress(BuildProgress(BuildStage.RECORD, len(trajectories), len(tasks)))
     preamble = tiny_agent(ScriptedEngine([]), python=ProductPython(python)).render_preamble()
     for trajectory in trajectories:
         if trajectory.tokens[: len(preamble)] != tuple(preamble):

@@ -10,32 +10,41 @@ only has to beat the ids it knows. The loss counts only what the model generated
 assistant spans).
 
 Every trajectory of a batch starts with the same system and developer messages: their keys and
-values are computed once per step and shared across the batch.
+values are computed once per step and shared across the batch. A model can learn several data
+sets whose runs differ in that preamble (the python tool's description differs between hosts):
+each batch comes from one of them.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import random
-import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from harmony_agent.tiny._dataset import Dataset, Trajectory
+from harmony_agent.tiny._progress import BuildProgress, BuildStage, ProgressCallback
 from transformers import GptOssConfig, GptOssForCausalLM
 
-_log = logging.getLogger(__name__)
-
-__all__ = ["CompactVocab", "ModelShape", "TrainingSettings", "evaluate", "export", "train"]
+__all__ = [
+    "CompactVocab",
+    "ModelShape",
+    "TrainingSettings",
+    "evaluate",
+    "evaluate_batches",
+    "export",
+    "train",
+]
 
 VOCAB_SIZE = 201088
 """The o200k_harmony vocabulary size of every gpt-oss checkpoint."""
 _IGNORE = -100
 MARGIN = 0.5
 """How far (in logits) each generated token must lead the runner-up to count as reproducible."""
+EVALUATION_BATCH = 64
+"""How many trajectories `evaluate` checks at once."""
 
 
 @dataclass(frozen=True)
@@ -98,11 +107,13 @@ class TrainingSettings:
 
 
 class CompactVocab:
-    """The token ids a data set uses, numbered 0..k-1 in increasing id order."""
+    """Token ids numbered 0..k-1 in increasing id order: those `ids`, or all that `datasets`
+    use.
+    """
 
-    def __init__(self, dataset: Dataset) -> None:
-        ids = {token for t in dataset.trajectories for token in t.tokens}
-        self.ids: tuple[int, ...] = tuple(sorted(ids))
+    def __init__(self, datasets: Sequence[Dataset] = (), ids: Sequence[int] = ()) -> None:
+        used = {token for d in datasets for t in d.trajectories for token in t.tokens}
+        self.ids: tuple[int, ...] = tuple(sorted(used.union(ids)))
         self._index = {token: index for index, token in enumerate(self.ids)}
 
     def __len__(self) -> int:
@@ -157,9 +168,32 @@ def _batches(trajectories: Sequence[Trajectory], size: int) -> list[Sequence[Tra
 
 
 def train(
-    dataset: Dataset, vocab: CompactVocab, shape: ModelShape, settings: TrainingSettings
+    datasets: Sequence[Dataset],
+    vocab: CompactVocab,
+    shape: ModelShape,
+    settings: TrainingSettings,
+    progress: ProgressCallback,
 ) -> GptOssForCausalLM:
-    """Trains a compact-vocabulary model on `dataset`, a random batch per step."""
+    """Trains a compact-vocabulary model on `datasets`, a random batch of one of them per step;
+    `progress` hears every step and its loss.
+    """
+    threads = torch.get_num_threads()
+    # The model's operations are small: a second thread gains little on an idle machine, and
+    # on a busy one its spin-waiting made each step four times slower.
+    torch.set_num_threads(1)
+    try:
+        return _train(datasets, vocab, shape, settings, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(
+    datasets: Sequence[Dataset],
+    vocab: CompactVocab,
+    shape: ModelShape,
+    settings: TrainingSettings,
+    progress: ProgressCallback,
+) -> GptOssForCausalLM:
     torch.manual_seed(settings.seed)
     order = random.Random(settings.seed)
     model = GptOssForCausalLM(shape.config(len(vocab) + 1))
@@ -176,18 +210,17 @@ def train(
     def schedule(step: int) -> float:
         if step < settings.warmup_steps:
             return (step + 1) / settings.warmup_steps
-        progress = (step - settings.warmup_steps) / max(1, settings.steps - settings.warmup_steps)
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
+        fraction = (step - settings.warmup_steps) / max(1, settings.steps - settings.warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * fraction))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-    queue: list[Sequence[Trajectory]] = []
-    started = time.monotonic()
+    queue: list[tuple[Dataset, Sequence[Trajectory]]] = []
+    progress(BuildProgress(BuildStage.TRAIN, 0, settings.steps))
     for step in range(settings.steps):
         if not queue:
-            shuffled = list(dataset.trajectories)
-            order.shuffle(shuffled)
-            queue = _batches(shuffled, settings.batch_size)
-        logits, targets = _batch_logits(model, vocab, dataset.preamble, queue.pop())
+            queue = _epoch(datasets, settings.batch_size, order)
+        dataset, batch = queue.pop()
+        logits, targets = _batch_logits(model, vocab, dataset.preamble, batch)
         loss = torch.nn.functional.cross_entropy(
             logits.flatten(0, 1), targets.flatten(), ignore_index=_IGNORE
         )
@@ -196,46 +229,63 @@ def train(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         scheduler.step()
-        if step % 100 == 0 or step == settings.steps - 1:
-            elapsed = time.monotonic() - started
-            _log.info("step %d: loss %.4f (%.0f s)", step, loss.item(), elapsed)
+        progress(
+            BuildProgress(BuildStage.TRAIN, step + 1, settings.steps, f"loss {loss.item():.4f}")
+        )
     model.eval()
     return model
 
 
-@torch.no_grad()
+def _epoch(
+    datasets: Sequence[Dataset], size: int, order: random.Random
+) -> list[tuple[Dataset, Sequence[Trajectory]]]:
+    """Every trajectory once, in shuffled batches that each hold runs of one data set."""
+    epoch: list[tuple[Dataset, Sequence[Trajectory]]] = []
+    for dataset in datasets:
+        shuffled = list(dataset.trajectories)
+        order.shuffle(shuffled)
+        epoch.extend((dataset, batch) for batch in _batches(shuffled, size))
+    order.shuffle(epoch)
+    return epoch
+
+
 def evaluate(model: GptOssForCausalLM, vocab: CompactVocab, dataset: Dataset) -> list[bool]:
     """Teacher-forced greedy check of each trajectory: right when each token of each of its
     turns is the argmax by at least `MARGIN`, so greedy decoding reproduces the whole run even
     where batched inference rounds differently.
     """
-    verdicts = []
-    for batch in _batches(dataset.trajectories, 64):
+    return [verdict for batch in evaluate_batches(model, vocab, dataset) for verdict in batch]
+
+
+@torch.no_grad()
+def evaluate_batches(
+    model: GptOssForCausalLM, vocab: CompactVocab, dataset: Dataset
+) -> Iterator[list[bool]]:
+    """`evaluate`'s verdicts, a batch of trajectories at a time."""
+    for batch in _batches(dataset.trajectories, EVALUATION_BATCH):
         logits, targets = _batch_logits(model, vocab, dataset.preamble, batch)
         best = logits.topk(2, dim=-1)
         clear = best.values[..., 0] - best.values[..., 1] >= MARGIN
         right = ((best.indices[..., 0] == targets) & clear) | (targets == _IGNORE)
-        for row in range(len(batch)):
-            verdicts.append(bool(right[row].all()))
-    return verdicts
+        yield [bool(right[row].all()) for row in range(len(batch))]
 
 
 @torch.no_grad()
 def export(
-    model: GptOssForCausalLM, vocab: CompactVocab, shape: ModelShape, directory: Path
+    state: Mapping[str, torch.Tensor], vocab: CompactVocab, shape: ModelShape, directory: Path
 ) -> None:
-    """Saves `model` as a full-vocabulary checkpoint: the trained rows scattered to their ids;
-    unused ids get a zero embedding and the other class's lm_head row.
+    """Saves the compact model's `state` as a full-vocabulary checkpoint: the trained rows
+    scattered to their ids; unused ids get a zero embedding and the other class's lm_head row.
     """
     full = GptOssForCausalLM(shape.config(VOCAB_SIZE))
-    state = model.state_dict()
+    expanded = dict(state)
     rows = torch.tensor(vocab.ids)
     known = len(vocab)
     embedding = torch.zeros((VOCAB_SIZE, shape.hidden_size))
     embedding[rows] = state["model.embed_tokens.weight"][:known]
     head = state["lm_head.weight"][known].repeat(VOCAB_SIZE, 1)
     head[rows] = state["lm_head.weight"][:known]
-    state["model.embed_tokens.weight"] = embedding
-    state["lm_head.weight"] = head
-    full.load_state_dict(state)
+    expanded["model.embed_tokens.weight"] = embedding
+    expanded["lm_head.weight"] = head
+    full.load_state_dict(expanded)
     full.save_pretrained(directory)

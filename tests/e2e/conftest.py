@@ -1,7 +1,8 @@
 """One tiny gpt-oss checkpoint and one in-process vLLM engine for the whole test session.
 
-The checkpoint is trained on first use (minutes on a CPU) and cached by content hash in the
-user's cache directory, so later sessions load it.
+The checkpoint is the one the package ships (what the CLI runs), unpacked into the user's cache
+directory on first use; `test_training` trains one from runs of the agent loop (minutes on a
+CPU, cached by its recipe's fingerprint).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def python_tool() -> BuiltinTool:
 
 @pytest.fixture(scope="session")
 def tiny(python_tool: BuiltinTool) -> TinyCheckpoint:
-    """The tiny checkpoint trained for `python_tool`'s namespace."""
+    """The tiny checkpoint for `python_tool`'s namespace: the shipped one."""
     return build_checkpoint(python=python_tool.namespace)
 
 
