@@ -25,6 +25,12 @@ def test_demo_runs_the_tiny_checkpoint_with_a_banner(tiny: TinyCheckpoint) -> No
     for task in pick_tasks(tiny):
         assert task.question in done.stdout
         assert task.expected_answer() in done.stdout
+    # the long steps show progress; what vLLM, torch and their processes print does not show
+    assert "Starting vLLM" in done.stdout
+    assert "Stopping vLLM" in done.stdout
+    assert done.stderr == ""
+    for noise in ("Triton", "Warning", "WARNING", "INFO", "NUMA", "safetensors"):
+        assert noise not in done.stdout
 
 
 def test_selftest_passes(tiny: TinyCheckpoint) -> None:
