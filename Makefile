@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml
 	# PyPI's torchvision, torchaudio and torchcodec do not match the CPU torch and break vllm.
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	touch $(STAMP)
-	touch $(LINKED)
 
-# Strict editable installs link each module: re-link when one was added, removed or renamed.
+# Strict editable installs link each module. The install links them; after that, re-link when a
+# module was added, removed or renamed: when a folder changed since the install.
 $(LINKED): $(STAMP) $(SOURCE_DIRS)
-	$(BIN)/pip install -q --no-deps -e . --config-settings editable_mode=strict
+	@if [ -n "$$(find $(SOURCE_DIRS) -maxdepth 0 -newer $(STAMP))" ]; then \
+		echo "re-linking harmony_agent's modules"; \
+		$(BIN)/pip install -q --no-deps -e . --config-settings editable_mode=strict; fi
 	touch $(LINKED)
 
 # The python tool's sandbox uses bubblewrap; install it when missing and we may (root with apt).
@@ -61,6 +63,6 @@ selftest: setup
 	$(BIN)/harmony-agent selftest
 
 # Trains the tiny checkpoint the package ships again (when its test says that the recipe
-# changed): tens of minutes on a 2-core CPU. Commit agent/tiny/shipped afterwards.
+# changed): tens of minutes on a 2-core CPU. Commit agent/tiny/checkpoint.* afterwards.
 tiny-checkpoint: setup
-	$(BIN)/python -m harmony_agent.tiny agent/tiny/shipped
+	$(BIN)/python -m harmony_agent.tiny agent/tiny

@@ -1,5 +1,5 @@
 """`python -m harmony_agent.tiny DIRECTORY`: trains the shipped tiny checkpoint again and writes
-it into DIRECTORY; `make tiny-checkpoint` rewrites the package's own (agent/tiny/shipped).
+its two files into DIRECTORY; `make tiny-checkpoint` rewrites the package's own (agent/tiny).
 
 Run it when the test of the shipped checkpoint says that its recipe changed: it records the
 runs, trains (tens of minutes on a 2-core CPU) and prints how far it got every few seconds.

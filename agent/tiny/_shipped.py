@@ -1,8 +1,8 @@
 """The tiny checkpoint shipped in the package, in its compact vocabulary.
 
-`shipped/model.safetensors` holds the compact model (a row for each of the k token ids its runs
-use, and one for all others, about 4 MB); `shipped/checkpoint.json` holds those ids, the python
-tool descriptions it learnt, the fingerprint of the recipe that trained it and its training
+`checkpoint.safetensors` holds the compact model (a row for each of the k token ids its runs
+use, and one for all others, about 5 MB); `checkpoint.json` holds those ids, the python tool
+descriptions it learnt, the fingerprint of the recipe that trained it and its training
 report. Unpacked, it is the same full-vocabulary checkpoint that training writes (seconds).
 `make tiny-checkpoint` trains it again and rewrites both files.
 """
@@ -22,7 +22,7 @@ from harmony_agent.tools import ToolNamespace
 
 __all__ = ["ShippedCheckpoint", "read_shipped", "write_shipped"]
 
-_WEIGHTS = "model.safetensors"
+_WEIGHTS = "checkpoint.safetensors"
 _DESCRIPTION = "checkpoint.json"
 
 
@@ -56,7 +56,7 @@ class ShippedCheckpoint:
 
 def read_shipped(directory: Traversable | None = None) -> ShippedCheckpoint:
     """The checkpoint in `directory` (default: the one in this package)."""
-    directory = directory or resources.files(__package__) / "shipped"
+    directory = directory or resources.files(__package__)
     description = json.loads((directory / _DESCRIPTION).read_text(encoding="utf-8"))
     return ShippedCheckpoint(
         weights=(directory / _WEIGHTS).read_bytes(),

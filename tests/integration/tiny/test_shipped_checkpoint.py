@@ -31,7 +31,7 @@ from harmony_agent.tools.python import PythonTool
 from safetensors.torch import load
 from transformers import GptOssForCausalLM
 
-REGENERATE = "regenerate it with `make tiny-checkpoint` and commit agent/tiny/shipped"
+REGENERATE = "regenerate it with `make tiny-checkpoint` and commit agent/tiny/checkpoint.*"
 
 
 @pytest.fixture(scope="module")
