@@ -74,7 +74,7 @@ def main() -> None:
     installed = first(lines, "bin/harmony-agent demo")
     summaries = [t for t, line in lines if line.startswith("final · ")]
     phases = [
-        ("install (`make setup`: venv, pip, re-link)", installed),
+        ("install (`make setup`: venv, pip)", installed),
         ("demo's first line", next(t for t, line in lines if t > installed)),
         ("vLLM started", first(lines, "Starting vLLM", installed)),
         ("first answer", summaries[0]),
