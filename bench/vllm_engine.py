@@ -28,15 +28,8 @@ from pathlib import Path
 from harmony_agent import Agent, tool
 from harmony_agent._harmony import STOP_TOKENS
 from harmony_agent.engines import Engine, VLLMEngine
-from harmony_agent.tiny import (
-    ProductPython,
-    Task,
-    TinyCheckpoint,
-    WeatherTask,
-    build_checkpoint,
-    tiny_agent,
-    tiny_engine_settings,
-)
+from harmony_agent.tiny import TinyCheckpoint, build_checkpoint, tiny_agent, tiny_engine_settings
+from harmony_agent.tiny._tasks import ProductPython, Task, WeatherTask
 from harmony_agent.tools import ToolNamespace
 from harmony_agent.tools.python import PythonTool
 

@@ -124,15 +124,9 @@ def _agents(
     """
     from harmony_agent import Agent
     from harmony_agent.engines import VLLMEngine, VLLMSettings
-    from harmony_agent.tiny import (
-        INSTRUCTIONS,
-        WeatherTask,
-        build_checkpoint,
-        get_weather,
-        pick_tasks,
-        tiny_agent,
-        tiny_engine_settings,
-    )
+    from harmony_agent.tiny import build_checkpoint, tiny_agent, tiny_engine_settings
+    from harmony_agent.tiny._selftest import pick_tasks
+    from harmony_agent.tiny._tasks import INSTRUCTIONS, WeatherTask, get_weather
     from harmony_agent.tools.python import PythonTool
 
     python = PythonTool()

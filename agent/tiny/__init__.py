@@ -14,49 +14,27 @@ other settings get one trained for them on first use (minutes). Both need the `c
 
 from harmony_agent.tiny._checkpoint import TinyCheckpoint, build_checkpoint, default_cache_dir
 from harmony_agent.tiny._progress import BuildProgress, BuildStage, ProgressCallback
-from harmony_agent.tiny._recipe import DataSettings, default_python_namespaces
+from harmony_agent.tiny._recipe import DataSettings
 from harmony_agent.tiny._selftest import (
     SelftestCase,
     SelftestReport,
     aselftest,
-    pick_tasks,
     tiny_engine_settings,
 )
-from harmony_agent.tiny._tasks import (
-    CURRENT_DATE,
-    INSTRUCTIONS,
-    ProductPython,
-    ProductTask,
-    Task,
-    WeatherTask,
-    get_weather,
-    made_up_temperature,
-    tiny_agent,
-    weather_tool,
-)
+from harmony_agent.tiny._tasks import get_weather, tiny_agent
 
 __all__ = [
-    "CURRENT_DATE",
-    "INSTRUCTIONS",
     "BuildProgress",
     "BuildStage",
     "DataSettings",
-    "ProductPython",
-    "ProductTask",
     "ProgressCallback",
     "SelftestCase",
     "SelftestReport",
-    "Task",
     "TinyCheckpoint",
-    "WeatherTask",
     "aselftest",
     "build_checkpoint",
     "default_cache_dir",
-    "default_python_namespaces",
     "get_weather",
-    "made_up_temperature",
-    "pick_tasks",
     "tiny_agent",
     "tiny_engine_settings",
-    "weather_tool",
 ]

@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 
 from harmony_agent.cli import ExitCode
-from harmony_agent.tiny import ProductTask, TinyCheckpoint, pick_tasks
+from harmony_agent.tiny import TinyCheckpoint
+from harmony_agent.tiny._selftest import pick_tasks
+from harmony_agent.tiny._tasks import ProductTask
 
 from tests.console import CONFIGS, run_cli
 

@@ -30,7 +30,9 @@ from harmony_agent.engines import (
     ScriptedEngine,
     TokenChunk,
 )
-from harmony_agent.tiny import TinyCheckpoint, WeatherTask, pick_tasks, tiny_agent
+from harmony_agent.tiny import TinyCheckpoint, tiny_agent
+from harmony_agent.tiny._selftest import pick_tasks
+from harmony_agent.tiny._tasks import WeatherTask
 from harmony_agent.tools import BuiltinTool
 
 from tests.e2e.recording import RecordingEngine

@@ -6,7 +6,8 @@ Minutes on a CPU the first time; cached by the recipe's fingerprint in the user'
 
 from __future__ import annotations
 
-from harmony_agent.tiny import ProductTask, WeatherTask, build_checkpoint
+from harmony_agent.tiny import build_checkpoint
+from harmony_agent.tiny._tasks import ProductTask, WeatherTask
 from harmony_agent.tools import BuiltinTool
 
 

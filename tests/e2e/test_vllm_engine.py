@@ -11,14 +11,9 @@ import pytest
 from harmony_agent import EngineOutOfMemory, OutputValidationError, RunResult
 from harmony_agent._harmony import ASSISTANT_HEADER, encode_completion
 from harmony_agent.engines import SamplingParams, TokenChunk, VLLMEngine
-from harmony_agent.tiny import (
-    ProductTask,
-    TinyCheckpoint,
-    WeatherTask,
-    pick_tasks,
-    tiny_agent,
-    tiny_engine_settings,
-)
+from harmony_agent.tiny import TinyCheckpoint, tiny_agent, tiny_engine_settings
+from harmony_agent.tiny._selftest import pick_tasks
+from harmony_agent.tiny._tasks import ProductTask, WeatherTask
 from harmony_agent.tools import BuiltinTool
 
 from tests.e2e.processes import child_processes, processes_left

@@ -9,7 +9,7 @@ from harmony_agent import Agent, ToolError, ToolErrorKind
 from harmony_agent._harmony import decode
 from harmony_agent.engines import ScriptedEngine
 from harmony_agent.sandbox import KernelPool, ReadOnlyMount, Sandbox
-from harmony_agent.tiny import ProductPython
+from harmony_agent.tiny._tasks import ProductPython
 from harmony_agent.tools.python import PythonTool
 
 from tests.fakes import python_call

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from harmony_agent.tiny import BuildProgress, BuildStage, DataSettings, default_python_namespaces
-from harmony_agent.tiny._recipe import Trained, train
+from harmony_agent.tiny import BuildProgress, BuildStage, DataSettings
+from harmony_agent.tiny._recipe import Trained, default_python_namespaces, train
 from harmony_agent.tiny._shipped import read_shipped, write_shipped
 from harmony_agent.tiny._training import ModelShape, TrainingSettings, export
 from harmony_agent.tools import ToolNamespace

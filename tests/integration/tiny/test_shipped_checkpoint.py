@@ -9,18 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from harmony_agent.tiny import (
-    BuildProgress,
-    BuildStage,
-    DataSettings,
-    ProductTask,
-    WeatherTask,
-    build_checkpoint,
-    default_python_namespaces,
-)
+from harmony_agent.tiny import BuildProgress, BuildStage, DataSettings, build_checkpoint
 from harmony_agent.tiny._dataset import record_dataset
-from harmony_agent.tiny._recipe import fingerprint
+from harmony_agent.tiny._recipe import default_python_namespaces, fingerprint
 from harmony_agent.tiny._shipped import ShippedCheckpoint, read_shipped
+from harmony_agent.tiny._tasks import ProductTask, WeatherTask
 from harmony_agent.tiny._training import (
     VOCAB_SIZE,
     CompactVocab,
