@@ -3,7 +3,7 @@ of configuration: the engines themselves only take tokens in and give tokens out
 
 gpt-oss-20b where a CUDA GPU and its weights are present (a local checkpoint directory named
 by `HARMONY_AGENT_MODEL`, or the hub's `openai/gpt-oss-20b` in the local cache); otherwise the
-tiny gpt-oss checkpoint trained by `harmony_agent.tiny`, on the CPU.
+tiny gpt-oss checkpoint shipped with `harmony_agent.tiny`, on the CPU.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ def default_engine(choice: DefaultModel | None = None) -> VLLMEngine:
     """The in-process engine on `choice` (default: `default_model()`), not started yet, with
     structured outputs on (an agent's `constrain_output` works on it).
 
-    For the tiny checkpoint this trains it first when the cache does not hold it (minutes on
-    a CPU), for agents with the default python tool.
+    For the tiny checkpoint this unpacks the one the package ships into the cache when the
+    cache does not hold it (seconds), for agents with the default python tool.
     """
     choice = choice or default_model()
     if choice.model is not None:
