@@ -17,6 +17,7 @@ from typing import Any, cast, get_type_hints, overload
 import jsonschema
 import pydantic
 import pydantic_core
+from harmony_agent.sandbox._errors import ConfigError
 from harmony_agent.tools import _feedback
 from harmony_agent.tools._arguments import (
     InvalidArguments,
@@ -26,7 +27,6 @@ from harmony_agent.tools._arguments import (
 )
 from harmony_agent.tools._base import FunctionSpec, ToolOutput
 from harmony_agent.tools._docstring import parse_docstring
-from harmony_agent.tools._errors import ConfigError
 
 __all__ = ["FunctionTool", "tool"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from harmony_agent.sandbox._errors import ConfigError
 from harmony_agent.tools._base import BuiltinTool, ToolNamespace
-from harmony_agent.tools._errors import ConfigError
 from harmony_agent.tools.browser._clients import ClientPool
 from harmony_agent.tools.browser._config import BrowserConfig
 from harmony_agent.tools.browser._search._backend import SearchBackend

@@ -18,7 +18,7 @@ import json
 import os
 import sys
 
-from harmony_agent.tools._errors import HarmonyAgentError
+from harmony_agent.sandbox._errors import HarmonyAgentError
 from harmony_agent.tools.browser._content import Download
 from harmony_agent.tools.browser._converter_main import FRAME_HEADER, READY
 from harmony_agent.tools.browser._errors import OpenError

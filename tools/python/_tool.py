@@ -9,8 +9,8 @@ from harmony_agent.sandbox import (
     SandboxConfig,
     check_isolation,
 )
+from harmony_agent.sandbox._errors import ConfigError
 from harmony_agent.tools._base import BuiltinTool, ToolNamespace
-from harmony_agent.tools._errors import ConfigError
 from harmony_agent.tools.python._description import describe
 from harmony_agent.tools.python._session import PythonSession
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import httpx
-from harmony_agent.tools._errors import ConfigError
+from harmony_agent.sandbox._errors import ConfigError
 from harmony_agent.tools.browser._search._backend import (
     AnswerTimeout,
     PageFetcher,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 import httpx
-from harmony_agent.tools._errors import ConfigError
+from harmony_agent.sandbox._errors import ConfigError
 from harmony_agent.tools.browser._content import Download, to_page, url_header
 from harmony_agent.tools.browser._errors import OpenError
 from harmony_agent.tools.browser._links import strip_links
