@@ -11,6 +11,7 @@ assert agent.run("Weather in Paris?").final_text == "Sunny."
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncGenerator, Sequence
 from typing import Literal
 
@@ -83,3 +84,28 @@ def laughs(levels: int, width: int = 10) -> str:
         for level in range(1, levels)
     ]
     return "\n".join(lines) + "\n"
+
+
+def one_page_pdf(contents: bytes, *, compressed: bool = False) -> bytes:
+    """A PDF whose one page draws `contents` (a content stream), deflated if `compressed`."""
+    if compressed:
+        contents = zlib.compress(contents, 9)
+    stream = b"/Length %d /Filter /FlateDecode" if compressed else b"/Length %d"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< " + stream % len(contents) + b" >>\nstream\n" + contents + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 6\n0000000000 65535 f \n"
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)

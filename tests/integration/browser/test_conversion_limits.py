@@ -12,13 +12,14 @@ import os
 import signal
 import subprocess
 import sys
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from harmony_agent.tools.browser import Browser, BrowserConfig
 from harmony_agent.tools.browser._errors import OpenError
+
+from tests.fakes import one_page_pdf
 
 from .calls import LOOPBACK, call
 from .site import Reply, Site
@@ -96,25 +97,7 @@ async def test_a_9_mb_line_opens(site: Site) -> None:
 def compressed_pdf(text_lines: int) -> bytes:
     """A PDF whose one page's compressed contents draw `text_lines` lines of text."""
     line = b"(" + b"tide " * 15 + b") Tj 0 -1 Td "
-    contents = zlib.compress(b"BT /F1 1 Tf " + line * text_lines + b"ET", 9)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(contents), contents),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 6\n0000000000 65535 f \n"
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
+    return one_page_pdf(b"BT /F1 1 Tf " + line * text_lines + b"ET", compressed=True)
 
 
 async def test_the_text_of_a_page_is_bounded(site: Site) -> None:

@@ -14,6 +14,8 @@ from harmony_agent.tools.browser._view import render_view
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.fakes import one_page_pdf
+
 TEXT = "Grüße aus Köln"
 LIMIT = 10_000_000
 
@@ -76,31 +78,9 @@ def test_a_deeply_nested_pdf_is_a_clear_error() -> None:
     contents = b"BT /F1 12 Tf " + b"[" * depth + b"]" * depth + b" TJ ET"
     with pytest.raises(OpenError, match="nested too deeply"):
         to_page(
-            Download("http://x.example/d.pdf", "application/pdf", None, _pdf(contents)),
+            Download("http://x.example/d.pdf", "application/pdf", None, one_page_pdf(contents)),
             max_chars=LIMIT,
         )
-
-
-def _pdf(contents: bytes) -> bytes:
-    """A one-page PDF whose page draws `contents`."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(contents), contents),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 6\n0000000000 65535 f \n"
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
 
 
 def test_a_long_word_wraps_like_textwrap() -> None:
