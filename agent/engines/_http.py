@@ -243,9 +243,9 @@ class HTTPEngine:
             self._pool.mark_healthy(replica)
             try:
                 yield replica, response
-            finally:
-                await response.aclose()
+            finally:  # the request is over once nobody reads it, even if closing is cut short
                 self._pool.release(replica)
+                await response.aclose()
             return
         reasons = "; ".join(str(f) for f in failures)
         if all(f.unreachable for f in failures):
