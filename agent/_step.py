@@ -12,6 +12,7 @@ from harmony_agent._parser import ParsedMessage
 
 __all__ = [
     "Answer",
+    "AnswerUnderSchema",
     "CallTool",
     "Continue",
     "CutOffAnswer",
@@ -35,6 +36,14 @@ class CutOffAnswer:
     """The model's answer was cut off at the token limit."""
 
     message: ParsedMessage
+
+
+@dataclass(frozen=True)
+class AnswerUnderSchema:
+    """The model answered off the `final` channel while its answer must be written under the
+    output's JSON Schema: the text it wrote is kept as reasoning, and the answer is generated
+    again from the final channel's header, under the schema.
+    """
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,9 @@ class UnaddressedCall:
     """
 
 
-Step = Answer | CutOffAnswer | CallTool | Continue | ModelError | UnaddressedCall
+Step = (
+    Answer | AnswerUnderSchema | CutOffAnswer | CallTool | Continue | ModelError | UnaddressedCall
+)
 
 
 @dataclass(frozen=True)
@@ -75,11 +86,13 @@ class Decision:
     recoveries: tuple[Recovery, ...] = ()
 
 
-def decide(messages: Sequence[ParsedMessage]) -> Decision:
+def decide(messages: Sequence[ParsedMessage], *, constrained: bool = False) -> Decision:
     """Reads a generation's messages up to its first action (a call or an answer).
 
     What follows the action is dropped, and so is a message written as a tool or the user
     along with everything after it: the model was trained to stop at its first action.
+    `constrained`: answers must be written on the final channel under the output's schema, so
+    one ended with `<|return|>` on another channel is not taken (`AnswerUnderSchema`).
     """
     kept: list[ParsedMessage] = []
     recoveries: list[Recovery] = []
@@ -95,6 +108,13 @@ def decide(messages: Sequence[ParsedMessage]) -> Decision:
         if message.recipient:
             kept.append(parsed)
             step = CallTool(parsed)
+        elif (
+            constrained and message.channel != "final" and parsed.terminator is SpecialToken.RETURN
+        ):
+            step = AnswerUnderSchema()
+            kept.extend([_as_reasoning(parsed)] if message.text.strip() else [])
+            detail = f"an answer on {message.channel!r}, written again under the schema"
+            recoveries.append(Recovery(RecoveryKind.ANSWER_CHANNEL, detail))
         elif message.channel == "final" or parsed.terminator is SpecialToken.RETURN:
             step, answer, found = _answer(parsed)
             kept.extend([answer] if answer else [])
@@ -137,6 +157,27 @@ def _answer(parsed: ParsedMessage) -> tuple[Step, ParsedMessage | None, list[Rec
         repaired=True,
     )
     return _answered(final), final, [recovery]
+
+
+def _as_reasoning(parsed: ParsedMessage) -> ParsedMessage:
+    """An answer off the final channel re-rendered as the reasoning it was written as (ended
+    by `<|end|>`; `analysis` when it named no channel).
+    """
+    message = parsed.message
+    channel = message.channel or "analysis"
+    return replace(
+        parsed,
+        message=replace(message, channel=channel),
+        tokens=tuple(
+            _harmony.render_assistant(
+                channel=channel,
+                recipient=None,
+                content_type=message.content_type,
+                text=message.text,
+            )
+        ),
+        repaired=True,
+    )
 
 
 def _answered(answer: ParsedMessage) -> Answer | CutOffAnswer:

@@ -13,6 +13,7 @@ from harmony_agent import (
     ContextTrimmed,
     Event,
     OutputValidationError,
+    RecoveryKind,
     RunFinished,
     StopReason,
     TextDelta,
@@ -150,6 +151,51 @@ def test_constrained_answer_continues_from_its_header_under_the_schema() -> None
     assert result.usage.completion_tokens == len(header) + len(answer)
     streamed = "".join(e.text for e in events if isinstance(e, TextDelta) and e.channel == "final")
     assert streamed == '{"city": "Paris", "celsius": 20}'
+
+
+def test_an_answer_off_the_final_channel_is_written_again_under_the_schema() -> None:
+    # the model ends its reasoning with <|return|>: that text was not generated under the
+    # schema, so it stays reasoning and the answer is generated from the final header
+    agent, engine = make_agent(
+        [
+            "<|channel|>analysis<|message|>It is 20 in Paris.<|return|>",
+            '{"city": "Paris", "celsius": 20}<|return|>',
+        ],
+        output_type=Weather,
+        constrain_output=True,
+        max_output_retries=0,
+    )
+    result = agent.run("Weather?")
+
+    assert [s.json_schema for s in engine.samplings] == [None, Weather.model_json_schema()]
+    reasoning = encode_completion("<|channel|>analysis<|message|>It is 20 in Paris.<|end|>")
+    header = encode_completion("<|start|>assistant<|channel|>final<|message|>")
+    assert engine.prompts[1] == engine.prompts[0] + reasoning + header
+    assert result.output == Weather(city="Paris", celsius=20)
+    assert [(m.channel, m.text) for m in result.messages[1:]] == [
+        ("analysis", "It is 20 in Paris."),
+        ("final", '{"city": "Paris", "celsius": 20}'),
+    ]
+    assert [r.kind for r in result.recoveries] == [RecoveryKind.ANSWER_CHANNEL]
+    assert result.usage.turns == 2
+
+
+def test_an_answer_off_the_final_channel_before_a_required_call_is_sent_back() -> None:
+    agent, engine = make_agent(
+        [
+            "<|channel|>analysis<|message|>It is 20 in Paris.<|return|>",
+            CALL,
+            "<|channel|>final<|message|>",
+            '{"city": "Paris", "celsius": 20}<|return|>',
+        ],
+        output_type=Weather,
+        constrain_output=True,
+        tool_choice="required",
+    )
+    result = agent.run("Weather?")
+    assert [s.json_schema is not None for s in engine.samplings] == [False, False, False, True]
+    assert "call" in decode(engine.prompts[1]).rsplit("<|start|>user<|message|>", 1)[1]
+    assert result.output == Weather(city="Paris", celsius=20)
 
 
 def test_constrained_output_leaves_tool_calls_and_reasoning_free() -> None:
