@@ -31,6 +31,7 @@ from harmony_agent._events import (
 from harmony_agent._history import Entry, History
 from harmony_agent._messages import Message, Recovery, RecoveryKind, Role
 from harmony_agent._result import (
+    CallOutput,
     RunResult,
     StopReason,
     ToolCall,
@@ -44,6 +45,7 @@ from harmony_agent.tools._function import FunctionTool, tool
 
 __all__ = [
     "Agent",
+    "CallOutput",
     "Citation",
     "ConfigError",
     "ContextTrimmed",

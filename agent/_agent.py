@@ -14,12 +14,12 @@ from harmony_agent._events import Event
 from harmony_agent._harmony import Reasoning
 from harmony_agent._history import History
 from harmony_agent._output import OutputFormat, OutputType
-from harmony_agent._result import RunResult
+from harmony_agent._result import CallOutput, RunResult
 from harmony_agent._run import ANY_TOOL, AnyTool, Run
 from harmony_agent._stream import RunStream
 from harmony_agent._sync import run_sync
 from harmony_agent.engines import Engine, SamplingParams, supports_json
-from harmony_agent.tools import BuiltinTool
+from harmony_agent.tools import BuiltinTool, FunctionSpec
 from harmony_agent.tools._function import FunctionTool, tool
 
 __all__ = ["Agent"]
@@ -54,6 +54,10 @@ class Agent:
     `tool_choice` is "auto", "required" (a tool must be called before the final answer),
     "none" (no tools shown) or a function name (that function must be called first).
 
+    `client_functions` are functions the model sees beside `tools` that the caller runs: a
+    call to one ends the run with `StopReason.CLIENT_CALL` and the call in
+    `RunResult.pending_call`; `arun(CallOutput(output), history=result)` goes on from there.
+
     Context: the window is `context_window` or else the engine's `max_model_len`. Each tool
     result is cut to `max_tool_output_tokens`; when fewer than `reserve_tokens` (or
     `max_tokens`, if smaller) would be left to generate, older tool results of the run are
@@ -81,6 +85,7 @@ class Agent:
     context_window: int | None = None
     reserve_tokens: int = 2048
     max_tool_output_tokens: int = 8192
+    client_functions: Sequence[FunctionSpec] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.engine, Engine):
@@ -114,11 +119,12 @@ class Agent:
             t if isinstance(t, FunctionTool | BuiltinTool) else tool(t) for t in self.tools
         )
         object.__setattr__(self, "tools", normalized)
-        _check_unique([f.name for f in self.functions], "function")
+        object.__setattr__(self, "client_functions", tuple(self.client_functions))
+        _check_unique([f.name for f in self.function_specs], "function")
         _check_unique([b.namespace.name for b in self.builtins], "built-in tool")
         if "functions" in {b.namespace.name for b in self.builtins}:
             raise ConfigError("a built-in tool cannot use the namespace 'functions'")
-        names = {f"functions.{f.name}" for f in self.functions}
+        names = {f"functions.{f.name}" for f in self.function_specs}
         if self.tool_choice not in ("auto", "required", "none") and self.required_call not in names:
             raise ConfigError(
                 f"tool_choice must be 'auto', 'required', 'none' or a function name, "
@@ -137,6 +143,11 @@ class Agent:
     def functions(self) -> tuple[FunctionTool, ...]:
         """The developer functions, in the order given."""
         return tuple(t for t in self.tools if isinstance(t, FunctionTool))
+
+    @property
+    def function_specs(self) -> tuple[FunctionSpec, ...]:
+        """Every function the model sees: the developer's, then the client's."""
+        return (*(f.spec for f in self.functions), *self.client_functions)
 
     @property
     def builtins(self) -> tuple[BuiltinTool, ...]:
@@ -173,19 +184,20 @@ class Agent:
             reasoning=self.reasoning,
             builtin_tools=[b.namespace for b in self.builtins] if shown else [],
             instructions=self.instructions,
-            functions=[f.spec for f in self.functions] if shown else [],
+            functions=list(self.function_specs) if shown else [],
             response_format=None if output_format is None else output_format.response_format,
         )
 
     async def arun(
         self,
-        prompt: str,
+        prompt: str | CallOutput,
         *,
         history: History | RunResult | None = None,
         on_event: Callable[[Event], None] = _no_event,
     ) -> RunResult:
         """Runs the agent on `prompt` (continuing `history`, if given) until it answers or a
-        limit stops it. `on_event` sees every event as it happens.
+        limit stops it. `on_event` sees every event as it happens. A `CallOutput` instead of
+        a prompt answers the client function call `history` stopped at.
 
         Raises from the `HarmonyAgentError` tree only: `EngineError` when the engine fails,
         `ToolUnavailable` when a tool cannot start (its sandbox's error chained),
@@ -196,7 +208,7 @@ class Agent:
 
     def run(
         self,
-        prompt: str,
+        prompt: str | CallOutput,
         *,
         history: History | RunResult | None = None,
         on_event: Callable[[Event], None] = _no_event,
@@ -206,7 +218,9 @@ class Agent:
         """
         return run_sync(self.arun(prompt, history=history, on_event=on_event))
 
-    def stream(self, prompt: str, *, history: History | RunResult | None = None) -> RunStream:
+    def stream(
+        self, prompt: str | CallOutput, *, history: History | RunResult | None = None
+    ) -> RunStream:
         """The run's events as they happen: `async for event in agent.stream(prompt)`.
 
         The last event is `RunFinished` (a run that raises, as `arun` would, raises from the

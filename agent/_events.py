@@ -40,7 +40,7 @@ class MessageDone:
 
 @dataclass(frozen=True)
 class ToolCallStarted:
-    """A tool call is about to run."""
+    """A tool call is about to run (a client function's, by the caller once the run stopped)."""
 
     call: ToolCall
 

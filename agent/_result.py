@@ -12,7 +12,15 @@ from harmony_agent._history import History
 from harmony_agent._messages import Message, Recovery
 from harmony_agent.tools._base import Citation
 
-__all__ = ["RunResult", "StopReason", "ToolCall", "ToolErrorKind", "ToolResult", "Usage"]
+__all__ = [
+    "CallOutput",
+    "RunResult",
+    "StopReason",
+    "ToolCall",
+    "ToolErrorKind",
+    "ToolResult",
+    "Usage",
+]
 
 
 class StopReason(StrEnum):
@@ -34,6 +42,9 @@ class StopReason(StrEnum):
     """The model made more errors than `max_model_errors` allows."""
     CONTEXT_FULL = "context_full"
     """The context window left too little room to generate, even with old results elided."""
+    CLIENT_CALL = "client_call"
+    """The model called a function the caller runs (`RunResult.pending_call`); the run goes on
+    with its output (`CallOutput`)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,16 @@ class ToolResult:
 
 
 @dataclass(frozen=True)
+class CallOutput:
+    """The output of the client function call a run stopped at (`RunResult.pending_call`):
+    passed instead of a prompt, with that run as the history, it continues the same turn
+    (`agent.run(CallOutput(text), history=result)`), its reasoning kept.
+    """
+
+    output: str
+
+
+@dataclass(frozen=True)
 class RunResult:
     """The outcome of one run.
 
@@ -101,6 +122,8 @@ class RunResult:
     (`agent.run(prompt, history=result)`). `output` is the final answer parsed by the agent's
     `output_type` (a model instance or JSON data), or `final_text` when it has none.
     `citations` are the sources the final answer cites, resolved by the browser.
+    `pending_call` is the call to a client function the run stopped at
+    (`StopReason.CLIENT_CALL`).
     """
 
     final_text: str
@@ -112,6 +135,7 @@ class RunResult:
     recoveries: tuple[Recovery, ...]
     history: History
     citations: tuple[Citation, ...] = ()
+    pending_call: ToolCall | None = None
 
     @property
     def ok(self) -> bool:

@@ -13,15 +13,22 @@ import functools
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harmony_agent._errors import ConfigError, ToolUnavailable
 from harmony_agent._result import ToolCall, ToolErrorKind, ToolResult
-from harmony_agent.tools import BuiltinTool, InvalidArguments, ToolOutput, ToolSession, _feedback
+from harmony_agent.tools import (
+    BuiltinTool,
+    FunctionSpec,
+    InvalidArguments,
+    ToolOutput,
+    ToolSession,
+    _feedback,
+)
 from harmony_agent.tools._base import Citation, ToolError
 from harmony_agent.tools._function import FunctionTool
 
-__all__ = ["BuiltinRoute", "FunctionRoute", "Route", "Router"]
+__all__ = ["BuiltinRoute", "ClientRoute", "FunctionRoute", "Route", "Router"]
 
 FUNCTIONS = "functions"
 _GLUED_SUFFIXES = ("json", "code")
@@ -45,6 +52,16 @@ class BuiltinRoute:
     function: str | None
 
 
+@dataclass(frozen=True)
+class ClientRoute:
+    """A call to a function the caller runs (`Agent.client_functions`): the run stops at it.
+    `recipient` is the canonical name.
+    """
+
+    recipient: str
+    repaired_from: str | None = None
+
+
 Route = FunctionRoute | BuiltinRoute
 
 
@@ -57,8 +74,10 @@ class Router:
         builtins: Sequence[BuiltinTool],
         *,
         timeout: float | None,
+        client: Sequence[FunctionSpec] = (),
     ) -> None:
-        self._functions = {f"{FUNCTIONS}.{f.name}": f for f in functions}
+        targets: list[FunctionTool | FunctionSpec] = [*functions, *client]
+        self._functions = {f"{FUNCTIONS}.{f.name}": f for f in targets}
         self._builtins = {b.namespace.name: b for b in builtins}
         self._timeout = timeout
         self._sessions: dict[str, ToolSession] = {}
@@ -69,11 +88,11 @@ class Router:
         """Every name a call may go to."""
         return [*self._functions, *self._builtins]
 
-    def resolve(self, recipient: str) -> Route | None:
+    def resolve(self, recipient: str) -> Route | ClientRoute | None:
         """Finds the tool for `recipient`, repairing a missing `functions.` prefix."""
         function = self._functions.get(recipient)
         if function is not None:
-            return FunctionRoute(recipient, function)
+            return _function_route(recipient, function, None)
         namespace, _, name = recipient.partition(".")
         builtin = self._builtins.get(namespace)
         if builtin is not None:
@@ -81,17 +100,17 @@ class Router:
         prefixed = f"{FUNCTIONS}.{recipient}"
         function = self._functions.get(prefixed)
         if function is not None:
-            return FunctionRoute(prefixed, function, repaired_from=recipient)
+            return _function_route(prefixed, function, recipient)
         return self._resolve_glued(recipient)
 
-    def _resolve_glued(self, recipient: str) -> FunctionRoute | None:
+    def _resolve_glued(self, recipient: str) -> FunctionRoute | ClientRoute | None:
         """A function name with the content type glued on (`functions.shelljson`)."""
         for suffix in _GLUED_SUFFIXES:
             name = recipient.removesuffix(suffix)
             if name != recipient and name:
                 route = self.resolve(name)
-                if isinstance(route, FunctionRoute):
-                    return FunctionRoute(route.recipient, route.function, repaired_from=recipient)
+                if isinstance(route, FunctionRoute | ClientRoute):
+                    return replace(route, repaired_from=recipient)
         return None
 
     async def call(self, route: Route, call: ToolCall) -> ToolResult:
@@ -152,6 +171,15 @@ class Router:
         sessions, self._sessions = list(self._sessions.values()), {}
         for session in sessions:
             await session.aclose()
+
+
+def _function_route(
+    recipient: str, function: FunctionTool | FunctionSpec, repaired_from: str | None
+) -> FunctionRoute | ClientRoute:
+    """The route to a function this process runs, or to one its caller runs."""
+    if isinstance(function, FunctionTool):
+        return FunctionRoute(recipient, function, repaired_from)
+    return ClientRoute(recipient, repaired_from)
 
 
 def _failure(

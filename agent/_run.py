@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, assert_never
 
 from harmony_agent import _harmony
-from harmony_agent._errors import EngineError, OutputValidationError
+from harmony_agent._errors import ConfigError, EngineError, OutputValidationError
 from harmony_agent._events import (
     ContextTrimmed,
     Event,
@@ -31,6 +31,7 @@ from harmony_agent._messages import Message, Recovery, RecoveryKind
 from harmony_agent._output import InvalidOutput
 from harmony_agent._parser import CompletionParser, ParsedMessage
 from harmony_agent._result import (
+    CallOutput,
     RunResult,
     StopReason,
     ToolCall,
@@ -38,7 +39,7 @@ from harmony_agent._result import (
     ToolResult,
     Usage,
 )
-from harmony_agent._router import FunctionRoute, Router
+from harmony_agent._router import ClientRoute, FunctionRoute, Router
 from harmony_agent._step import (
     Answer,
     AnswerUnderSchema,
@@ -93,18 +94,23 @@ class _Stream:
 class Run:
     """The state of one run: its transcript, tool sessions, usage and what went wrong."""
 
-    def __init__(self, agent: Agent, prompt: str, history: History, emit: Emit) -> None:
+    def __init__(
+        self, agent: Agent, prompt: str | CallOutput, history: History, emit: Emit
+    ) -> None:
         self._agent = agent
         self._emit = emit
-        self._transcript = Transcript(agent.render_preamble(), history.for_next_turn())
         shown = agent.tools_shown
         self._router = Router(
             agent.functions if shown else (),
             agent.builtins if shown else (),
             timeout=agent.tool_timeout,
+            client=agent.client_functions if shown else (),
         )
+        self._opening = self._opening_message(prompt, history)
+        # A call's output continues its turn: the turn's reasoning stays.
+        turn = history if isinstance(prompt, CallOutput) else history.for_next_turn()
+        self._transcript = Transcript(agent.render_preamble(), turn)
         self._window = agent.context_window or agent.engine.max_model_len
-        self._prompt = prompt
         self._usage = Usage()
         self._tool_results: list[ToolResult] = []
         self._recoveries: list[Recovery] = []
@@ -115,6 +121,7 @@ class Run:
         self._output: Any = None
         self._output_failure: str | None = None
         self._final_text = ""
+        self._client_call: ToolCall | None = None
         self._cancel_requested = False
         self._scope: asyncio.Timeout | None = None
 
@@ -133,7 +140,7 @@ class Run:
                 self._scope = scope
                 if self._cancel_requested:
                     self.cancel()
-                self._append(Message("user", self._prompt), _harmony.render_user(self._prompt))
+                self._append(*self._opening)
                 reason = await self._loop()
         except TimeoutError:
             if self._scope is None or not self._scope.expired():
@@ -152,6 +159,7 @@ class Run:
             recoveries=tuple(self._recoveries),
             history=self._transcript.history(),
             citations=citations,
+            pending_call=self._client_call,
         )
         if self._output_failure is not None:
             raise OutputValidationError(self._final_text, self._output_failure, result)
@@ -179,7 +187,9 @@ class Run:
                 case AnswerUnderSchema():
                     self._answer_next = not self._refused_before_required_call()
                 case CallTool(message=call):
-                    await self._call(call)
+                    self._client_call = await self._call(call)
+                    if self._client_call is not None:
+                        return StopReason.CLIENT_CALL
                 case UnaddressedCall():
                     self._model_errors += 1
                     self._correct(_feedback.unaddressed_call(self._router.recipients))
@@ -192,6 +202,33 @@ class Run:
                     assert_never(unknown)
             if self._model_errors > agent.max_model_errors:
                 return StopReason.ERROR_BUDGET
+
+    def _opening_message(
+        self, prompt: str | CallOutput, history: History
+    ) -> tuple[Message, list[int]]:
+        """The message the run starts with: the user's prompt, or the output of the client
+        function call `history` ends with (else `ConfigError`).
+        """
+        if isinstance(prompt, str):
+            return Message("user", prompt), _harmony.render_user(prompt)
+        call = history.entries[-1].message if history.entries else None
+        route = None if call is None else self._router.resolve(call.recipient or "")
+        if call is None or call.author != "assistant" or not isinstance(route, ClientRoute):
+            raise ConfigError(
+                "a CallOutput continues a run that stopped at a client function call: "
+                "pass that run's result as the history"
+            )
+        return self._tool_result(route.recipient, call.channel, prompt.output)
+
+    def _tool_result(
+        self, author: str, channel: str | None, output: str
+    ) -> tuple[Message, list[int]]:
+        """A tool's result message and its tokens, the output cut to `max_tool_output_tokens`."""
+        clipped, removed = _harmony.clip_text(output, self._agent.max_tool_output_tokens)
+        if removed:
+            self._emit(ContextTrimmed("tool_output_truncated", removed, f"output of {author}"))
+        tokens = _harmony.render_tool_result(author, channel, clipped)
+        return Message(author, clipped, channel, "assistant"), tokens
 
     def _generation_budget(self) -> tuple[int, StopReason]:
         """How many tokens the next generation may have, and which limit sets that number."""
@@ -351,8 +388,10 @@ class Run:
                     result.cached = chunk.cached_prompt_tokens or 0
         return result
 
-    async def _call(self, parsed: ParsedMessage) -> None:
-        """Runs a tool call and appends its result, which the model reads next."""
+    async def _call(self, parsed: ParsedMessage) -> ToolCall | None:
+        """Runs a tool call and appends its result, which the model reads next; a call to a
+        client function is not run but returned, for the run to stop at.
+        """
         message = parsed.message
         recipient = message.recipient or ""
         call = ToolCall(
@@ -373,24 +412,30 @@ class Run:
         elif isinstance(self._pending_call, str) and self._pending_call != author:
             text = _feedback.required_call_first(self._pending_call)
             result = ToolResult(call, text, ToolErrorKind.NOT_ALLOWED)
+        elif isinstance(route, ClientRoute):
+            self._recover_route(recipient, route.repaired_from, author)
+            self._pending_call = None
+            return replace(call, recipient=author)
         else:
-            if isinstance(route, FunctionRoute) and route.repaired_from is not None:
-                repair = f"{recipient} -> {route.recipient}"
-                self._recover([Recovery(RecoveryKind.RECIPIENT_REPAIRED, repair)])
+            if isinstance(route, FunctionRoute):
+                self._recover_route(recipient, route.repaired_from, author)
             result = await self._router.call(route, call)
             if result.error is None:
                 self._pending_call = None
-        clipped, removed = _harmony.clip_text(result.output, self._agent.max_tool_output_tokens)
-        if removed:
-            result = replace(result, output=clipped)
-            self._emit(ContextTrimmed("tool_output_truncated", removed, f"output of {author}"))
-        tokens = _harmony.render_tool_result(author, message.channel, result.output)
-        self._append(Message(author, result.output, message.channel, "assistant"), tokens)
+        result_message, tokens = self._tool_result(author, message.channel, result.output)
+        result = replace(result, output=result_message.text)
+        self._append(result_message, tokens)
         self._tool_results.append(result)
         self._usage = replace(self._usage, tool_calls=self._usage.tool_calls + 1)
         if result.error is not None:
             self._model_errors += 1
         self._emit(ToolCallFinished(result))
+        return None
+
+    def _recover_route(self, recipient: str, repaired_from: str | None, author: str) -> None:
+        """Records that a call's recipient was repaired to `author`, if it was."""
+        if repaired_from is not None:
+            self._recover([Recovery(RecoveryKind.RECIPIENT_REPAIRED, f"{recipient} -> {author}")])
 
     def _append(self, message: Message, tokens: Sequence[int]) -> None:
         self._transcript.append(message, tokens)
