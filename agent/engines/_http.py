@@ -2,7 +2,8 @@
 
 The prompt goes out as token ids and the generated token ids come back in a server-sent event
 stream (vLLM's `return_token_ids`; servers that only return text have it re-encoded). Requests
-are spread over one or more replicas, least outstanding requests first. A request that fails
+are spread over one or more replicas, every request of a run to the same one (its prefix cache
+holds the run's earlier turns; see `ReplicaPool` and `run_key`). A request that fails
 before its first token (no connection, 429, 5xx) is retried on another replica or after a
 backoff; once tokens were streamed, a failure raises `EngineError` and nothing is re-sent.
 
@@ -37,6 +38,7 @@ from harmony_agent.engines._base import SamplingParams, TokenChunk
 from harmony_agent.engines._completion_stream import CompletionReader, parse_event
 from harmony_agent.engines._http_settings import HTTPSettings
 from harmony_agent.engines._replicas import Replica, ReplicaPool
+from harmony_agent.engines._run_key import run_key
 from harmony_agent.engines._sse import sse_data
 
 __all__ = ["HTTPEngine"]
@@ -87,6 +89,7 @@ class HTTPEngine:
         self._pool = ReplicaPool(
             settings.base_urls,
             cooldown_s=settings.replica_cooldown_s,
+            max_outstanding=settings.replica_max_outstanding,
         )
         headers = {"Accept-Encoding": "identity"}
         if settings.api_key is not None:
@@ -157,7 +160,7 @@ class HTTPEngine:
         max_bytes = _EVENT_BYTES + _PROMPT_ID_BYTES * len(body["prompt"])
         async with (
             self._redacted_errors(),
-            self._response(body) as (replica, response),
+            self._response(body, self._key(prompt_tokens)) as (replica, response),
             aclosing(sse_data(response.aiter_raw(), max_bytes=max_bytes)) as events,
         ):
             loop = asyncio.get_running_loop()
@@ -218,17 +221,23 @@ class HTTPEngine:
             body["structured_outputs"] = {"json": dict(sampling.json_schema)}
         return body
 
+    def _key(self, prompt_tokens: Sequence[int]) -> bytes | None:
+        """The run a prompt belongs to, for the replica pool; None without run affinity."""
+        return run_key(prompt_tokens) if self.settings.run_affinity else None
+
     @asynccontextmanager
     async def _response(
-        self, body: dict[str, Any]
+        self, body: dict[str, Any], key: bytes | None
     ) -> AsyncIterator[tuple[Replica, httpx.Response]]:
-        """Sends the request until a replica answers 200, retrying what may succeed later."""
+        """Sends the request of the run `key` until a replica answers 200, retrying what may
+        succeed later.
+        """
         failures: list[_Retry] = []
         tried: set[str] = set()
         for attempt in range(self.settings.max_retries + 1):
             if failures and not self._pool.has_healthy(avoid=tried):
                 await asyncio.sleep(self._backoff(attempt - 1, failures[-1].after))
-            replica = self._pool.acquire(avoid=tried)
+            replica = self._pool.acquire(key, avoid=tried)
             tried.add(replica.url)
             try:
                 response = await self._send(replica, body)

@@ -77,6 +77,23 @@ class HTTPSettings(BaseModel):
     replica_cooldown_s: Annotated[float, Field(ge=0)] = Field(
         default=10.0, description="Seconds a replica that failed is skipped, if others are healthy."
     )
+    run_affinity: bool = Field(
+        default=True,
+        description=(
+            "Send every request of a run (a chat, a batch task, a server conversation) to the "
+            "same replica, where its earlier turns sit in the prefix cache; false: each "
+            "request to the replica with the fewest requests in flight (for servers without "
+            "prefix caching)."
+        ),
+    )
+    replica_max_outstanding: Annotated[int, Field(gt=0)] | None = Field(
+        default=None,
+        description=(
+            "Requests in flight on one replica from which a run's request spills to the next "
+            "replica in that run's ranking (when all are at it, the least loaded takes it); "
+            "None: no cap, a run leaves its replica only when the replica is down."
+        ),
+    )
     max_model_len: Annotated[int, Field(gt=0)] | None = Field(
         default=None,
         description="The context window; None: read `max_model_len` from the server's /models.",

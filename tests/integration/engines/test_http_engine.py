@@ -324,12 +324,12 @@ async def test_cancelling_the_consumer_closes_the_connection() -> None:
         assert engine.replicas[0].outstanding == 0
 
 
-async def test_requests_go_to_the_replica_with_fewest_outstanding() -> None:
+async def test_without_run_affinity_requests_go_to_the_replica_with_fewest_outstanding() -> None:
     hanging = [Stream.of(ANSWER, hang_after=1)] * 4
     async with (
         CompletionsServer(hanging) as first,
         CompletionsServer(hanging) as second,
-        HTTPEngine(settings(first.base_url, second.base_url)) as engine,
+        HTTPEngine(settings(first.base_url, second.base_url, run_affinity=False)) as engine,
     ):
 
         async def open_stream() -> tuple[AsyncGenerator[TokenChunk, None], int]:
@@ -354,9 +354,14 @@ async def test_requests_go_to_the_replica_with_fewest_outstanding() -> None:
         assert [replica.outstanding for replica in engine.replicas] == [0, 0]
 
 
-async def test_a_dead_replica_is_skipped() -> None:
+async def test_without_run_affinity_a_dead_replica_is_skipped() -> None:
     live = CompletionsServer([Stream.of(ANSWER)] * 6)
-    async with live, HTTPEngine(settings(dead_url(), live.base_url, max_retries=1)) as engine:
+    async with (
+        live,
+        HTTPEngine(
+            settings(dead_url(), live.base_url, max_retries=1, run_affinity=False)
+        ) as engine,
+    ):
         for _ in range(6):
             assert tokens(await collect(engine)) == encode_completion(ANSWER)
         dead = engine.replicas[0]

@@ -23,6 +23,7 @@ def test_urls_are_normalised_and_one_url_may_be_a_string() -> None:
         {"base_urls": ["http://a/v1"], "model": "m", "timeout": 3},
         {"base_urls": ["http://a/v1"], "model": "m", "max_retries": -1},
         {"base_urls": ["http://a/v1"], "model": "m", "extra_body": {"stream": False}},
+        {"base_urls": ["http://a/v1"], "model": "m", "replica_max_outstanding": 0},
     ],
 )
 def test_invalid_settings_are_refused(options: dict[str, object]) -> None:
