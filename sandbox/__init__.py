@@ -20,6 +20,17 @@ root and bubblewrap):
 async with KernelPool(config, size=4, fork=True) as pool:
     async with Sandbox(pool=pool) as sandbox: ...
 ```
+
+For stateless code (checking model-written code against tests, rewards), a `ProgramRunner`
+runs each program once in a fresh process forked from the same template, behind the same
+layers, without Jupyter: code, stdin and files in; exit status, bounded output, timeout,
+memory kill, duration, CPU and peak memory out:
+
+```python
+async with ProgramRunner(config) as runner:
+    result = await runner.run("import sys; print(sys.stdin.read().upper())", stdin="hi")
+    print(result.exit_code, result.stdout)   # 0 HI
+```
 """
 
 from harmony_agent.sandbox._config import WORKDIR, ReadOnlyMount, SandboxConfig
@@ -32,7 +43,8 @@ from harmony_agent.sandbox._errors import (
 from harmony_agent.sandbox._isolation import IsolationReport, check_isolation
 from harmony_agent.sandbox._kernel import Kernel
 from harmony_agent.sandbox._pool import KernelPool
-from harmony_agent.sandbox._result import ExecutionResult
+from harmony_agent.sandbox._result import ExecutionResult, ProgramResult
+from harmony_agent.sandbox._runner import ProgramRunner
 from harmony_agent.sandbox._sandbox import Sandbox
 
 __all__ = [
@@ -43,6 +55,8 @@ __all__ = [
     "Kernel",
     "KernelPool",
     "KernelStartError",
+    "ProgramResult",
+    "ProgramRunner",
     "ReadOnlyMount",
     "Sandbox",
     "SandboxClosed",

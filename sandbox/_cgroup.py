@@ -211,6 +211,18 @@ class Cgroup:
                 return int(value)
         return 0
 
+    def peak_memory(self) -> int | None:
+        """The most memory the group used at once, in bytes (None where the host does not
+        say: no memory controller, or a cgroup v2 kernel before `memory.peak`).
+        """
+        if self._memory is None:
+            return None
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        try:
+            return int((self._memory / name).read_text())
+        except (OSError, ValueError):
+            return None
+
     def pids(self) -> list[int]:
         """The processes in the group."""
         found: set[int] = set()
@@ -234,6 +246,19 @@ class Cgroup:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.001)  # killed processes leave the group once reaped
+
+    def dispose(self) -> bool:
+        """Kills the group's processes and deletes it, waiting up to two seconds for them to
+        be reaped; False when it could not be removed. Blocking: run it in a thread.
+        """
+        self.kill()
+        for _ in range(100):
+            try:
+                self.remove()
+                return True
+            except OSError:
+                time.sleep(0.02)
+        return False
 
     def remove(self) -> None:
         """Deletes the group. Its processes must be gone (`kill`, then reap them): raises

@@ -9,6 +9,7 @@ with one link is copied. Everything else is skipped and counted by kind. The wal
 (entries, depth, bytes per file, bytes in all) and fails with `CopyLimitExceeded` past a
 bound. Copies are created through the target directory's fd with O_EXCL and O_NOFOLLOW,
 then handed to the sandbox's uid with `fchown`; files are read in chunks of 1 MiB.
+`write_files` creates given files in a working directory the same way.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from harmony_agent.sandbox._errors import CopyError, CopyLimitExceeded
 
-__all__ = ["CopiedTree", "CopyLimits", "copy_tree"]
+__all__ = ["CopiedTree", "CopyLimits", "copy_tree", "write_files"]
 
 _CHUNK = 1 << 20
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
@@ -91,6 +92,45 @@ async def copy_tree(
         return await asyncio.to_thread(_copy, source, target, limits or CopyLimits(), owner, stop)
     finally:
         stop.set()
+
+
+def write_files(target: Path, files: Mapping[str, bytes], *, owner: int | None = None) -> None:
+    """Creates each file of `files` (relative path: content) in the directory `target`, and
+    the directories on its path, as new entries through directory fds that follow no link;
+    with `owner`, owned by that uid and gid. Blocking. Raises `CopyError` for a path that is
+    absolute, goes up (`..`), names an entry twice or cannot be created.
+    """
+    with _closing(os.open(target, _DIRECTORY)) as root:
+        for name, data in files.items():
+            parts = name.split("/")
+            if name.startswith("/") or {"", ".", ".."} & set(parts):
+                raise CopyError(f"{name!r}: not a relative path inside the working directory")
+            try:
+                _write_file(root, parts, data, owner)
+            except FileExistsError:
+                raise CopyError(f"{name!r}: given twice (or as a file and a directory)") from None
+            except OSError as error:
+                raise CopyError(f"{name!r}: {error.strerror}") from error
+
+
+def _write_file(root: int, parts: list[str], data: bytes, owner: int | None) -> None:
+    """Creates the file at `parts` below the directory `root`, its directories included."""
+    *folders, base = parts
+    fd = os.dup(root)
+    try:
+        for folder in folders:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder, 0o755, dir_fd=fd)
+                if owner is not None:
+                    os.chown(folder, owner, owner, dir_fd=fd, follow_symlinks=False)
+            fd, parent = os.open(folder, _DIRECTORY, dir_fd=fd), fd
+            os.close(parent)
+        with _closing(os.open(base, _CREATE, 0o644, dir_fd=fd)) as created:
+            _write_all(created, data)
+            if owner is not None:
+                os.fchown(created, owner, owner)
+    finally:
+        os.close(fd)
 
 
 def _copy(

@@ -51,7 +51,7 @@ from harmony_agent.sandbox._process import ForkedProcess, KernelProcess, Spawned
 from harmony_agent.sandbox._result import ExecutionResult
 from harmony_agent.sandbox._template import KernelTemplate
 
-__all__ = ["Kernel"]
+__all__ = ["Kernel", "make_root"]
 
 logger = logging.getLogger("harmony_agent.sandbox")
 
@@ -94,7 +94,7 @@ class Kernel:
         """Creates the kernel's directory and starts it, forked from `template` if given;
         raises `KernelStartError`.
         """
-        making = asyncio.ensure_future(asyncio.to_thread(_make_root, report, template))
+        making = asyncio.ensure_future(asyncio.to_thread(make_root, report, template))
         try:
             root = await asyncio.shield(making)
         except asyncio.CancelledError:  # the thread goes on: remove what it creates
@@ -355,16 +355,8 @@ class Kernel:
             if isinstance(process, ForkedProcess):
                 process.close()
         cgroup, self._cgroup = self._cgroup, None
-        if cgroup is not None:
-            await asyncio.to_thread(cgroup.kill)
-            for _ in range(100):
-                try:
-                    await asyncio.to_thread(cgroup.remove)
-                    break
-                except OSError:
-                    await asyncio.sleep(0.02)
-            else:
-                logger.warning("could not remove cgroup %s", cgroup.directories)
+        if cgroup is not None and not await asyncio.to_thread(cgroup.dispose):
+            logger.warning("could not remove cgroup %s", cgroup.directories)
 
     async def aclose(self) -> None:
         """Kills the kernel and deletes its directory (working files included)."""
@@ -408,7 +400,7 @@ def _make_directory(path: Path, report: IsolationReport) -> None:
         os.chown(path, NOBODY, NOBODY)
 
 
-def _make_root(report: IsolationReport, template: KernelTemplate | None) -> Path:
+def make_root(report: IsolationReport, template: KernelTemplate | None) -> Path:
     """Creates a kernel's host directory: `work/` for the code, `host/` for the host only
     (`run/` is made at each start).
     """

@@ -1,11 +1,11 @@
-"""What one execution produced."""
+"""What one execution (in a kernel) or one program (run once) produced."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ExecutionResult"]
+__all__ = ["ExecutionResult", "ProgramResult"]
 
 
 @dataclass(frozen=True)
@@ -41,3 +41,32 @@ class ExecutionResult:
     def ok(self) -> bool:
         """Whether the cell ran to its end without an exception, timeout or crash."""
         return self.error is None and not self.timed_out and self.died is None
+
+
+@dataclass(frozen=True)
+class ProgramResult:
+    """The outcome of one `ProgramRunner.run`.
+
+    `exit_code`: the program's exit status (minus the signal that killed it), None when it
+    ran past its timeout. `stdout`, `stderr`: its output, decoded as UTF-8 (a long stream
+    keeps its head and tail, with a note of the cut). `timed_out`: it ran past its timeout and
+    every process of the task was killed. `memory_killed`: the kernel's OOM killer killed a
+    process of the task at the memory limit. `duration_s`: wall time from its start to the end
+    of its last process. `cpu_s`: CPU time of the task's processes (None when it was killed
+    before its init could count it). `peak_memory_bytes`: the most memory the task used at
+    once (its cgroup's peak; without a cgroup, its largest process's peak resident size).
+    """
+
+    exit_code: int | None
+    stdout: str = ""
+    stderr: str = ""
+    timed_out: bool = False
+    memory_killed: bool = False
+    duration_s: float = 0.0
+    cpu_s: float | None = None
+    peak_memory_bytes: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the program exited with status 0, in time and within its memory."""
+        return self.exit_code == 0 and not self.timed_out and not self.memory_killed

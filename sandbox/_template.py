@@ -35,7 +35,7 @@ KERNELS = "/sandbox"
 
 
 class KernelTemplate:
-    """A running template process; `fork` makes kernels.
+    """A running template process; `fork` makes kernels, `run` one-shot programs.
 
     Create with `await KernelTemplate.start(config)`.
     """
@@ -108,13 +108,26 @@ class KernelTemplate:
         as `connection` says.
         """
         limits = kernel_limits(self.config, cgroup=cgroup is not None)
+        return await self._fork(root, cgroup, {"op": "fork", "connection": connection}, limits)
+
+    async def run(
+        self, root: Path, cgroup: Cgroup | None, code: str, limits: dict[str, int]
+    ) -> ForkedProcess:
+        """Forks a one-shot program running `code` for the directory `root` (from `new_root`,
+        with `host/stdin` and the fifos `host/stdout` and `host/stderr` made), in `cgroup`,
+        under `limits`.
+        """
+        return await self._fork(root, cgroup, {"op": "run", "code": code}, limits)
+
+    async def _fork(
+        self, root: Path, cgroup: Cgroup | None, request: dict[str, object], limits: dict[str, int]
+    ) -> ForkedProcess:
         async with self._lock:
             answer = await self._request(
                 {
-                    "op": "fork",
+                    **request,
                     "id": uuid.uuid4().hex,
                     "dir": f"{KERNELS}/{root.name}",
-                    "connection": connection,
                     "limits": limits,
                     "tmp_bytes": self.config.max_file_mb << 20,
                 }

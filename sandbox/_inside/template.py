@@ -5,6 +5,8 @@ with JSON lines on stdin from the host and answers on stdout:
 
     {"op": "fork", "id": ID, "dir": DIR, "connection": {...}, "limits": {...}, "tmp_bytes": N}
         -> {"id": ID, "pid": P}
+    {"op": "run", "id": ID, "dir": DIR, "code": CODE, "limits": {...}, "tmp_bytes": N}
+        -> {"id": ID, "pid": P}     (a one-shot program instead of a kernel)
     {"op": "go", "id": ID}      (after the host put P in the kernel's cgroup)
     {"op": "drop", "id": ID}    (the host gave up on it: the child exits)
     {"op": "ping", "id": ID}  -> {"id": ID}
@@ -15,16 +17,22 @@ fork is pid 1 of a pid namespace of its own, with its own mount, network, ipc an
 namespaces, its directory DIR's `work` and `run` at the usual paths, a private /tmp and the
 rest of the kernels hidden (DIR's `host`, where the kernel's log and exit code go, among
 them); it forks the kernel, which runs as uid 65534 with no capabilities, no new privileges
-and the given rlimits, and writes its own connection file. It imports nothing from
-harmony_agent: the sandbox cannot see the project's source.
+and the given rlimits, and writes its own connection file. A one-shot program gets the same
+init and the same privileges; it runs CODE as `__main__` by `exec`, with DIR's `host/stdin`
+on its standard input and the fifos `host/stdout` and `host/stderr` (whose reading ends the
+host holds) as its output, and its init writes the CPU time the task used to `host/usage`.
+It imports nothing from harmony_agent: the sandbox cannot see the project's source.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import fcntl
 import gc
+import io
 import json
+import linecache
 import os
 import re
 import resource
@@ -34,7 +42,11 @@ import struct
 import sys
 import threading
 import traceback
+import types
 from typing import Any
+
+ENVIRONMENT = dict(os.environ)
+"""The environment the host gave (ipykernel adds to it): what a one-shot program sees."""
 
 # No debugger (the host never debugs a kernel) and no jedi completion (nor completes):
 # ipykernel and IPython find them missing, and the template, which every fork copies, is a
@@ -54,6 +66,8 @@ RUN_DIR = "/run/kernel"
 KERNELS = "/sandbox"
 NOBODY = 65534
 CONNECTION_FILE = "/run/kernel/kernel.json"
+PROGRAM = "<program>"
+"""The file name a one-shot program's tracebacks show."""
 ARGV = ["-f", CONNECTION_FILE, "--HistoryManager.enabled=False"]
 
 _NEWPID = 0x20000000
@@ -225,7 +239,7 @@ def main() -> None:
         if request["op"] == "ping":
             sys.stdout.write(json.dumps({"id": request["id"]}) + "\n")
             sys.stdout.flush()
-        elif request["op"] == "fork":
+        elif request["op"] in ("fork", "run"):
             read, write = os.pipe()
             pid = _fork_init(own_pids)
             if pid == 0:
@@ -255,8 +269,8 @@ def _fork_init(own_pids: int) -> int:
 
 
 def _init(request: dict[str, Any], gate: int, app: KernelApp) -> None:
-    """Pid 1 of the kernel's namespaces: waits for its cgroup, isolates itself, forks the
-    kernel, reaps, and reports the kernel's exit.
+    """Pid 1 of the kernel's (or program's) namespaces: waits for its cgroup, isolates
+    itself, forks the kernel (or program), reaps, and reports its exit.
     """
     try:
         _die_with_parent()
@@ -264,34 +278,63 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp) -> None:
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)
         os.close(null)
-        log = _create(f"{request['dir']}/host/kernel.log")
+        host = f"{request['dir']}/host"
+        log = _create(f"{host}/kernel.log")
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.close(log)
-        exit_code = _create(f"{request['dir']}/host/exit")
+        exit_code = _create(f"{host}/exit")
+        program = request["op"] == "run"
+        if program:  # opened before any code exists: the program gets the descriptors only
+            streams = (
+                os.open(f"{host}/stdin", os.O_RDONLY | os.O_NOFOLLOW),
+                os.open(f"{host}/stdout", os.O_WRONLY | os.O_NOFOLLOW),
+                os.open(f"{host}/stderr", os.O_WRONLY | os.O_NOFOLLOW),
+            )
+            usage = _create(f"{host}/usage")
         if os.read(gate, 1) != b"g":
             os._exit(0)
         _check(_libc.unshare(_CLONE), "unshare")
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE, "")
         _mount(f"{request['dir']}/work", WORKDIR, None, _MS_BIND, "")
-        _mount(f"{request['dir']}/run", RUN_DIR, None, _MS_BIND, "")
+        if not program:  # a program has no sockets: its working directory is all it writes
+            _mount(f"{request['dir']}/run", RUN_DIR, None, _MS_BIND, "")
         _mount("tmpfs", KERNELS, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4096,mode=755")
         _private_tmp(request["tmp_bytes"])
         _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
         socket.sethostname("sandbox")
         _loopback_up()
-        kernel = os.fork()
-        if kernel == 0:
+        child = os.fork()
+        if child == 0:
+            if program:
+                _program(request, streams)
             os.close(exit_code)
             _kernel(request, app)
+        if program:
+            for stream in streams:
+                os.close(stream)
         while True:
             pid, status = os.waitpid(-1, 0)
-            if pid == kernel:
+            if pid == child:
+                if program:
+                    os.write(usage, json.dumps(_cpu_seconds()).encode())
                 os.write(exit_code, str(os.waitstatus_to_exitcode(status)).encode())
                 os._exit(0)
     except BaseException:
         traceback.print_exc()
         os._exit(70)
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """The CPU time of this init and of the processes it reaped (the program, its orphans)."""
+    own, reaped = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return {
+        "cpu_s": own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime,
+        "max_rss_kb": reaped.ru_maxrss,
+    }
 
 
 def _create(path: str) -> int:
@@ -338,20 +381,27 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, _SIOCSIFFLAGS, request)
 
 
+def _unprivileged(limits: dict[str, int]) -> None:
+    """In the working directory, as uid 65534 without capabilities or new privileges, under
+    `limits`; killed when its init dies.
+    """
+    _die_with_parent()
+    os.chdir(WORKDIR)
+    for name, value in limits.items():
+        resource.setrlimit(_LIMITS[name], (value, value))
+    for capability in range(64):
+        if _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            break
+    os.setgroups([])
+    os.setresgid(NOBODY, NOBODY, NOBODY)
+    os.setresuid(NOBODY, NOBODY, NOBODY)  # clears every capability
+    _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+
+
 def _kernel(request: dict[str, Any], app: KernelApp) -> None:
     """Drops every privilege, applies the limits and runs the kernel in this process."""
     try:
-        _die_with_parent()
-        os.chdir(WORKDIR)
-        for name, value in request["limits"].items():
-            resource.setrlimit(_LIMITS[name], (value, value))
-        for capability in range(64):
-            if _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
-                break
-        os.setgroups([])
-        os.setresgid(NOBODY, NOBODY, NOBODY)
-        os.setresuid(NOBODY, NOBODY, NOBODY)  # clears every capability
-        _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+        _unprivileged(request["limits"])
         connection = os.open(
             CONNECTION_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600
         )
@@ -367,6 +417,72 @@ def _kernel(request: dict[str, Any], app: KernelApp) -> None:
     except BaseException:
         traceback.print_exc()
     os._exit(1)
+
+
+def _program(request: dict[str, Any], streams: tuple[int, int, int]) -> None:
+    """Runs a one-shot program in this process, unprivileged, on `streams` (stdin, stdout,
+    stderr) and nothing else of the template's; exits with its status.
+    """
+    try:
+        for number, stream in enumerate(streams):
+            os.dup2(stream, number)
+        os.closerange(3, 1 << 20)  # the template's line to the host, other requests' gates
+        _unprivileged(request["limits"])
+        os.environ.clear()
+        os.environ.update(ENVIRONMENT)
+        sys.stdin = sys.__stdin__ = _text(0, "rb", "strict")  # type: ignore[misc]
+        sys.stdout = sys.__stdout__ = _text(1, "wb", "strict")  # type: ignore[misc]
+        sys.stderr = sys.__stderr__ = _text(2, "wb", "backslashreplace")  # type: ignore[misc]
+    except BaseException:
+        traceback.print_exc()
+        os._exit(70)
+    os._exit(_run_main(request["code"]))
+
+
+def _text(fd: int, mode: str, errors: str) -> io.TextIOWrapper:
+    """A standard stream on `fd` as Python makes it (stderr is line-buffered)."""
+    binary = open(fd, mode, closefd=False)  # noqa: SIM115
+    return io.TextIOWrapper(binary, "utf-8", errors, line_buffering=fd == 2)
+
+
+def _run_main(code: str) -> int:
+    """Runs `code` as Python runs a script's `__main__`: its exit status, after its threads
+    and exit handlers (not the template's) have run and its output is flushed.
+    """
+    main = types.ModuleType("__main__")
+    sys.modules["__main__"] = main
+    sys.argv = [PROGRAM]
+    linecache.cache[PROGRAM] = (len(code), None, code.splitlines(True), PROGRAM)
+    atexit._clear()
+    try:
+        exec(compile(code, PROGRAM, "exec", dont_inherit=True), main.__dict__)
+        status = 0
+    except SystemExit as exit:
+        status = _exit_status(exit)
+    except BaseException as error:
+        traceback.print_exception(type(error), error, error.__traceback__.tb_next)  # type: ignore[union-attr]
+        status = 1
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]  # waits for non-daemon threads
+        atexit._run_exitfuncs()
+    except BaseException:
+        traceback.print_exc()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # a closed or broken stream: its output is lost, as in Python
+            status = status or 120
+    return status
+
+
+def _exit_status(exit: SystemExit) -> int:
+    """The status `sys.exit(value)` gives: 0 for None, the int, else 1 with the value shown."""
+    if exit.code is None:
+        return 0
+    if isinstance(exit.code, int):
+        return exit.code & 0xFF
+    print(exit.code, file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,284 @@
+"""One-shot programs: code (with stdin and files) in, exit status, output and usage out.
+
+Each program runs once, in a process forked from the kernel template with the layers a forked
+kernel gets (its own pid, mount, network, ipc and uts namespaces, uid 65534 without
+capabilities, its own cgroup, the rlimits, only its working directory writable), and no
+Jupyter messaging: it runs as `__main__` by `exec` with its stdin from a file and its stdout
+and stderr on fifos. Its directory is the host's, like a kernel's: `work/` (the program's
+working directory, with the given files), and `host/` (never visible to the program: its
+stdin, the fifos, its init's log, exit status and CPU count). The host holds each fifo's
+reading end open for reading and writing before the program exists, reads what arrives into
+bounded text, and names nothing in `work/` once the program has started. When the program
+ends or its time is up, its init is killed and with it every process of its pid namespace,
+then its cgroup is emptied and removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from harmony_agent.sandbox._cgroup import Cgroup
+from harmony_agent.sandbox._config import SandboxConfig
+from harmony_agent.sandbox._errors import ConfigError, IsolationUnavailable, SandboxClosed
+from harmony_agent.sandbox._files import write_files
+from harmony_agent.sandbox._isolation import IsolationReport, check_isolation
+from harmony_agent.sandbox._kernel import make_root
+from harmony_agent.sandbox._launch import NOBODY, kernel_limits
+from harmony_agent.sandbox._output import BoundedText
+from harmony_agent.sandbox._result import ProgramResult
+from harmony_agent.sandbox._template import KernelTemplate
+
+__all__ = ["ProgramRunner"]
+
+_CHUNK = 1 << 16
+_MAX_USAGE_BYTES = 4096
+
+
+class ProgramRunner:
+    """Runs Python programs once each, isolated, concurrently if you like.
+
+    ```python
+    async with ProgramRunner(SandboxConfig(memory_mb=512)) as runner:
+        result = await runner.run("print(input()[::-1])", stdin="abc", timeout_s=5)
+        print(result.exit_code, result.stdout)   # 0 cba
+    ```
+    The config's limits apply to each program (memory, processes, file size, open files,
+    network, read-only mounts); `cell_timeout_s` is the default timeout, `output_chars` the
+    characters kept per stream. It needs root and bubblewrap (the kernel template's
+    requirements): elsewhere `start` raises `IsolationUnavailable`.
+    """
+
+    def __init__(self, config: SandboxConfig | None = None) -> None:
+        self.config = config or SandboxConfig()
+        if self.config.files:
+            raise ConfigError("ProgramRunner: give files to each `run`, not in the config")
+        self._template: KernelTemplate | None = None
+        self._report: IsolationReport | None = None
+
+    async def __aenter__(self) -> ProgramRunner:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Starts the template process the programs are forked from."""
+        if self._template is not None:
+            return
+        report = await asyncio.to_thread(check_isolation, self.config)
+        if self.config.require_isolation and not report.complete:
+            raise IsolationUnavailable("; ".join(report.lines()))
+        if not KernelTemplate.supported(report):
+            raise IsolationUnavailable(
+                "one-shot programs need root and bubblewrap (as forked kernels do): "
+                + "; ".join(report.lines())
+            )
+        self._template = await KernelTemplate.start(self.config)
+        self._report = report
+
+    @property
+    def report(self) -> IsolationReport:
+        """The isolation layers the programs run under."""
+        if self._report is None:
+            raise SandboxClosed("the runner is not started")
+        return self._report
+
+    async def run(
+        self,
+        code: str,
+        *,
+        stdin: str | bytes = b"",
+        files: Mapping[str, str | bytes] | None = None,
+        timeout_s: float | None = None,
+    ) -> ProgramResult:
+        """Runs `code` in a fresh sandbox with `stdin` on its standard input and `files`
+        (relative path: content) in its working directory; kills every process of it after
+        `timeout_s` (default: the config's `cell_timeout_s`).
+
+        Raises `CopyError` for a file path outside the working directory, `SandboxClosed`
+        before `start` or after `aclose`, `KernelStartError` when the template fails.
+        """
+        template, report = self._require(), self.report
+        limit = timeout_s if timeout_s is not None else self.config.cell_timeout_s
+        limits = kernel_limits(self.config, cgroup=report.layers.cgroup)
+        limits["cpu"] = min(limits["cpu"], math.ceil(limit) + 1)
+        given = {
+            name: data.encode() if isinstance(data, str) else data
+            for name, data in (files or {}).items()
+        }
+        task = _Task(self.config, report, template)
+        preparing = asyncio.ensure_future(
+            asyncio.to_thread(
+                task.prepare, stdin.encode() if isinstance(stdin, str) else stdin, given
+            )
+        )
+        try:
+            await asyncio.shield(preparing)
+        except BaseException:  # the thread goes on (when cancelled): remove what it made
+            with contextlib.suppress(BaseException):
+                await preparing
+            await asyncio.to_thread(task.finish)
+            raise
+        try:
+            return await task.run(code, limits, limit)
+        finally:
+            await asyncio.to_thread(task.finish)
+
+    async def aclose(self) -> None:
+        """Ends the template process and with it every program still running."""
+        template, self._template = self._template, None
+        if template is not None:
+            await template.aclose()
+
+    def _require(self) -> KernelTemplate:
+        if self._template is None:
+            raise SandboxClosed("the runner is not started or already closed")
+        return self._template
+
+
+class _Task:
+    """One program's directory, cgroup, output and process."""
+
+    def __init__(
+        self, config: SandboxConfig, report: IsolationReport, template: KernelTemplate
+    ) -> None:
+        self._config = config
+        self._report = report
+        self._template = template
+        self._root: Path | None = None
+        self._cgroup: Cgroup | None = None
+        self._streams: list[_Stream] = []
+        self._usage: dict[str, float] = {}
+        self._peak: int | None = None
+        self._oom_kills = 0
+
+    def prepare(self, stdin: bytes, files: Mapping[str, bytes]) -> None:
+        """Makes the directory (stdin, the output fifos, the files) and the cgroup. Blocking."""
+        self._root = root = make_root(self._report, self._template)
+        host = root / "host"
+        (host / "stdin").write_bytes(stdin)
+        for name in ("stdout", "stderr"):
+            os.mkfifo(host / name, 0o600)
+            fd = os.open(host / name, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW)
+            self._streams.append(_Stream(fd, self._config.output_chars))
+        owner = NOBODY if self._report.layers.setpriv else None
+        write_files(root / "work", files, owner=owner)
+        if self._report.layers.cgroup:
+            self._cgroup = Cgroup.create(
+                memory_bytes=self._config.memory_mb << 20,
+                max_processes=self._config.max_processes,
+            )
+
+    async def run(self, code: str, limits: dict[str, int], limit_s: float) -> ProgramResult:
+        """Runs the program, reading its output, until it ends or `limit_s` passes."""
+        assert self._root is not None
+        process = await self._template.run(self._root, self._cgroup, code, limits)
+        started = time.monotonic()
+        loop = asyncio.get_running_loop()
+        for stream in self._streams:
+            loop.add_reader(stream.fd, stream.read)
+        timed_out = False
+        try:
+            try:
+                exit_code: int | None = await asyncio.wait_for(process.wait(), limit_s)
+            except TimeoutError:
+                timed_out, exit_code = True, None
+        finally:
+            process.kill()  # its init: the pid namespace and every process in it go too
+            await process.wait()
+            duration = time.monotonic() - started
+            process.close()
+            for stream in self._streams:
+                loop.remove_reader(stream.fd)
+        await asyncio.to_thread(self._account)
+        stdout, stderr = (stream.finish() for stream in self._streams)
+        peak = self._peak
+        if peak is None and "max_rss_kb" in self._usage:
+            peak = int(self._usage["max_rss_kb"]) << 10
+        cpu = self._usage.get("cpu_s")
+        return ProgramResult(
+            exit_code=exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            timed_out=timed_out,
+            memory_killed=self._oom_kills > 0,
+            duration_s=round(duration, 6),
+            cpu_s=None if cpu is None else round(cpu, 6),
+            peak_memory_bytes=peak,
+        )
+
+    def _account(self) -> None:
+        """Reads what the task used: its init's count and its cgroup's peak and OOM kills."""
+        assert self._root is not None
+        self._usage = _read_usage(self._root / "host" / "usage")
+        if self._cgroup is not None:
+            self._cgroup.kill()
+            self._peak = self._cgroup.peak_memory()
+            self._oom_kills = self._cgroup.oom_kills()
+
+    def finish(self) -> None:
+        """Removes the cgroup and the directory, closes the fifos. Blocking."""
+        for stream in self._streams:
+            os.close(stream.fd)
+        self._streams = []
+        cgroup, self._cgroup = self._cgroup, None
+        if cgroup is not None:
+            cgroup.dispose()
+        if self._root is not None:
+            shutil.rmtree(self._root, ignore_errors=True)  # fd-based: follows no link inside
+
+
+class _Stream:
+    """The reading end of one output fifo, read into bounded text as the program writes."""
+
+    def __init__(self, fd: int, limit: int) -> None:
+        self.fd = fd
+        self._text = BoundedText(limit)
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def read(self) -> bool:
+        """Reads one chunk if there is one (a flood cannot hold the event loop); whether it
+        read something.
+        """
+        try:
+            chunk = os.read(self.fd, _CHUNK)
+        except BlockingIOError:
+            return False
+        self._text.add(self._decoder.decode(chunk))
+        return bool(chunk)
+
+    def finish(self) -> str:
+        """Reads what is left (every writer is gone) and returns the kept text."""
+        while self.read():
+            pass
+        self._text.add(self._decoder.decode(b"", final=True))
+        return self._text.text()
+
+
+def _read_usage(path: Path) -> dict[str, float]:
+    """The CPU count its init wrote (empty when it was killed first); at most 4 KiB is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return {}
+    try:
+        data = os.read(fd, _MAX_USAGE_BYTES)
+    finally:
+        os.close(fd)
+    try:
+        usage = json.loads(data)
+    except ValueError:
+        return {}
+    if not isinstance(usage, dict):
+        return {}
+    return {k: float(v) for k, v in usage.items() if isinstance(v, int | float)}

