@@ -1,0 +1,212 @@
+"""Escape attempts from a one-shot program: each must be contained and the host unharmed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from harmony_agent.sandbox import ProgramResult, ProgramRunner
+
+from .kernels import FAST
+from .test_escape import CHECKOUT, SECRET, running_with
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def runner() -> AsyncIterator[ProgramRunner]:
+    os.environ[SECRET] = "hunter2"  # the parent's environment holds a secret
+    try:
+        async with ProgramRunner(FAST) as runner:
+            yield runner
+    finally:
+        os.environ.pop(SECRET, None)
+
+
+async def raises(runner: ProgramRunner, code: str, *errors: str) -> ProgramResult:
+    """Runs `code`, which must fail with one of `errors`."""
+    result = await runner.run(code)
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert any(error in result.stderr for error in errors), result.stderr
+    return result
+
+
+async def test_every_layer_is_active(runner: ProgramRunner) -> None:
+    assert runner.report.complete, runner.report.lines()
+    result = await runner.run(
+        "import os\nstatus = open('/proc/self/status').read()\n"
+        "print(os.getuid(), os.getgid(), [l.split()[1] for l in status.splitlines()"
+        " if l.startswith(('CapEff', 'CapBnd', 'NoNewPrivs'))])"
+    )
+    assert result.stdout == "65534 65534 ['0000000000000000', '0000000000000000', '1']\n"
+
+
+async def test_no_network(runner: ProgramRunner) -> None:
+    await raises(
+        runner,
+        "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)",
+        "Network is unreachable",
+        "OSError",
+    )
+    await raises(runner, "import socket\nsocket.getaddrinfo('example.com', 80)", "gaierror")
+
+
+async def test_host_loopback_services_are_out_of_reach(runner: ProgramRunner) -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        await raises(
+            runner,
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)",
+            "ConnectionRefusedError",
+        )
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_writes_outside_the_working_directory_fail(runner: ProgramRunner) -> None:
+    for path in ("/usr/escape", "/etc/escape", "/escape", f"{sys.prefix}/escape", "/run/kernel/x"):
+        await raises(runner, f"open({path!r}, 'w')", "OSError", "PermissionError", "FileNotFound")
+    name = f"harmony-escape-{uuid.uuid4().hex}"
+    result = await runner.run(f"open('/tmp/{name}', 'w').write('x')")
+    assert result.ok  # a /tmp of its own ...
+    assert not await asyncio.to_thread(Path("/tmp", name).exists)  # ... not the host's
+
+
+async def test_host_files_are_unreadable(runner: ProgramRunner) -> None:
+    await raises(runner, "open('/etc/shadow').read()", "FileNotFoundError", "PermissionError")
+    await raises(runner, f"open({str(CHECKOUT / 'pyproject.toml')!r})", "FileNotFoundError")
+
+
+async def test_other_tasks_and_the_host_directory_are_out_of_sight(runner: ProgramRunner) -> None:
+    """One program keeps a file open while another looks everywhere it could be: the other
+    programs' directories (and every program's own host directory) are hidden.
+    """
+    marker = f"marker-{uuid.uuid4().hex}"
+    holder = runner.run(
+        f"open({marker!r}, 'w').write('mine')\nimport time\ntime.sleep(1.5)", timeout_s=5
+    )
+    seeker = runner.run(
+        "import os, time\ntime.sleep(0.5)\nfound = []\n"
+        "for top in ('/sandbox', '/tmp', '/mnt', '/run', '/proc'):\n"
+        "    for root, dirs, files in os.walk(top, onerror=lambda e: None):\n"
+        "        if root.startswith('/proc/') and not root[6:7].isdigit():\n"
+        "            dirs[:] = []\n"
+        "        found += [os.path.join(root, f) for f in files]\n"
+        "print(sorted(os.listdir('/sandbox')), [p for p in os.listdir('/proc') if p.isdigit()])\n"
+        f"print([f for f in found if {marker!r} in f or f.endswith(('/stdin', '/usage', 'kernel.log'))])"
+    )
+    held, sought = await asyncio.gather(holder, seeker)
+    assert held.ok and sought.ok, sought.stderr
+    assert sought.stdout == "[] ['1', '2']\n[]\n"  # its init and itself: no other process
+
+
+async def test_environment_secrets_are_not_inherited(runner: ProgramRunner) -> None:
+    result = await runner.run(f"import os\nprint(os.environ.get({SECRET!r}), *sorted(os.environ))")
+    value, *names = result.stdout.split()
+    assert value == "None" and "hunter2" not in result.stdout
+    assert not set(names) & {"VIRTUAL_ENV", "USER", "JPY_PARENT_PID", "CLICOLOR", "MPLBACKEND"}
+
+
+async def test_only_its_standard_streams_are_open(runner: ProgramRunner) -> None:
+    """The template's line to the host and other requests' descriptors are closed."""
+    result = await runner.run("import os\nprint(sorted(os.listdir('/proc/self/fd')))")
+    assert result.stdout == "['0', '1', '2', '3']\n"  # 3: the listing's own
+
+
+async def test_memory_bomb_gets_memory_error(runner: ProgramRunner) -> None:
+    await raises(runner, "x = bytearray(8 * 1024**3)", "MemoryError")
+    await raises(
+        runner, "chunks = []\nwhile True:\n    chunks.append(bytearray(16 * 2**20))", "MemoryError"
+    )
+
+
+async def test_memory_of_the_whole_task_is_capped(runner: ProgramRunner) -> None:
+    hog = "b = bytearray(200 * 2**20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\nimport time; time.sleep(1)"
+    result = await runner.run(
+        f"import subprocess, sys\nhog = '{hog}'\n"
+        "procs = [subprocess.Popen([sys.executable, '-c', hog]) for _ in range(4)]\n"
+        "print(*[p.wait() for p in procs])",
+        timeout_s=30,
+    )
+    assert "-9" in result.stdout.split()  # 800 MB asked for under a 512 MB cap: OOM kills
+    assert result.memory_killed and not result.ok
+    assert result.peak_memory_bytes is not None
+    assert result.peak_memory_bytes <= FAST.memory_mb << 20
+
+
+async def test_fork_bomb_is_capped_and_nothing_outlives_the_task(runner: ProgramRunner) -> None:
+    mark = f"{uuid.uuid4().int % 10**6}.5"
+    result = await runner.run(
+        "import os\nforks = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
+        f"            os.execv('/bin/sleep', ['sleep', {mark!r}])\n        forks += 1\n"
+        "except OSError as error:\n    print(forks, type(error).__name__)",
+        timeout_s=10,
+    )
+    forks, error = result.stdout.split()
+    assert int(forks) < FAST.max_processes and error == "BlockingIOError"
+    assert await asyncio.to_thread(running_with, f"sleep\0{mark}") == []
+
+
+async def test_processes_that_outlive_the_program_are_killed(runner: ProgramRunner) -> None:
+    mark = f"{uuid.uuid4().int % 10**6}.25"
+    result = await runner.run(
+        "import subprocess\n"
+        f"subprocess.Popen(['sleep', {mark!r}], start_new_session=True)\n"
+        "import os\nif os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(300)\n"
+        "print('left them running')"
+    )
+    assert result.ok and result.stdout == "left them running\n"
+    assert await asyncio.to_thread(running_with, f"sleep\0{mark}") == []
+
+
+async def test_runaway_cpu_is_stopped_at_the_timeout(runner: ProgramRunner) -> None:
+    result = await runner.run(
+        "import signal\nfor s in (signal.SIGINT, signal.SIGTERM):\n"
+        "    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass",
+        timeout_s=1.0,
+    )
+    assert result.timed_out and result.exit_code is None
+
+
+async def test_huge_output_is_bounded(runner: ProgramRunner) -> None:
+    result = await runner.run(
+        "import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range(100_000):\n    sys.stdout.write(line)\n"
+        "print('end')",
+        timeout_s=30,
+    )
+    assert result.ok, result.stderr
+    assert len(result.stdout) < FAST.output_chars + 100
+    assert "characters cut" in result.stdout and result.stdout.endswith("end\n")
+
+
+async def test_links_planted_in_the_working_directory_are_not_followed(
+    runner: ProgramRunner, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The host removes the working directory after the program: links, fifos and
+    directories it left there are removed, never followed.
+    """
+    victim = tmp_path_factory.mktemp("host") / "victim"
+    victim.write_text("root's own file\n")
+    victim.chmod(0o600)
+    result = await runner.run(
+        "import os\n"
+        f"os.symlink({str(victim)!r}, 'link')\n"
+        f"os.symlink({str(victim.parent)!r}, 'dir-link')\n"
+        "os.mkfifo('fifo')\nos.makedirs('deep/er')\nos.symlink('/', 'deep/er/root')"
+    )
+    assert result.ok, result.stderr
+    status = victim.lstat()
+    assert victim.read_text() == "root's own file\n"
+    assert (status.st_uid, stat.S_IMODE(status.st_mode)) == (0, 0o600)
