@@ -1,5 +1,5 @@
-"""The `harmony-agent` command line: `run`, `chat`, `batch`, `validate`, `schema`, `show`,
-`selftest` and `demo`.
+"""The `harmony-agent` command line: `run`, `chat`, `batch`, `serve`, `validate`, `schema`,
+`show`, `selftest` and `demo`.
 
 The only part of harmony-agent that prints. Exit codes are listed in `ExitCode`. A new
 command is a function decorated with `handles_errors`, registered in `_COMMANDS`.
@@ -13,10 +13,11 @@ from harmony_agent.cli._demo_command import demo
 from harmony_agent.cli._exit import ExitCode
 from harmony_agent.cli._run_commands import run, show
 from harmony_agent.cli._selftest_command import selftest
+from harmony_agent.cli._serve_command import serve
 
 __all__ = ["ExitCode", "app", "main"]
 
-_COMMANDS = (demo, run, chat, batch, show, validate, schema, selftest)
+_COMMANDS = (demo, run, chat, batch, serve, show, validate, schema, selftest)
 for _command in _COMMANDS:
     app.command()(_command)
 

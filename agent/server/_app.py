@@ -1,0 +1,176 @@
+"""The ASGI application (FastAPI on Starlette, served by uvicorn: the stack vLLM uses). The
+only module that imports them: without the `server` extra nothing of it is imported.
+
+Routes: POST /v1/responses, POST /v1/chat/completions, GET /v1/models, GET /health,
+GET /metrics. Every error is in OpenAI's shape; a client's mistake is a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from harmony_agent import Agent
+from harmony_agent.server._chat import chat_chunks, prepare_chat, run_chat
+from harmony_agent.server._errors import APIError
+from harmony_agent.server._requests import ChatRequest, ResponsesRequest, parse_request
+from harmony_agent.server._responses import prepare_response, run_response, stream_response
+from harmony_agent.server._service import Service
+from harmony_agent.server._settings import ServerSettings
+from harmony_agent.server._store import Store
+from starlette.exceptions import HTTPException
+
+__all__ = ["create_app", "serve"]
+
+OpenAgents = Callable[[], contextlib.AbstractAsyncContextManager[Mapping[str, Agent]]]
+
+
+def create_app(open_agents: OpenAgents, settings: ServerSettings) -> FastAPI:
+    """The application serving the agents `open_agents` opens (by model name) for as long as
+    it runs.
+    """
+    state: dict[str, Service] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store(settings.store).open()
+        try:
+            async with open_agents() as agents:
+                state["service"] = Service(
+                    agents,
+                    store,
+                    max_running=settings.max_running,
+                    max_waiting=settings.max_waiting,
+                )
+                yield
+        finally:
+            store.close()
+
+    app = FastAPI(title="harmony-agent", lifespan=lifespan, docs_url=None, redoc_url=None)
+    keys = [key.get_secret_value().encode() for key in settings.api_keys]
+
+    def service() -> Service:
+        return state["service"]
+
+    @app.exception_handler(APIError)
+    async def api_error(request: Request, error: APIError) -> Response:
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> Response:
+        body = APIError(error.status_code, str(error.detail)).body()
+        return JSONResponse(body, status_code=error.status_code)
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Any) -> Response:
+        if keys and request.url.path.startswith("/v1/"):
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+            if not _known_key(given, keys):
+                error = APIError(401, "a valid API key is needed", code="invalid_api_key")
+                return JSONResponse(error.body(), status_code=401)
+        response: Response = await call_next(request)
+        return response
+
+    @app.post("/v1/responses", response_model=None)
+    async def responses(request: Request) -> Response:
+        body = parse_request(ResponsesRequest, await _body(request, settings.max_body_bytes))
+        prepared = await prepare_response(service(), body)
+        if body.stream:
+            return await _event_stream(stream_response(service(), prepared), named=True)
+        return JSONResponse(await run_response(service(), prepared))
+
+    @app.post("/v1/chat/completions", response_model=None)
+    async def chat(request: Request) -> Response:
+        body = parse_request(ChatRequest, await _body(request, settings.max_body_bytes))
+        prepared = await prepare_chat(service(), body)
+        if body.stream:
+            return await _event_stream(chat_chunks(service(), prepared), named=False)
+        return JSONResponse(await run_chat(service(), prepared))
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        created = int(time.time())
+        return {
+            "object": "list",
+            "data": [
+                {"id": name, "object": "model", "created": created, "owned_by": "harmony-agent"}
+                for name in sorted(service().agents)
+            ],
+        }
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def metrics() -> str:
+        return service().metrics.render()
+
+    return app
+
+
+def serve(open_agents: OpenAgents, settings: ServerSettings) -> None:
+    """Serves the agents until interrupted."""
+    import uvicorn
+
+    app = create_app(open_agents, settings)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", lifespan="on"
+    )
+    uvicorn.Server(config).run()
+
+
+def _known_key(given: bytes, keys: list[bytes]) -> bool:
+    """Whether `given` is one of `keys`, compared in constant time (every key is compared)."""
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest(given, key)
+    return found
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, at most `limit` bytes (a 413 beyond)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> APIError:
+    return APIError(413, f"the request body is larger than {limit} bytes", code="body_too_large")
+
+
+async def _event_stream(events: AsyncIterator[dict[str, Any]], *, named: bool) -> Response:
+    """Server-Sent Events of `events`; what fails before the first event is an HTTP error.
+    Chat Completions' stream ends with `data: [DONE]`; the Responses stream names each event.
+    """
+    first = await anext(events)
+
+    async def lines() -> AsyncIterator[bytes]:
+        try:
+            event: dict[str, Any] | None = first
+            while event is not None:
+                data = json.dumps(event, separators=(",", ":"))
+                prefix = f"event: {event['type']}\n" if named and "type" in event else ""
+                yield f"{prefix}data: {data}\n\n".encode()
+                event = await anext(events, None)
+            if not named:
+                yield b"data: [DONE]\n\n"
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(lines(), media_type="text/event-stream", headers=headers)
