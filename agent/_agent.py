@@ -19,7 +19,7 @@ from harmony_agent._run import ANY_TOOL, AnyTool, Run
 from harmony_agent._stream import RunStream
 from harmony_agent._sync import run_sync
 from harmony_agent.engines import Engine, SamplingParams, supports_json
-from harmony_agent.tools import BuiltinTool, FunctionSpec
+from harmony_agent.tools import BuiltinTool, FunctionSource, FunctionSpec
 from harmony_agent.tools._function import FunctionTool, tool
 
 __all__ = ["Agent"]
@@ -27,7 +27,7 @@ __all__ = ["Agent"]
 DEFAULT_IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
 """The identity gpt-oss was trained with."""
 
-ToolLike = FunctionTool | BuiltinTool | Callable[..., Any]
+ToolLike = FunctionTool | BuiltinTool | FunctionSource | Callable[..., Any]
 
 
 def _no_event(event: Event) -> None:
@@ -39,7 +39,8 @@ class Agent:
     """A gpt-oss agent: the engine, the instructions, the tools and the limits of its runs.
 
     An Agent never changes; each run keeps its own state, so one agent serves many concurrent
-    runs. Plain functions in `tools` are wrapped with `@tool`.
+    runs. Plain functions in `tools` are wrapped with `@tool`; a `FunctionSource` (an open
+    `MCPToolset`) gives the functions it has when each run starts.
 
     Limits: `max_turns` generations per run, `max_tokens` per generation, `max_run_tokens`
     generated per run, `timeout` seconds of wall clock per run, `tool_timeout` seconds per tool
@@ -116,7 +117,8 @@ class Agent:
                     f"current_date must be YYYY-MM-DD, got {self.current_date!r}"
                 ) from None
         normalized = tuple(
-            t if isinstance(t, FunctionTool | BuiltinTool) else tool(t) for t in self.tools
+            t if isinstance(t, FunctionTool | BuiltinTool | FunctionSource) else tool(t)
+            for t in self.tools
         )
         object.__setattr__(self, "tools", normalized)
         object.__setattr__(self, "client_functions", tuple(self.client_functions))
@@ -141,8 +143,13 @@ class Agent:
 
     @property
     def functions(self) -> tuple[FunctionTool, ...]:
-        """The developer functions, in the order given."""
-        return tuple(t for t in self.tools if isinstance(t, FunctionTool))
+        """The developer functions, in the order given (a source's as it has them now)."""
+        return tuple(
+            function
+            for t in self.tools
+            if isinstance(t, FunctionTool | FunctionSource)
+            for function in (t.functions if isinstance(t, FunctionSource) else (t,))
+        )
 
     @property
     def function_specs(self) -> tuple[FunctionSpec, ...]:

@@ -7,6 +7,7 @@ function specs, and the error for arguments the model got wrong. Developer funct
 from harmony_agent.tools._arguments import InvalidArguments
 from harmony_agent.tools._base import (
     BuiltinTool,
+    FunctionSource,
     FunctionSpec,
     ToolNamespace,
     ToolOutput,
@@ -15,6 +16,7 @@ from harmony_agent.tools._base import (
 
 __all__ = [
     "BuiltinTool",
+    "FunctionSource",
     "FunctionSpec",
     "InvalidArguments",
     "ToolNamespace",

@@ -12,11 +12,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harmony_agent.tools._function import FunctionTool
 
 __all__ = [
     "BuiltinTool",
     "Citation",
+    "FunctionSource",
     "FunctionSpec",
     "ToolError",
     "ToolNamespace",
@@ -129,3 +133,15 @@ class BuiltinTool(ABC):
     @abstractmethod
     async def open_session(self) -> ToolSession:
         """Starts the per-run state; the run closes it with `ToolSession.aclose`."""
+
+
+class FunctionSource(ABC):
+    """Functions that come from elsewhere and may change between runs (the tools of MCP
+    servers): an agent reads `functions` each time a run starts, so a run sees the list as
+    it was then.
+    """
+
+    @property
+    @abstractmethod
+    def functions(self) -> Sequence[FunctionTool]:
+        """The functions the model sees now."""

@@ -19,6 +19,8 @@ __all__ = [
     "json_not_a_number",
     "json_too_deep",
     "json_unusable",
+    "mcp_server_down",
+    "mcp_server_restarted",
     "no_such_tool",
     "not_an_object",
     "not_json",
@@ -90,6 +92,22 @@ def tool_timed_out(recipient: str, timeout_s: float) -> str:
 def tool_raised(recipient: str, error: BaseException) -> str:
     """A call whose handler raised an unexpected exception."""
     return tool_error(f"{recipient} raised {type(error).__name__}: {error}")
+
+
+def mcp_server_restarted(server: str) -> str:
+    """A call during which an MCP server stopped; it was started again, empty."""
+    return (
+        f"the MCP server {server!r} stopped during the call and was restarted; whatever it "
+        "held is gone and the call may not have run. Call the tool again if you still need it."
+    )
+
+
+def mcp_server_down(server: str) -> str:
+    """A call to an MCP server that stopped again after its restart."""
+    return (
+        f"the MCP server {server!r} stopped and could not be kept running; its tools are "
+        "unavailable for the rest of this conversation. Do without them."
+    )
 
 
 def result_elided(author: str, tokens: int) -> str:

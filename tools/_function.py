@@ -38,8 +38,8 @@ class FunctionTool:
 
     `parameters` is the JSON Schema of the arguments object (None: no arguments). `handler`
     is called with the validated arguments as keyword arguments; it may be sync (run in a
-    thread of its own) or async. Its return value goes to the model: a str as is, anything
-    else as JSON.
+    thread of its own) or async. Its return value goes to the model: a str as is, a
+    `ToolOutput` as it is (with its files and data), anything else as JSON.
     """
 
     def __init__(
@@ -93,7 +93,7 @@ class FunctionTool:
             result = await cast(Callable[..., Awaitable[Any]], self._handler)(**values)
         else:
             result = await _in_own_thread(self._handler, values, f"tool-{self.name}")
-        return ToolOutput(render_result(result))
+        return result if isinstance(result, ToolOutput) else ToolOutput(render_result(result))
 
     def validate(self, arguments: str) -> dict[str, Any]:
         """Parses and validates the arguments text; returns the handler's keyword arguments."""

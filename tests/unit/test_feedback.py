@@ -27,6 +27,8 @@ TEXTS = {
     "tool_timed_out": _feedback.tool_timed_out("python", 120.0),
     "tool_raised": _feedback.tool_raised("functions.f", KeyError("city")),
     "result_elided": _feedback.result_elided("python", 1234),
+    "mcp_server_restarted": _feedback.mcp_server_restarted("time"),
+    "mcp_server_down": _feedback.mcp_server_down("time"),
     "invalid_arguments": _feedback.invalid_arguments(
         "get_weather",
         [("city", "1 is not of type 'string'"), ("", "'unit' is a required property")]

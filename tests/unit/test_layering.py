@@ -1,6 +1,6 @@
 """The import rules of the architecture, checked on the source: imports go one way (`sandbox`
 knows nothing of tools or agents, `tools` may use `sandbox`, `agent` uses both), one module
-imports `openai_harmony` and one imports `vllm`.
+imports `openai_harmony`, one `vllm` and one `mcp`.
 """
 
 from __future__ import annotations
@@ -93,7 +93,11 @@ def test_engines_import_only_themselves_errors_and_harmony() -> None:
 
 @pytest.mark.parametrize(
     ("library", "owner"),
-    [("openai_harmony", "agent/_harmony.py"), ("vllm", "agent/engines/_vllm.py")],
+    [
+        ("openai_harmony", "agent/_harmony.py"),
+        ("vllm", "agent/engines/_vllm.py"),
+        ("mcp", "tools/mcp/_sdk.py"),
+    ],
 )
 def test_one_module_imports_each_library(library: str, owner: str) -> None:
     importers = {

@@ -1,0 +1,110 @@
+"""The one module that imports the `mcp` SDK (the `mcp` extra); the rest of the package
+imports this module only when it connects to a server or serves one.
+
+What crosses this module's edge is plain data: tools and call results as JSON-shaped dicts,
+so no other module depends on the SDK's types.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx2
+import mcp_types
+from harmony_agent.tools.mcp._config import MCPHTTPServer, MCPServerConfig
+from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+__all__ = ["MAX_MESSAGE_BYTES", "MAX_TOOLS", "CallRejected", "Client", "ServerGone", "connect"]
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""The largest event a streamable HTTP server may send (the SDK buffers one before parsing)."""
+MAX_TOOLS = 512
+"""The most tools one server may list (more are not shown)."""
+_MAX_PAGES = 64
+
+
+class ServerGone(Exception):
+    """The connection to the server ended (its process exited, the HTTP session broke)."""
+
+
+class CallRejected(Exception):
+    """The server answered a call with a protocol error (unknown tool, invalid params)."""
+
+
+class Client:
+    """A connected, initialized MCP client session."""
+
+    def __init__(self, session: ClientSession) -> None:
+        self._session = session
+
+    async def list_tools(self) -> list[dict[str, Any]]:
+        """The server's tools (at most `MAX_TOOLS`), each as the protocol's JSON."""
+        tools: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(_MAX_PAGES):
+            params = None if cursor is None else mcp_types.PaginatedRequestParams(cursor=cursor)
+            result = await self._guarded(self._session.list_tools(params=params))
+            tools += [tool.model_dump(mode="json", by_alias=True) for tool in result.tools]
+            cursor = result.next_cursor
+            if cursor is None or len(tools) >= MAX_TOOLS:
+                break
+        return tools[:MAX_TOOLS]
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Calls a tool; returns the `CallToolResult` as the protocol's JSON."""
+        result: mcp_types.CallToolResult = await self._guarded(
+            self._session.call_tool(name, arguments)
+        )
+        return result.model_dump(mode="json", by_alias=True)
+
+    @staticmethod
+    async def _guarded(request: Any) -> Any:
+        """Awaits a request, telling a lost connection from an error the server sent."""
+        try:
+            return await request
+        except MCPError as error:
+            if error.code == mcp_types.CONNECTION_CLOSED:
+                raise ServerGone(error.error.message) from None
+            raise CallRejected(error.error.message) from None
+        except (httpx2.TransportError, httpx2.HTTPStatusError) as error:
+            raise ServerGone(f"{type(error).__name__}: {error}") from None
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    server: MCPServerConfig, on_tools_changed: Callable[[], None]
+) -> AsyncIterator[Client]:
+    """Starts or reaches `server` and initializes a session; `on_tools_changed` is called
+    when the server says its tool list changed. Leaving the block ends the session (and the
+    process of a stdio server: the SDK terminates it, then kills it).
+    """
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, mcp_types.ToolListChangedNotification):
+            on_tools_changed()
+
+    async with contextlib.AsyncExitStack() as stack:
+        if isinstance(server, MCPHTTPServer):
+            http = await stack.enter_async_context(create_mcp_http_client(headers=server.headers))
+            transport = streamable_http_client(
+                server.url, http_client=http, max_sse_event_size=MAX_MESSAGE_BYTES
+            )
+        else:
+            parameters = StdioServerParameters(
+                command=server.command,
+                args=server.args,
+                env=server.env or None,
+                cwd=server.cwd,
+                encoding_error_handler="replace",
+            )
+            transport = stdio_client(parameters)
+        read, write = await stack.enter_async_context(transport)
+        session = await stack.enter_async_context(
+            ClientSession(read, write, message_handler=on_message)
+        )
+        await Client._guarded(session.initialize())
+        yield Client(session)
