@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["BadLine", "Check", "Task", "read_tasks"]
+__all__ = ["BadLine", "Check", "Task", "read_lines", "read_tasks", "validated"]
 
 
 class Check(BaseModel):
@@ -86,40 +88,64 @@ def read_tasks(path: Path) -> tuple[list[Task], list[BadLine]]:
 
     Raises OSError when the file cannot be read.
     """
-    tasks: list[Task] = []
+    base = path.resolve().parent
+    return read_lines(path, lambda data: _task(data, base))
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Item = TypeVar("_Item", bound=_Identified)
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def read_lines(path: Path, parse: Callable[[object], _Item]) -> tuple[list[_Item], list[BadLine]]:
+    """What `parse` makes of each line's JSON value in the JSONL file `path`, and the bad
+    lines (invalid JSON, a `ValueError` from `parse`, an id used before); blank lines are
+    skipped. Raises OSError when the file cannot be read.
+    """
+    items: list[_Item] = []
     bad: list[BadLine] = []
     seen: dict[str, int] = {}
-    base = path.resolve().parent
     with path.open(encoding="utf-8") as file:
         for number, line in enumerate(file, start=1):
             if not line.strip():
                 continue
             try:
-                task = _parse(line, base)
+                data = json.loads(line.strip())
+            except json.JSONDecodeError as error:
+                message = f"not valid JSON ({error.msg} at column {error.colno})"
+                bad.append(BadLine(number, message))
+                continue
+            try:
+                item = parse(data)
             except ValueError as error:
                 bad.append(BadLine(number, str(error)))
                 continue
-            if task.id in seen:
+            if item.id in seen:
                 bad.append(
-                    BadLine(number, f"id {task.id!r} is already used on line {seen[task.id]}")
+                    BadLine(number, f"id {item.id!r} is already used on line {seen[item.id]}")
                 )
                 continue
-            seen[task.id] = number
-            tasks.append(task)
-    return tasks, bad
+            seen[item.id] = number
+            items.append(item)
+    return items, bad
 
 
-def _parse(line: str, base: Path) -> Task:
+def validated(model: type[_Model], data: object) -> _Model:
+    """`data` as a `model`; raises ValueError naming the first invalid field."""
     try:
-        data = json.loads(line.strip())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"not valid JSON ({error.msg} at column {error.colno})") from None
-    try:
-        task = Task.model_validate(data)
+        return model.model_validate(data)
     except pydantic.ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "task"
         raise ValueError(f"{where}: {first['msg']}") from None
+
+
+def _task(data: object, base: Path) -> Task:
+    task = validated(Task, data)
     files = tuple(file if file.is_absolute() else base / file for file in task.files)
     for file in files:
         if not file.exists():

@@ -1,5 +1,5 @@
-"""The `harmony-agent` command line: `run`, `chat`, `batch`, `serve`, `validate`, `schema`,
-`show`, `selftest` and `demo`.
+"""The `harmony-agent` command line: `run`, `chat`, `batch`, `exec`, `serve`, `validate`,
+`schema`, `show`, `selftest` and `demo`.
 
 The only part of harmony-agent that prints. Exit codes are listed in `ExitCode`. A new
 command is a function decorated with `handles_errors`, registered in `_COMMANDS`.
@@ -10,6 +10,7 @@ from harmony_agent.cli._batch_command import batch
 from harmony_agent.cli._chat_command import chat
 from harmony_agent.cli._config_commands import schema, validate
 from harmony_agent.cli._demo_command import demo
+from harmony_agent.cli._exec_command import exec_programs
 from harmony_agent.cli._exit import ExitCode
 from harmony_agent.cli._run_commands import run, show
 from harmony_agent.cli._selftest_command import selftest
@@ -20,6 +21,7 @@ __all__ = ["ExitCode", "app", "main"]
 _COMMANDS = (demo, run, chat, batch, serve, show, validate, schema, selftest)
 for _command in _COMMANDS:
     app.command()(_command)
+app.command(name="exec")(exec_programs)  # `exec` itself is a Python builtin
 
 
 def main() -> None:

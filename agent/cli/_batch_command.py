@@ -17,7 +17,7 @@ from harmony_agent.cli._app import (
     print_problem,
 )
 from harmony_agent.cli._exit import ExitCode, UserError
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from harmony_agent.cli._progress import task_bar
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -83,15 +83,7 @@ async def _run(
 
     if not tasks:
         return
-    progress = Progress(
-        TextColumn("[bold]batch"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
+    progress = task_bar(console, "batch")
     bar = progress.add_task("batch", total=len(tasks), rate="")
 
     def on_finished(outcome: TaskOutcome) -> None:

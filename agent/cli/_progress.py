@@ -2,7 +2,7 @@
 
 Counted steps (building the tiny checkpoint: runs recorded, training steps with their loss)
 show a bar, the count, the time spent and the time left; steps of unknown length (starting
-vLLM) a spinner and the time spent.
+vLLM) a spinner and the time spent. Batches show a bar of their tasks (`task_bar`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from harmony_agent.tiny import BuildProgress, BuildStage
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     SpinnerColumn,
@@ -26,7 +27,22 @@ from rich.progress import (
 )
 from rich.text import Text
 
-__all__ = ["ProgressDisplay"]
+__all__ = ["ProgressDisplay", "task_bar"]
+
+
+def task_bar(console: Console, label: str) -> Progress:
+    """A bar for tasks run in a batch: `label`, the bar, done/total, a `rate` field (what
+    passed so far) and the time spent.
+    """
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 class _Count(ProgressColumn):
