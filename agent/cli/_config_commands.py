@@ -34,18 +34,22 @@ def schema(
 
 @handles_errors
 def validate(configs: Annotated[list[Path], typer.Argument(help="Config files to check.")]) -> None:
-    """Check config files: keys, types, environment variables, files, function imports."""
+    """Check config files: keys, types, environment variables, files, function imports, and
+    each MCP server (connected, its tools listed).
+    """
+    from harmony_agent.cli._mcp_command import check_mcp_servers
     from harmony_agent.config import ConfigFileError
 
     failed = False
     for path in configs:
         try:
-            load(path)
+            config = load(path)
         except ConfigFileError as error:
             failed = True
             for problem in error.problems:
                 print_problem("error", problem)
         else:
             console.print(Text.assemble(("ok", "green"), f" {printable(str(path))}"))
+            failed |= not check_mcp_servers(config)
     if failed:
         raise typer.Exit(ExitCode.USAGE)

@@ -27,8 +27,18 @@ from harmony_agent.sandbox import SandboxConfig
 from harmony_agent.tools import BuiltinTool
 from harmony_agent.tools._function import FunctionTool
 from harmony_agent.tools.browser import Browser, BrowserConfig
+from harmony_agent.tools.mcp import MCPHTTPServer, MCPServerConfig, MCPToolset
+from harmony_agent.tools.mcp._config import check_unique_names
 from harmony_agent.tools.python import PythonTool
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 __all__ = ["AgentConfig", "LimitsConfig", "OutputConfig", "SamplingConfig", "ToolsConfig"]
 
@@ -108,6 +118,17 @@ class ToolsConfig(BaseModel):
         default_factory=list,
         description="Developer functions, each `package.module:callable` or a mapping.",
     )
+    mcp: list[MCPServerConfig] = Field(
+        default_factory=list,
+        description="MCP servers whose tools the model may call: each with `command` (a process "
+        "spoken to over stdio) or `url` (streamable HTTP).",
+    )
+
+    @field_validator("mcp")
+    @classmethod
+    def _unique_servers(cls, servers: list[MCPServerConfig]) -> list[MCPServerConfig]:
+        check_unique_names(servers)
+        return servers
 
 
 class OutputConfig(BaseModel):
@@ -209,6 +230,9 @@ class AgentConfig(BaseModel):
         found = list(self._secrets) + list(self.output.redact)
         if isinstance(self.engine, HTTPEngineConfig) and self.engine.api_key is not None:
             found.append(self.engine.api_key.get_secret_value())
+        for server in self.tools.mcp:
+            if isinstance(server, MCPHTTPServer):
+                found += server.headers.values()
         return tuple(sorted({s for s in found if s}, key=len, reverse=True))
 
     def with_source(self, base_dir: Path, secrets: tuple[str, ...]) -> AgentConfig:
@@ -252,15 +276,18 @@ class AgentConfig(BaseModel):
         """The engine, not started."""
         return build_engine(self.engine)
 
-    def agent(self, engine: Engine | None = None) -> Agent:
-        """The `Agent` this config describes, on `engine` or a new one built from `engine:`.
+    def agent(self, engine: Engine | None = None, *, mcp: MCPToolset | None = None) -> Agent:
+        """The `Agent` this config describes, on `engine` or a new one built from `engine:`,
+        with the tools of `mcp`, the open toolset of `tools.mcp` (`open()` opens it).
 
         Every key sets the `Agent` parameter of the same name (`limits:` groups some).
         """
+        if self.tools.mcp and mcp is None:
+            raise ConfigError("tools.mcp needs its servers connected: use `open()`")
         return Agent(
             engine=engine if engine is not None else self.build_engine(),
             instructions=self.read_instructions(),
-            tools=[*self.builtins(), *self.functions()],
+            tools=[*self.builtins(), *self.functions(), *([mcp] if mcp is not None else [])],
             reasoning=self.reasoning,
             identity=self.identity,
             knowledge_cutoff=self.knowledge_cutoff,
@@ -274,15 +301,20 @@ class AgentConfig(BaseModel):
 
     @contextlib.asynccontextmanager
     async def open(self) -> AsyncIterator[Agent]:
-        """The agent with its engine started; the engine is closed when the block ends."""
-        # Building the default engine may train the tiny checkpoint first: not on the loop.
-        engine = await asyncio.to_thread(self.build_engine)
+        """The agent with its MCP servers connected (first: they fail fast) and its engine
+        started; both are closed when the block ends.
+        """
         async with contextlib.AsyncExitStack() as stack:
+            mcp = None
+            if self.tools.mcp:
+                mcp = await stack.enter_async_context(MCPToolset(self.tools.mcp))
+            # Building the default engine may train the tiny checkpoint first: not on the loop.
+            engine = await asyncio.to_thread(self.build_engine)
             enter = getattr(engine, "__aenter__", None)
             if enter is not None:
                 await enter()
             stack.push_async_callback(engine.aclose)
-            yield self.agent(engine)
+            yield self.agent(engine, mcp=mcp)
 
     def read_instructions(self) -> str | None:
         """The instructions, read from `instructions_file` if given; raises `ConfigError`."""

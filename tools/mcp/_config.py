@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 __all__ = ["MCPHTTPServer", "MCPServerConfig", "MCPStdioServer"]
 
@@ -73,8 +74,18 @@ class MCPHTTPServer(_Common):
     headers: dict[str, str] = Field(default_factory=dict, description="Sent with each request.")
 
 
-MCPServerConfig = MCPStdioServer | MCPHTTPServer
-"""Either kind of MCP server."""
+def _kind(value: Any) -> str:
+    """Which kind of server a config describes: one with a `url` is reached over HTTP."""
+    if isinstance(value, dict):
+        return "http" if "url" in value else "stdio"
+    return "http" if isinstance(value, MCPHTTPServer) else "stdio"
+
+
+MCPServerConfig = Annotated[
+    Annotated[MCPStdioServer, Tag("stdio")] | Annotated[MCPHTTPServer, Tag("http")],
+    Discriminator(_kind),
+]
+"""Either kind of MCP server: with `command`, a stdio server; with `url`, an HTTP one."""
 
 
 def check_unique_names(servers: Sequence[MCPServerConfig]) -> None:
