@@ -202,11 +202,12 @@ def content_text(content: str | list[ContentPart] | None) -> str:
 
 
 def parse_request(model: type[_Model], body: bytes) -> _Model:
-    """Validates a JSON body; a 400 names the first parameter at fault (`input[0].role`)."""
+    """Validates a JSON body; a 400 names the parameter at fault (`input[0].role`)."""
     try:
         return model.model_validate_json(body, by_alias=True)
     except ValidationError as error:
-        problem = error.errors(include_url=False)[0]
+        # the deepest problem: a union's other members fail at the union itself
+        problem = max(error.errors(include_url=False), key=lambda p: len(p["loc"]))
         param = _param(problem["loc"])
         what = problem["msg"]
         if problem["type"] == "json_invalid":

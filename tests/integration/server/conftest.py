@@ -55,7 +55,8 @@ SCRIPTS: dict[str, list[str]] = {
     "weather-replay": weather("weather-replay"),
     "weather-lost-reasoning": weather("weather-lost-reasoning"),
     "convert-server": [CONVERT_CALL, final("70 °F is 21.1 °C.")],
-    "json-answer": [final('{"city": "Paris", "celsius": 21}')],
+    # constrained: the first generation stops at the answer's header, the second writes it
+    "json-answer": [final("{"), '{"city": "Paris", "celsius": 21}<|return|>'],
     "previous-turn": [final("First answer."), final("Second answer.")],
     "restart-check": [final("Stored before the restart.")],
     "chat-hello": [final("Hi from chat.")],
@@ -147,7 +148,11 @@ def server(server_dir: Path) -> Iterator[Server]:
     """The scripted agent served with an API key and a store file."""
     config = write_config(server_dir, SCRIPTS)
     with running_server(
-        str(config), "--api-key", API_KEY, "--store", str(server_dir / "store.sqlite"),
+        str(config),
+        "--api-key",
+        API_KEY,
+        "--store",
+        str(server_dir / "store.sqlite"),
         directory=server_dir,
     ) as running:
         yield running
