@@ -13,7 +13,7 @@ SOURCE_DIRS := $(shell find agent tools sandbox -type d -not -name __pycache__)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -e '.[dev,cpu,mcp,server]' --config-settings editable_mode=strict
+	$(BIN)/pip install -e '.[dev,cpu,mcp,server,ray]' --config-settings editable_mode=strict
 	# PyPI's torchvision, torchaudio and torchcodec do not match the CPU torch and break vllm.
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	touch $(STAMP)

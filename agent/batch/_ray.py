@@ -1,0 +1,370 @@
+"""Batches on a Ray cluster: tasks run on Ray workers, results are recorded by the driver.
+
+Each worker is a Ray actor that builds its own agent once (its engine client or in-process
+engine, its kernel pool) from a picklable `open_agent` (e.g. `AgentConfig.open`) and runs up to
+`concurrency` tasks at a time. The driver keeps the one results file and the progress: it
+appends each outcome as it comes back, once per id. When a worker or its node dies, the tasks
+it was running go back to the queue for the other workers, and a replacement worker is started
+(it waits for room in the cluster); a task that was running on `max_attempts` workers that all
+died is recorded as an error instead of being run again.
+
+This is the one module that imports `ray`, lazily: without the `ray` extra nothing changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from harmony_agent._agent import Agent
+from harmony_agent._errors import ConfigError, EngineUnavailable, HarmonyAgentError
+from harmony_agent._redact import Redactor
+from harmony_agent.batch._outcome import Status, TaskOutcome
+from harmony_agent.batch._results import ResultsFile
+from harmony_agent.batch._task_runner import TaskRunner, result_record
+from harmony_agent.batch._tasks import Task
+
+__all__ = ["RayBatchRunner", "RaySettings"]
+
+OpenAgent = Callable[[], AbstractAsyncContextManager[Agent]]
+"""Opens the agent a worker runs its tasks on (closed when the worker stops); it is pickled
+to every worker, so it must not hold an engine or tools: `AgentConfig.open` does not.
+"""
+
+_log = logging.getLogger(__name__)
+_STOP_TIMEOUT_S = 30.0
+"""How long a worker may take to close its agent (its engine, its kernels) at the end."""
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    """Where a batch runs on Ray, and how its workers are shaped.
+
+    `address` is what `ray.init` takes: `host:port` of a cluster's head, `ray://host:10001`,
+    `auto` (the cluster this machine belongs to, or `RAY_ADDRESS`), or `local` (a new
+    cluster in this process). `workers` defaults to as many as the cluster's CPUs (or GPUs,
+    with `num_gpus`) hold at once. Each worker reserves `num_cpus` and `num_gpus` (1 GPU for
+    an in-process vLLM engine).
+    """
+
+    address: str = "auto"
+    workers: int | None = None
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    max_attempts: int = 3
+    """Workers a task may lose (each died while running it) before it is recorded as an error."""
+
+
+def _ignore(outcome: TaskOutcome) -> None:
+    """Ignores a finished task."""
+
+
+class RayBatchRunner:
+    """Runs tasks on Ray workers, each on the agent `open_agent` opens there, at most
+    `concurrency` per worker at once; appends each outcome to `results` (redacted as
+    `BatchRunner` does), then hands it to `on_finished`. With `traces_dir`, each worker
+    traces its tasks there, on its own node's file system.
+    """
+
+    def __init__(
+        self,
+        open_agent: OpenAgent,
+        results: ResultsFile,
+        *,
+        settings: RaySettings | None = None,
+        concurrency: int = 4,
+        traces_dir: Path | None = None,
+        secrets: Iterable[str] = (),
+        on_finished: Callable[[TaskOutcome], None] = _ignore,
+    ) -> None:
+        self._settings = settings or RaySettings()
+        if concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
+        if self._settings.workers is not None and self._settings.workers < 1:
+            raise ConfigError(f"workers must be at least 1, got {self._settings.workers}")
+        if self._settings.max_attempts < 1:
+            raise ConfigError(f"max_attempts must be at least 1, got {self._settings.max_attempts}")
+        self._open_agent = open_agent
+        self._results = results
+        self._concurrency = concurrency
+        self._traces_dir = traces_dir
+        self._secrets = tuple(secrets)
+        self._redactor = Redactor(self._secrets)
+        self._on_finished = on_finished
+        self._write_lock = asyncio.Lock()
+
+    async def run(self, tasks: Iterable[Task]) -> None:
+        """Runs every task on the cluster; returns when each has been recorded once."""
+        pending = list(tasks)
+        if not pending:
+            return
+        ray = import_ray()
+        started_ray = not ray.is_initialized()
+        if started_ray:
+            await asyncio.to_thread(self._connect, ray)
+        try:
+            await _Dispatch(self, ray, pending).run()
+        finally:
+            if started_ray:
+                await asyncio.to_thread(ray.shutdown)
+
+    def _connect(self, ray: ModuleType) -> None:
+        try:
+            ray.init(
+                address=self._settings.address,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+            )
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            raise ConfigError(
+                f"cannot connect to the Ray cluster at {self._settings.address!r}: {error}"
+            ) from None
+
+    async def _record(self, outcome: TaskOutcome) -> None:
+        async with self._write_lock:
+            await asyncio.to_thread(self._results.append, result_record(outcome, self._redactor))
+        self._on_finished(outcome)
+
+
+def import_ray() -> ModuleType:
+    """The `ray` module; raises `ConfigError` saying how to install it when it is missing."""
+    try:
+        return importlib.import_module("ray")
+    except ImportError:
+        raise ConfigError(
+            "running a batch on Ray needs the ray extra: pip install 'harmony-agent[ray]'"
+        ) from None
+
+
+class _Worker:
+    """A Ray actor's body: one agent, opened in `start`, running tasks until `stop`."""
+
+    def __init__(self, open_agent: OpenAgent, traces_dir: Path | None, secrets: tuple[str, ...]):
+        self._open_agent = open_agent
+        self._traces_dir = traces_dir
+        self._secrets = secrets
+        self._stack = contextlib.AsyncExitStack()
+        self._runner: TaskRunner | None = None
+
+    async def start(self) -> None:
+        """Opens the agent (its engine, its tools)."""
+        agent = await self._stack.enter_async_context(self._open_agent())
+        self._runner = TaskRunner(agent, traces_dir=self._traces_dir, secrets=self._secrets)
+
+    async def run(self, task: Task) -> TaskOutcome:
+        """Runs one task."""
+        if self._runner is None:
+            raise RuntimeError("_Worker.run before start()")
+        return await self._runner.run(task)
+
+    async def stop(self) -> None:
+        """Closes the agent."""
+        await self._stack.aclose()
+
+
+@dataclass
+class _Attempt:
+    task: Task
+    workers_lost: int = 0
+
+
+class _Dispatch:
+    """One batch's run on the cluster: a queue of attempts served by lanes, each lane a worker
+    (and its replacements when it dies) with `concurrency` slots.
+    """
+
+    def __init__(self, runner: RayBatchRunner, ray: ModuleType, tasks: list[Task]) -> None:
+        self._runner = runner
+        self._ray = ray
+        self._queue: asyncio.Queue[_Attempt] = asyncio.Queue()
+        for task in tasks:
+            self._queue.put_nowait(_Attempt(task))
+        self._left = {task.id for task in tasks}
+        """Ids not recorded yet, nor being recorded."""
+        self._unwritten = len(self._left)
+        self._all_recorded = asyncio.Event()
+        settings = runner._settings
+        resources: dict[str, Any] = {"num_cpus": settings.num_cpus, "max_restarts": 0}
+        if settings.num_gpus:
+            resources["num_gpus"] = settings.num_gpus
+        self._actor = ray.remote(_Worker).options(**resources)
+        lost = ray.exceptions
+        self._lost_errors: tuple[type[BaseException], ...] = (
+            lost.RayActorError,
+            lost.NodeDiedError,
+            lost.WorkerCrashedError,
+            lost.ObjectLostError,
+        )
+        self._lanes_left = 0
+
+    async def run(self) -> None:
+        count = min(self._worker_count(), len(self._left))
+        self._lanes_left = count
+        lanes = [asyncio.create_task(self._lane()) for _ in range(count)]
+        waiter = asyncio.create_task(self._all_recorded.wait())
+        try:
+            running: set[asyncio.Task[Any]] = {waiter, *lanes}
+            while not waiter.done():
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a lane's error ends the batch
+        finally:
+            for task in [*lanes, waiter]:
+                task.cancel()
+            await asyncio.gather(*lanes, waiter, return_exceptions=True)
+        if self._left:
+            raise EngineUnavailable(
+                f"{len(self._left)} tasks were not run: every Ray worker died "
+                f"{self._runner._settings.max_attempts} times in a row before it could run one "
+                "(see the workers' logs in the Ray session directory)"
+            )
+
+    def _worker_count(self) -> int:
+        settings = self._runner._settings
+        if settings.workers is not None:
+            return settings.workers
+        resources = self._ray.cluster_resources()
+        if settings.num_gpus:
+            return max(1, int(resources.get("GPU", 0) // settings.num_gpus))
+        return max(1, int(resources.get("CPU", 1) // max(settings.num_cpus, 1e-9)))
+
+    async def _lane(self) -> None:
+        """Keeps one worker serving the queue, replacing it when it dies; gives up after
+        `max_attempts` workers in a row died while starting (a death while running tasks is
+        counted against those tasks).
+        """
+        failed_starts = 0
+        try:
+            while failed_starts < self._runner._settings.max_attempts:
+                failed_starts = 0 if await self._one_worker() else failed_starts + 1
+        finally:
+            self._lanes_left -= 1
+            if self._lanes_left == 0:
+                self._all_recorded.set()
+
+    async def _one_worker(self) -> bool:
+        """Starts a worker and serves the queue with it until it dies; returns whether it
+        started.
+        """
+        runner = self._runner
+        worker = self._actor.remote(runner._open_agent, runner._traces_dir, runner._secrets)
+        started = False
+        try:
+            try:
+                await _unwrapped(worker.start.remote())
+            except self._lost_errors as error:
+                _log.warning("a Ray worker died while starting: %s", error)
+                return False
+            started = True
+            await self._serve(worker)
+            return True
+        finally:
+            await self._retire(worker, started)
+
+    async def _serve(self, worker: Any) -> None:
+        """Runs `concurrency` slots on `worker` until it dies. Once one slot finds it dead,
+        the slots running a task on it wait for their own error (each such task counts the
+        loss), the idle ones end.
+        """
+        busy: set[asyncio.Task[None]] = set()
+        dead = asyncio.Event()
+        slots = [
+            asyncio.create_task(self._slot(worker, busy, dead))
+            for _ in range(self._runner._concurrency)
+        ]
+        try:
+            await asyncio.wait(slots, return_when=asyncio.FIRST_COMPLETED)
+            dead.set()
+            for slot in slots:
+                if slot not in busy:
+                    slot.cancel()
+            ended = await asyncio.gather(*slots, return_exceptions=True)
+        finally:
+            for slot in slots:
+                slot.cancel()
+        for error in ended:
+            if isinstance(error, BaseException) and not isinstance(error, asyncio.CancelledError):
+                raise error
+
+    async def _slot(self, worker: Any, busy: set[asyncio.Task[None]], dead: asyncio.Event) -> None:
+        """Runs attempts on `worker` one after another until it dies."""
+        this = asyncio.current_task()
+        while True:
+            attempt = await self._queue.get()
+            if attempt.task.id not in self._left:
+                continue  # recorded meanwhile
+            if dead.is_set() or this is None:
+                self._queue.put_nowait(attempt)
+                return
+            busy.add(this)
+            try:
+                outcome: TaskOutcome = await _unwrapped(worker.run.remote(attempt.task))
+            except self._lost_errors as error:
+                await self._lost(attempt, error)
+                return
+            finally:
+                busy.discard(this)
+            await self._record(outcome)
+
+    async def _lost(self, attempt: _Attempt, error: BaseException) -> None:
+        """A worker died running `attempt`: it runs again, or after `max_attempts` losses it
+        is recorded as an error.
+        """
+        attempt.workers_lost += 1
+        task_id = attempt.task.id
+        if attempt.workers_lost < self._runner._settings.max_attempts:
+            _log.warning("a Ray worker died running %s; it runs again: %s", task_id, error)
+            self._queue.put_nowait(attempt)
+            return
+        await self._record(
+            TaskOutcome(
+                task_id,
+                Status.ERROR,
+                error_kind="WorkerLost",
+                error=f"{attempt.workers_lost} Ray workers died running this task; last: {error}",
+            )
+        )
+
+    async def _record(self, outcome: TaskOutcome) -> None:
+        """Records `outcome` unless its id was recorded already (a late duplicate); the
+        batch is over once every write has ended, not when the last id is claimed.
+        """
+        if outcome.id not in self._left:
+            return
+        self._left.discard(outcome.id)
+        await self._runner._record(outcome)
+        self._unwritten -= 1
+        if not self._unwritten:
+            self._all_recorded.set()
+
+    async def _retire(self, worker: Any, started: bool) -> None:
+        """Closes a started worker's agent if the worker is alive, then ends its actor."""
+        if started:
+            with contextlib.suppress(TimeoutError, *self._lost_errors):
+                await asyncio.wait_for(_await(worker.stop.remote()), timeout=_STOP_TIMEOUT_S)
+        self._ray.kill(worker, no_restart=True)
+
+
+async def _await(ref: Any) -> None:
+    await ref
+
+
+async def _unwrapped(ref: Any) -> Any:
+    """What `ref` holds; an error of this project's tree raised on the worker is raised
+    as itself (Ray wraps it with the worker's traceback).
+    """
+    try:
+        return await ref
+    except Exception as error:
+        cause = getattr(error, "cause", None)
+        if isinstance(cause, HarmonyAgentError):
+            raise cause from None
+        raise
