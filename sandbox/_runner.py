@@ -1,7 +1,8 @@
 """One-shot programs: code (with stdin and files) in, exit status, output and usage out.
 
-Each program runs once, in a process forked from the kernel template with the layers a forked
-kernel gets (its own pid, mount, network, ipc and uts namespaces, uid 65534 without
+Each program runs once, in a process forked from a kernel template (one started for programs
+only, which imports no ipykernel: a small process forks fast) with the layers a forked kernel
+gets (its own pid, mount, network, ipc and uts namespaces, uid 65534 without
 capabilities, its own cgroup, the rlimits, only its working directory writable), and no
 Jupyter messaging: it runs as `__main__` by `exec` with its stdin from a file and its stdout
 and stderr on fifos. Its directory is the host's, like a kernel's: `work/` (the program's
@@ -83,7 +84,7 @@ class ProgramRunner:
                 "one-shot programs need root and bubblewrap (as forked kernels do): "
                 + "; ".join(report.lines())
             )
-        self._template = await KernelTemplate.start(self.config)
+        self._template = await KernelTemplate.start(self.config, kernels=False)
         self._report = report
 
     @property

@@ -1,10 +1,11 @@
-"""The kernel template process: ipykernel imported once, kernels forked from it.
+"""The kernel template process: ipykernel imported once, kernels (and programs) forked from it.
 
 Starting a kernel costs mostly importing ipykernel and IPython. The template pays that once;
 each kernel is then a fork that isolates itself (namespaces, directories, uid 65534, no
 capabilities, rlimits) and joins its own cgroup before any of its code runs. It needs root
 and bubblewrap; the template itself runs only this package's code, as root inside bubblewrap
-(read-only system, no network), and ends its kernels when it ends.
+(read-only system, no network), and ends its kernels when it ends. One-shot programs are
+forked the same way, from a template that imported no ipykernel (`kernels=False`).
 """
 
 from __future__ import annotations
@@ -40,9 +41,10 @@ class KernelTemplate:
     Create with `await KernelTemplate.start(config)`.
     """
 
-    def __init__(self, config: SandboxConfig, root: Path) -> None:
+    def __init__(self, config: SandboxConfig, root: Path, *, kernels: bool = True) -> None:
         self.config = config
         self.root = root
+        self.forks_kernels = kernels
         self.kernels = root / "kernels"
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
@@ -53,12 +55,14 @@ class KernelTemplate:
         return report.bubblewrap and report.layers.setpriv
 
     @classmethod
-    async def start(cls, config: SandboxConfig) -> KernelTemplate:
-        """Starts the template process and waits until it has imported ipykernel."""
+    async def start(cls, config: SandboxConfig, *, kernels: bool = True) -> KernelTemplate:
+        """Starts the template process and waits until it has imported ipykernel; with
+        `kernels=False`, a template for one-shot programs only, which imports no ipykernel.
+        """
         root = Path(
             await asyncio.to_thread(tempfile.mkdtemp, prefix=f"{PREFIX}{os.getpid()}-template-")
         )
-        template = cls(config, root)
+        template = cls(config, root, kernels=kernels)
         try:
             await template._launch()
         except BaseException:
@@ -72,7 +76,7 @@ class KernelTemplate:
         install = python_install(self.config.python)
         source = inside_source("template")
         launch = build_launch(
-            [install.executable, "-c", source],
+            [install.executable, "-c", source, *(() if self.forks_kernels else ("programs",))],
             layers=Layers(bubblewrap=True, setpriv=False, cgroup=False),
             config=self.config,
             install=install,
@@ -107,6 +111,8 @@ class KernelTemplate:
         """Forks a kernel for the directory `root` (from `new_root`), in `cgroup`, listening
         as `connection` says.
         """
+        if not self.forks_kernels:
+            raise KernelStartError("this template runs one-shot programs only")
         limits = kernel_limits(self.config, cgroup=cgroup is not None)
         return await self._fork(root, cgroup, {"op": "fork", "connection": connection}, limits)
 

@@ -48,16 +48,21 @@ from typing import Any
 ENVIRONMENT = dict(os.environ)
 """The environment the host gave (ipykernel adds to it): what a one-shot program sees."""
 
+PROGRAMS_ONLY = sys.argv[1:] == ["programs"]
+"""Started as `python -c <source> programs`: a template for one-shot programs only, which
+imports no ipykernel (a small process forks and exits several times faster).
+"""
+
 # No debugger (the host never debugs a kernel) and no jedi completion (nor completes):
 # ipykernel and IPython find them missing, and the template, which every fork copies, is a
 # third smaller. `main` lets code in the kernels import them again.
 UNUSED = ("debugpy", "jedi")
-sys.modules.update(dict.fromkeys(UNUSED))  # type: ignore[arg-type]
-
-from ipykernel.compiler import XCachingCompiler  # noqa: E402
-from ipykernel.kernelapp import IPKernelApp  # noqa: E402
-from ipykernel.zmqshell import ZMQInteractiveShell  # noqa: E402
-from IPython.core.application import BaseIPythonApplication  # noqa: E402
+if not PROGRAMS_ONLY:
+    sys.modules.update(dict.fromkeys(UNUSED))  # type: ignore[arg-type]
+    from ipykernel.compiler import XCachingCompiler
+    from ipykernel.kernelapp import IPKernelApp
+    from ipykernel.zmqshell import ZMQInteractiveShell
+    from IPython.core.application import BaseIPythonApplication
 
 __all__ = ["main"]
 
@@ -110,67 +115,68 @@ def _die_with_parent() -> None:
     _check(_libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
 
 
-class _ConfiguredApplication(BaseIPythonApplication):
-    """IPython's application set-up (arguments, configuration files, profile), done once in
-    the template by `configure`; a forked kernel's `initialize` skips it. It comes after
-    `IPKernelApp` in `KernelApp`'s bases, so `IPKernelApp.initialize`'s `super()` call lands
-    here.
-    """
+if not PROGRAMS_ONLY:
 
-    def configure(self, argv: list[str]) -> None:
-        """Parses `argv` and loads the configuration."""
-        super().initialize(argv)  # type: ignore[no-untyped-call]
-
-    def initialize(self, argv: Any = None) -> None:
-        """Nothing to do: `configure` ran before the fork."""
-
-
-class KernelApp(IPKernelApp, _ConfiguredApplication):
-    """ipykernel's application as a forked kernel runs it: `prepare` (in the template) does
-    all that can cross a fork, `initialize` (in the kernel) the rest: sockets, threads, the
-    kernel object. It has no heartbeat (the host sees a kernel's death as its process
-    exiting) and no subshells.
-    """
-
-    def prepare(self, argv: list[str]) -> None:
-        """Configures the application and creates the shell (which the kernel made after
-        the fork takes), with its extensions and start-up code.
+    class _ConfiguredApplication(BaseIPythonApplication):
+        """IPython's application set-up (arguments, configuration files, profile), done once in
+        the template by `configure`; a forked kernel's `initialize` skips it. It comes after
+        `IPKernelApp` in `KernelApp`'s bases, so `IPKernelApp.initialize`'s `super()` call lands
+        here.
         """
-        self.configure(argv)
-        self.shell = ZMQInteractiveShell.instance(
-            parent=self,
-            profile_dir=self.profile_dir,
-            user_ns=self.user_ns,
-            compiler_class=XCachingCompiler,
-        )
-        super().init_gui_pylab()  # type: ignore[no-untyped-call]
-        super().init_extensions()  # type: ignore[no-untyped-call]
-        super().init_code()  # type: ignore[no-untyped-call]
-        formatter = self.shell.display_formatter
-        assert formatter is not None
-        formatter.format(0)  # type: ignore[no-untyped-call]  # fills the formatters' caches
 
-    def init_gui_pylab(self) -> None:
-        """Done by `prepare`."""
+        def configure(self, argv: list[str]) -> None:
+            """Parses `argv` and loads the configuration."""
+            super().initialize(argv)  # type: ignore[no-untyped-call]
 
-    def init_extensions(self) -> None:
-        """Done by `prepare`."""
+        def initialize(self, argv: Any = None) -> None:
+            """Nothing to do: `configure` ran before the fork."""
 
-    def init_code(self) -> None:
-        """Done by `prepare`."""
-
-    def init_heartbeat(self) -> None:
-        """No heartbeat channel (nobody listens to it)."""
-
-    def init_control(self, context: Any) -> None:
-        """The control channel, without ipykernel 7's shell-channel thread: the host runs no
-        subshells, so shell requests go straight to the main thread.
+    class KernelApp(IPKernelApp, _ConfiguredApplication):
+        """ipykernel's application as a forked kernel runs it: `prepare` (in the template) does
+        all that can cross a fork, `initialize` (in the kernel) the rest: sockets, threads, the
+        kernel object. It has no heartbeat (the host sees a kernel's death as its process
+        exiting) and no subshells.
         """
-        super().init_control(context)  # type: ignore[no-untyped-call]
-        channel = getattr(self, "shell_channel_thread", None)
-        if channel is not None:
-            channel.io_loop.close()
-            self.shell_channel_thread = None
+
+        def prepare(self, argv: list[str]) -> None:
+            """Configures the application and creates the shell (which the kernel made after
+            the fork takes), with its extensions and start-up code.
+            """
+            self.configure(argv)
+            self.shell = ZMQInteractiveShell.instance(
+                parent=self,
+                profile_dir=self.profile_dir,
+                user_ns=self.user_ns,
+                compiler_class=XCachingCompiler,
+            )
+            super().init_gui_pylab()  # type: ignore[no-untyped-call]
+            super().init_extensions()  # type: ignore[no-untyped-call]
+            super().init_code()  # type: ignore[no-untyped-call]
+            formatter = self.shell.display_formatter
+            assert formatter is not None
+            formatter.format(0)  # type: ignore[no-untyped-call]  # fills the formatters' caches
+
+        def init_gui_pylab(self) -> None:
+            """Done by `prepare`."""
+
+        def init_extensions(self) -> None:
+            """Done by `prepare`."""
+
+        def init_code(self) -> None:
+            """Done by `prepare`."""
+
+        def init_heartbeat(self) -> None:
+            """No heartbeat channel (nobody listens to it)."""
+
+        def init_control(self, context: Any) -> None:
+            """The control channel, without ipykernel 7's shell-channel thread: the host runs no
+            subshells, so shell requests go straight to the main thread.
+            """
+            super().init_control(context)  # type: ignore[no-untyped-call]
+            channel = getattr(self, "shell_channel_thread", None)
+            if channel is not None:
+                channel.io_loop.close()
+                self.shell_channel_thread = None
 
 
 def _silenced(function: Any) -> Any:
@@ -227,9 +233,9 @@ def _prepare() -> KernelApp:
 
 def main() -> None:
     """Serves fork requests until stdin closes."""
-    app = _prepare()
+    app = None if PROGRAMS_ONLY else _prepare()
     for name in UNUSED:
-        del sys.modules[name]
+        sys.modules.pop(name, None)
     gc.freeze()  # the collector leaves the template's objects alone: fewer copied pages
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # Linux reaps the template's children
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
@@ -239,7 +245,7 @@ def main() -> None:
         if request["op"] == "ping":
             sys.stdout.write(json.dumps({"id": request["id"]}) + "\n")
             sys.stdout.flush()
-        elif request["op"] in ("fork", "run"):
+        elif request["op"] == "run" or (request["op"] == "fork" and app is not None):
             read, write = os.pipe()
             pid = _fork_init(own_pids)
             if pid == 0:
@@ -268,7 +274,7 @@ def _fork_init(own_pids: int) -> int:
     return pid
 
 
-def _init(request: dict[str, Any], gate: int, app: KernelApp) -> None:
+def _init(request: dict[str, Any], gate: int, app: KernelApp | None) -> None:
     """Pid 1 of the kernel's (or program's) namespaces: waits for its cgroup, isolates
     itself, forks the kernel (or program), reaps, and reports its exit.
     """
@@ -308,6 +314,7 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp) -> None:
         if child == 0:
             if program:
                 _program(request, streams)
+            assert app is not None  # a kernel is forked only from a template that has one
             os.close(exit_code)
             _kernel(request, app)
         if program:

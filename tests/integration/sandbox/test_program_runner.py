@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from harmony_agent.sandbox import ProgramRunner, SandboxConfig
-from harmony_agent.sandbox._errors import ConfigError, CopyError, SandboxClosed
+from harmony_agent.sandbox._channels import connection_info
+from harmony_agent.sandbox._errors import ConfigError, CopyError, KernelStartError, SandboxClosed
+from harmony_agent.sandbox._template import KernelTemplate
 
 from .kernels import FAST
 
@@ -154,3 +156,16 @@ async def test_humaneval_canonical_solutions_pass_and_broken_ones_fail(
     outcomes = await asyncio.gather(*(run(code) for code in programs))
     assert len(outcomes) == 164
     assert outcomes == [passing] * len(programs)
+
+
+async def test_programs_fork_from_a_template_without_ipykernel(runner: ProgramRunner) -> None:
+    result = await runner.run(
+        "import sys\nprint(*(name in sys.modules for name in ('ipykernel', 'IPython', 'zmq')))"
+    )
+    assert result.stdout == "False False False\n"
+    template = await KernelTemplate.start(FAST, kernels=False)
+    try:
+        with pytest.raises(KernelStartError, match="one-shot programs only"):
+            await template.fork(template.new_root(), None, connection_info("/run/kernel", "k"))
+    finally:
+        await template.aclose()
