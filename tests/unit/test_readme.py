@@ -24,6 +24,10 @@ HOW_EACH_RUNS = {
         "after the quickstart, on real kernels, in an integration test: "
         "tests/integration/sandbox/test_readme_example.py"
     ),
+    "One-shot programs #1": (
+        "as written, on a real runner, in an integration test: "
+        "tests/integration/sandbox/test_readme_example.py"
+    ),
 }
 """Every Python example of the README and how its test runs it; a new one needs a line here."""
 
