@@ -46,6 +46,7 @@ __all__ = [
     "render_tool_result",
     "render_user",
     "token_bytes",
+    "trained_namespace",
     "vocabulary_size",
 ]
 
@@ -175,6 +176,17 @@ class TokenTextDecoder:
     def flush(self) -> str:
         """Returns what is left, an unfinished character becoming U+FFFD."""
         return self._bytes.decode(b"", final=True)
+
+
+def trained_namespace(name: Literal["browser", "python"]) -> ToolNamespace:
+    """A built-in namespace as gpt-oss was trained on it: its description and functions
+    (their descriptions and JSON Schemas) as harmony has them.
+    """
+    config = _BUILTIN_NAMESPACES[name]()
+    functions = tuple(
+        FunctionSpec(tool.name, tool.description, tool.parameters) for tool in config.tools
+    )
+    return ToolNamespace(name=config.name, description=config.description, functions=functions)
 
 
 def _namespace_config(namespace: ToolNamespace) -> oh.ToolNamespaceConfig:

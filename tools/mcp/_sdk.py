@@ -7,18 +7,34 @@ so no other module depends on the SDK's types.
 
 from __future__ import annotations
 
+import base64
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx2
 import mcp_types
+import uvicorn
+from harmony_agent.tools._base import FunctionSpec
 from harmony_agent.tools.mcp._config import MCPHTTPServer, MCPServerConfig
+from harmony_agent.tools.mcp._serving import Reply
 from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-__all__ = ["MAX_MESSAGE_BYTES", "MAX_TOOLS", "CallRejected", "Client", "ServerGone", "connect"]
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "MAX_TOOLS",
+    "STDIO",
+    "CallRejected",
+    "Client",
+    "ServerGone",
+    "connect",
+    "serve_http",
+    "serve_stdio",
+]
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 """The largest event a streamable HTTP server may send (the SDK buffers one before parsing)."""
@@ -108,3 +124,84 @@ async def connect(
         )
         await Client._guarded(session.initialize())
         yield Client(session)
+
+
+STDIO = "stdio"
+"""The session key of the one session a stdio server has."""
+_MAX_IMAGE_BYTES = 8 * 1024 * 1024
+
+
+Handler = Callable[[str, str, dict[str, Any]], Awaitable[Reply]]
+"""Runs a call: (session key, tool name, arguments) -> reply."""
+
+
+def _server(
+    name: str, instructions: str | None, functions: Sequence[FunctionSpec], handler: Handler
+) -> Server[Any]:
+    tools = [
+        mcp_types.Tool(
+            name=f.name,
+            description=f.description,
+            input_schema=dict(f.parameters or {"type": "object", "properties": {}}),
+        )
+        for f in functions
+    ]
+
+    async def list_tools(ctx: Any, params: Any) -> mcp_types.ListToolsResult:
+        return mcp_types.ListToolsResult(tools=tools)
+
+    async def call_tool(
+        ctx: Any, params: mcp_types.CallToolRequestParams
+    ) -> mcp_types.CallToolResult:
+        request = ctx.request
+        key = STDIO if request is None else request.headers.get("mcp-session-id", STDIO)
+        reply = await handler(key, params.name, dict(params.arguments or {}))
+        content: list[Any] = [mcp_types.TextContent(type="text", text=reply.text)]
+        for image in reply.images:
+            data = image.read_bytes()[: _MAX_IMAGE_BYTES + 1]
+            if len(data) <= _MAX_IMAGE_BYTES:
+                encoded = base64.b64encode(data).decode()
+                content.append(
+                    mcp_types.ImageContent(type="image", data=encoded, mime_type="image/png")
+                )
+        return mcp_types.CallToolResult(content=content, is_error=reply.is_error)
+
+    return Server(name, instructions=instructions, on_list_tools=list_tools, on_call_tool=call_tool)
+
+
+async def serve_stdio(
+    name: str, instructions: str | None, functions: Sequence[FunctionSpec], handler: Handler
+) -> None:
+    """Serves the functions over this process's stdin and stdout until stdin closes."""
+    server = _server(name, instructions, functions, handler)
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+async def serve_http(
+    name: str,
+    instructions: str | None,
+    functions: Sequence[FunctionSpec],
+    handler: Handler,
+    *,
+    host: str,
+    port: int,
+    on_session_end: Callable[[str], Awaitable[None]],
+    idle_timeout: float,
+) -> None:
+    """Serves the functions over streamable HTTP at `http://host:port/mcp` until cancelled;
+    `on_session_end` hears the key of each session a client ends (HTTP DELETE).
+    """
+    server = _server(name, instructions, functions, handler)
+    inner = server.streamable_http_app(host=host, session_idle_timeout=idle_timeout)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await inner(scope, receive, send)
+        if scope["type"] == "http" and scope["method"] == "DELETE":
+            headers = dict(scope.get("headers") or [])
+            key = headers.get(b"mcp-session-id")
+            if key is not None:
+                await on_session_end(key.decode("latin-1"))
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+    await uvicorn.Server(config).serve()
