@@ -95,7 +95,8 @@ class RayBatchRunner:
         self._open_agent = open_agent
         self._results = results
         self._concurrency = concurrency
-        self._traces_dir = traces_dir
+        # a worker's working directory is not the driver's
+        self._traces_dir = None if traces_dir is None else traces_dir.resolve()
         self._secrets = tuple(secrets)
         self._redactor = Redactor(self._secrets)
         self._on_finished = on_finished

@@ -22,6 +22,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from harmony_agent.batch import BatchSummary, ResultsFile, Task, TaskOutcome
+    from harmony_agent.batch._ray import RaySettings
     from harmony_agent.config import AgentConfig
 
 __all__ = ["batch"]
@@ -41,10 +42,35 @@ def batch(
         Path | None,
         typer.Option("--traces", help="Write one JSONL trace per task into this directory."),
     ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Run on a Ray cluster (the ray extra): its head's host:port, ray://host:10001, "
+            "auto (the cluster this machine is in) or local (a new one here). -c is per worker.",
+        ),
+    ] = None,
+    ray_workers: Annotated[
+        int | None,
+        typer.Option("--ray-workers", min=1, help="Ray workers; default: one per cluster CPU."),
+    ] = None,
+    ray_worker_gpus: Annotated[
+        float,
+        typer.Option(
+            "--ray-worker-gpus", min=0, help="GPUs each Ray worker holds (1: in-process vLLM)."
+        ),
+    ] = 0.0,
 ) -> None:
     """Run a JSONL file of tasks, checking each answer; re-run to resume."""
     from harmony_agent.batch import BatchSummary, ResultsFile, read_tasks
 
+    cluster = None
+    if ray is not None:
+        from harmony_agent.batch._ray import RaySettings, import_ray
+
+        import_ray()  # says how to install the extra before anything starts
+        cluster = RaySettings(address=ray, workers=ray_workers, num_gpus=ray_worker_gpus)
     config = load(config_path)
     announce_engine(config)
     try:
@@ -63,7 +89,7 @@ def batch(
         if summary.skipped:
             console.print(f"[dim]{summary.skipped} tasks already in {output}; skipped[/]")
         started = time.monotonic()
-        asyncio.run(_run(config, pending, results, concurrency, traces, summary))
+        asyncio.run(_run(config, pending, results, concurrency, traces, summary, cluster))
     finally:
         results.close()
     console.print(_summary_table(summary, time.monotonic() - started))
@@ -78,6 +104,7 @@ async def _run(
     concurrency: int,
     traces: Path | None,
     summary: BatchSummary,
+    cluster: RaySettings | None,
 ) -> None:
     from harmony_agent.batch import BatchRunner
 
@@ -93,6 +120,20 @@ async def _run(
         progress.update(bar, advance=1, rate=shown)
 
     with progress:
+        if cluster is not None:
+            from harmony_agent.batch._ray import RayBatchRunner
+
+            on_ray = RayBatchRunner(
+                config.open,
+                results,
+                settings=cluster,
+                concurrency=concurrency,
+                traces_dir=traces,
+                secrets=config.secrets,
+                on_finished=on_finished,
+            )
+            await on_ray.run(tasks)
+            return
         async with config.open() as agent:
             runner = BatchRunner(
                 agent,
