@@ -28,10 +28,14 @@ HOW_EACH_RUNS = {
         "as written, on a real runner, in an integration test: "
         "tests/integration/sandbox/test_readme_example.py"
     ),
+    "MCP #1": (
+        "after the quickstart, its engine playing a call to the real time server, in an "
+        "integration test: tests/integration/mcp/test_readme_example.py"
+    ),
 }
 """Every Python example of the README and how its test runs it; a new one needs a line here."""
 
-NOT_PYTHON = ("bash", "console", "")
+NOT_PYTHON = ("bash", "console", "yaml", "")
 """The other fence languages; a block in any language not here or in `PYTHON` fails a test, so
 no Python example (```python3, ```pycon) goes unrun for its spelling.
 """
