@@ -20,6 +20,14 @@ HOW_EACH_RUNS = {
         "after the quickstart, ScriptedEngines standing in for VLLMEngine and HTTPEngine: the "
         "real ones need a GPU with gpt-oss-20b's weights and a `vllm serve` at gpu-1"
     ),
+    "Serving over OpenAI's APIs #1": (
+        "against harmony-agent serve on a scripted agent, in an integration test: "
+        "tests/integration/server/test_readme_example.py"
+    ),
+    "Serving over OpenAI's APIs #2": (
+        "against harmony-agent serve on a scripted agent, in an integration test: "
+        "tests/integration/server/test_readme_example.py"
+    ),
     "Python, sandboxed #1": (
         "after the quickstart, on real kernels, in an integration test: "
         "tests/integration/sandbox/test_readme_example.py"
