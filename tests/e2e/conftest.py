@@ -7,7 +7,7 @@ CPU, cached by its recipe's fingerprint).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from harmony_agent.tools import BuiltinTool
 
 from tests.e2e.processes import child_processes, processes_left
 from tests.e2e.tools import python_tool as make_python_tool
+from tests.e2e.vllm_server import VLLMServer
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -51,6 +52,13 @@ def tiny(python_tool: BuiltinTool) -> TinyCheckpoint:
 def tiny_checkpoint(tiny: TinyCheckpoint) -> Path:
     """The tiny checkpoint's directory."""
     return tiny.path
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tiny_checkpoint: Path) -> Iterator[VLLMServer]:
+    """One `vllm serve` of the tiny checkpoint for the session's HTTP tests."""
+    with VLLMServer(tiny_checkpoint) as server:
+        yield server
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -13,13 +13,11 @@ import dataclasses
 import json
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from harmony_agent import RunResult, StopReason
 from harmony_agent._harmony import ASSISTANT_HEADER, STOP_TOKENS
 from harmony_agent.engines import (
@@ -43,13 +41,6 @@ GREEDY = SamplingParams(temperature=0.0)
 METRICS_TIMEOUT_S = 60.0
 _SAMPLE = re.compile(r"^(vllm:[a-z_]+)\{([^}]*)\} (\S+)$", re.MULTILINE)
 _FINISHED = re.compile(r'finished_reason="(\w+)"')
-
-
-@pytest.fixture(scope="session")
-def vllm_server(tiny_checkpoint: Path) -> Iterator[VLLMServer]:
-    """One `vllm serve` of the tiny checkpoint for the session's HTTP tests."""
-    with VLLMServer(tiny_checkpoint) as server:
-        yield server
 
 
 def engine_for(server: VLLMServer, **options: Any) -> HTTPEngine:
