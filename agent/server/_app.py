@@ -67,6 +67,11 @@ def create_app(open_agents: OpenAgents, settings: ServerSettings) -> FastAPI:
         body = APIError(error.status_code, str(error.detail)).body()
         return JSONResponse(body, status_code=error.status_code)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> Response:
+        body = APIError(500, f"internal error: {type(error).__name__}", code="server_error").body()
+        return JSONResponse(body, status_code=500)
+
     @app.middleware("http")
     async def authenticate(request: Request, call_next: Any) -> Response:
         if keys and request.url.path.startswith("/v1/"):

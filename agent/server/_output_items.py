@@ -130,10 +130,11 @@ class OutputItems:
             if current.kind == kind:
                 return out + self._close(current, text)
             out += self._close(current, None)
-        index = len(self.items)
+        current = _Open(len(self.items), kind, None)
+        self._open.append(current)
         self.items.append(_skeleton(kind, name, self._call_id))
-        out += _added(index, self.items[index])
-        return out + self._close(_Open(index, kind, None), text)
+        out += _added(current.index, self.items[current.index])
+        return out + self._close(current, text)
 
     def _close(self, current: _Open, text: str | None) -> list[dict[str, Any]]:
         self._open.remove(current)
