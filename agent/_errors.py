@@ -14,6 +14,8 @@ recorded on the run result. Everything else raises from this tree::
     │   └── ScriptExhausted    a ScriptedEngine was asked for more than its script holds
     ├── ToolUnavailable        a built-in tool could not start for a run (its sandbox, its
     │                          search index); the tool's own error is chained as the cause
+    ├── MCPServerUnavailable   (harmony_agent.tools.mcp) an MCP server could not be started,
+    │                          reached, initialized or listed (the CLI exits as for a tool)
     ├── OutputValidationError  the final answer never matched the agent's output_type
     └── SandboxError           (harmony_agent.sandbox) the sandbox's host side failed
         ├── IsolationUnavailable  `require_isolation` is set and a layer does not work here

@@ -60,6 +60,7 @@ def reports_errors(
                 OutputValidationError,
                 ToolUnavailable,
             )
+            from harmony_agent.tools.mcp import MCPServerUnavailable
 
             try:
                 return command(*args, **kwargs)
@@ -73,7 +74,7 @@ def reports_errors(
                     code, label = ExitCode.USAGE, "error"
                 elif isinstance(error, EngineError):
                     code, label = ExitCode.ENGINE, "engine error"
-                elif isinstance(error, ToolUnavailable):
+                elif isinstance(error, ToolUnavailable | MCPServerUnavailable):
                     code, label = ExitCode.TOOL, "tool unavailable"
                 elif isinstance(error, OutputValidationError):
                     code, label = ExitCode.INCOMPLETE, "no answer"

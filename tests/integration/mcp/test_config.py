@@ -82,3 +82,15 @@ def test_validate_lists_each_servers_tools_and_names_the_one_that_fails(tmp_path
     assert "mcp time: time_get_current_time" in done.stdout
     assert "error: the MCP server 'web' is unavailable: ConnectError" in done.stderr
     assert "s3cr3t-t0ken" not in done.stdout + done.stderr
+
+
+def test_run_with_a_server_that_cannot_start_exits_as_a_tool_that_could_not(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "engine: {kind: scripted, script: []}\n"
+        "tools:\n  mcp:\n    - {name: broken, command: no-such-mcp-server}\n"
+    )
+    done = run_cli("run", write(tmp_path, text), "Hello?")
+    assert done.returncode == ExitCode.TOOL, done.stderr
+    assert "tool unavailable: the MCP server 'broken' is unavailable" in done.stderr
