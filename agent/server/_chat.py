@@ -122,10 +122,13 @@ async def run_chat(service: Service, prepared: PreparedChat) -> dict[str, Any]:
 
 async def chat_chunks(service: Service, prepared: PreparedChat) -> AsyncIterator[dict[str, Any]]:
     """The `chat.completion.chunk`s of a streamed request; closing the iterator cancels the
-    run. A failure after the first chunk ends the stream with an error object.
+    run. What fails before the first chunk raises its `APIError`; after it, the stream ends
+    with an error object.
     """
+    started = False
     try:
         async for part in _run(service, prepared):
+            started = True
             if not isinstance(part, RunResult):
                 yield _chunk(prepared, part)
                 continue
@@ -137,6 +140,8 @@ async def chat_chunks(service: Service, prepared: PreparedChat) -> AsyncIterator
             if options is not None and options.include_usage:
                 yield {**_chunk(prepared, {}), "choices": [], "usage": _usage(part)}
     except APIError as error:
+        if not started:
+            raise
         yield error.body()
 
 

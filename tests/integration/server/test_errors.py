@@ -209,10 +209,17 @@ def test_a_run_beyond_the_waiting_limit_is_a_429_with_retry_after(slow_server: S
         assert running.status_code == 200
         lines = running.iter_lines()
         assert next(lines) == "event: response.created"  # the run holds the only slot
-        refused = httpx.post(f"{slow_server.v1}/responses", json={**body, "stream": False})
-        assert refused.status_code == 429
-        assert refused.headers["retry-after"] == "1"
-        assert error_of(refused)["type"] == "rate_limit_error"
+        chat = {"model": MODEL, "messages": [{"role": "user", "content": "slow"}]}
+        for path, refused_body in [
+            ("/responses", {**body, "stream": False}),
+            ("/responses", body),
+            ("/chat/completions", chat),
+            ("/chat/completions", {**chat, "stream": True}),
+        ]:
+            refused = httpx.post(f"{slow_server.v1}{path}", json=refused_body)
+            assert refused.status_code == 429, (path, refused_body)
+            assert refused.headers["retry-after"] == "1"
+            assert error_of(refused)["type"] == "rate_limit_error"
     answered = httpx.post(f"{slow_server.v1}/responses", json={**body, "stream": False}, timeout=30)
     assert answered.status_code == 200  # the slot was freed when the client went away
 
