@@ -64,6 +64,7 @@ class ProgramRunner:
             raise ConfigError("ProgramRunner: give files to each `run`, not in the config")
         self._template: KernelTemplate | None = None
         self._report: IsolationReport | None = None
+        self._cleanups: set[asyncio.Future[None]] = set()
 
     async def __aenter__(self) -> ProgramRunner:
         await self.start()
@@ -132,11 +133,16 @@ class ProgramRunner:
             raise
         try:
             return await task.run(code, limits, limit)
-        finally:
-            await asyncio.to_thread(task.finish)
+        finally:  # every process of it is gone: the result need not wait for the removal
+            cleanup = asyncio.ensure_future(asyncio.to_thread(task.finish))
+            self._cleanups.add(cleanup)
+            cleanup.add_done_callback(self._cleanups.discard)
 
     async def aclose(self) -> None:
-        """Ends the template process and with it every program still running."""
+        """Ends the template process and with it every program still running, once the
+        directories and cgroups of those that ended are removed.
+        """
+        await asyncio.gather(*self._cleanups, return_exceptions=True)
         template, self._template = self._template, None
         if template is not None:
             await template.aclose()
