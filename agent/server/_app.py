@@ -60,6 +60,8 @@ def create_app(open_agents: OpenAgents, settings: ServerSettings) -> FastAPI:
 
     @app.exception_handler(APIError)
     async def api_error(request: Request, error: APIError) -> Response:
+        if "service" in state:
+            state["service"].metrics.error(request.url.path, error.status)
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
 
     @app.exception_handler(HTTPException)

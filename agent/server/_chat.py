@@ -142,6 +142,7 @@ async def chat_chunks(service: Service, prepared: PreparedChat) -> AsyncIterator
     except APIError as error:
         if not started:
             raise
+        service.metrics.error("/v1/chat/completions", error.status)
         yield error.body()
 
 
@@ -166,9 +167,7 @@ async def _run(
     except OutputValidationError as error:
         result = error.result
     except HarmonyAgentError as error:
-        failure = api_error(error)
-        service.metrics.error("chat", failure.status)
-        raise failure from None
+        raise api_error(error) from None
     if result is None:
         return
     await service.store.save(None, segments(result, prepared.call_id))

@@ -44,7 +44,7 @@ class Metrics:
         self._latency_sum[model] = self._latency_sum.get(model, 0.0) + seconds
 
     def error(self, endpoint: str, status: int) -> None:
-        """Counts a request answered with an error."""
+        """Counts a request answered with an error (or a stream that ended with one)."""
         self._errors[endpoint, status] += 1
 
     def render(self) -> str:

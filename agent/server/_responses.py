@@ -157,9 +157,9 @@ async def stream_response(
             yield numbered(out)
     except HarmonyAgentError as error:
         failure = api_error(error)
-        service.metrics.error("responses", failure.status)
         if sequence == 0:
             raise failure from None
+        service.metrics.error("/v1/responses", failure.status)
         failed = {**shell, "status": "failed"}
         failed["error"] = {"code": failure.code, "message": failure.message}
         yield numbered({"type": "response.failed", "response": failed})

@@ -181,6 +181,7 @@ def test_health_and_metrics(server: Server) -> None:
     text = httpx.get(f"{server.url}/metrics").text
     assert "# TYPE harmony_agent_runs_total counter" in text
     assert "# TYPE harmony_agent_run_seconds histogram" in text
+    assert 'harmony_agent_errors_total{endpoint="/v1/responses",status="404"}' in text
 
 
 @pytest.fixture
