@@ -30,6 +30,7 @@ import atexit
 import ctypes
 import fcntl
 import gc
+import importlib
 import io
 import json
 import linecache
@@ -51,6 +52,11 @@ ENVIRONMENT = dict(os.environ)
 PROGRAMS_ONLY = sys.argv[1:] == ["programs"]
 """Started as `python -c <source> programs`: a template for one-shot programs only, which
 imports no ipykernel (a small process forks and exits several times faster).
+"""
+
+PRELOADED = ("ast", "typing")
+"""Imported once by a template for programs: most programs import `typing`, and printing a
+traceback imports `ast` (a few milliseconds each, per program otherwise).
 """
 
 # No debugger (the host never debugs a kernel) and no jedi completion (nor completes):
@@ -234,6 +240,9 @@ def _prepare() -> KernelApp:
 def main() -> None:
     """Serves fork requests until stdin closes."""
     app = None if PROGRAMS_ONLY else _prepare()
+    if PROGRAMS_ONLY:
+        for name in PRELOADED:
+            importlib.import_module(name)
     for name in UNUSED:
         sys.modules.pop(name, None)
     gc.freeze()  # the collector leaves the template's objects alone: fewer copied pages
