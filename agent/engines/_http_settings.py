@@ -89,9 +89,9 @@ class HTTPSettings(BaseModel):
     replica_max_outstanding: Annotated[int, Field(gt=0)] | None = Field(
         default=None,
         description=(
-            "Requests in flight on one replica from which a run's request spills to the next "
-            "replica in that run's ranking (when all are at it, the least loaded takes it); "
-            "None: no cap, a run leaves its replica only when the replica is down."
+            "This engine's requests in flight on one replica from which a run's request "
+            "spills to the next replica in that run's ranking (when all are at it, the least "
+            "loaded takes it); None: no cap, a run leaves its replica only when it is down."
         ),
     )
     max_model_len: Annotated[int, Field(gt=0)] | None = Field(
