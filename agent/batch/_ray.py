@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
@@ -138,11 +137,12 @@ class RayBatchRunner:
 def import_ray() -> ModuleType:
     """The `ray` module; raises `ConfigError` saying how to install it when it is missing."""
     try:
-        return importlib.import_module("ray")
+        import ray
     except ImportError:
         raise ConfigError(
             "running a batch on Ray needs the ray extra: pip install 'harmony-agent[ray]'"
         ) from None
+    return ray
 
 
 class _Worker:

@@ -1,6 +1,6 @@
 """The import rules of the architecture, checked on the source: imports go one way (`sandbox`
 knows nothing of tools or agents, `tools` may use `sandbox`, `agent` uses both), one module
-imports `openai_harmony`, one `vllm` and one `mcp`.
+imports `openai_harmony`, one `vllm`, one `mcp` and one `ray`.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def test_engines_import_only_themselves_errors_and_harmony() -> None:
         ("openai_harmony", "agent/_harmony.py"),
         ("vllm", "agent/engines/_vllm.py"),
         ("mcp", "tools/mcp/_sdk.py"),
+        ("ray", "agent/batch/_ray.py"),
     ],
 )
 def test_one_module_imports_each_library(library: str, owner: str) -> None:
