@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -53,15 +54,12 @@ class Cluster:
     """A head and a second node, each a `ray start --block` process group."""
 
     address: str
-    temp_dir: Path
     head: subprocess.Popen[bytes]
     second: subprocess.Popen[bytes]
 
     def kill_second_node(self) -> None:
         """Kills the second node's raylet and everything of its process group at once."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.second.pid, signal.SIGKILL)
-        self.second.wait()
+        kill_group(self.second)
 
 
 def start_node(*args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -76,6 +74,15 @@ def start_node(*args: str, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
+def wait_until_started(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Waits for `ray start` to say its node runs (the node has registered with the head)."""
+    deadline = time.monotonic() + 180
+    while b"Ray runtime started." not in log.read_bytes():
+        assert process.poll() is None, log.read_text(errors="replace")
+        assert time.monotonic() < deadline, log.read_text(errors="replace")
+        time.sleep(0.5)
+
+
 def alive_nodes(address: str) -> int:
     """How many nodes the cluster at `address` counts alive (asked from a short-lived driver)."""
     code = (
@@ -85,15 +92,12 @@ def alive_nodes(address: str) -> int:
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120
     )
-    return int(done.stdout.split()[-1]) if done.returncode == 0 and done.stdout.split() else 0
+    assert done.returncode == 0, done.stderr
+    return int(done.stdout.split()[-1])
 
 
-def stop_group(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to a node's process group, SIGKILL what is left after 20 s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=20)
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kills a node's process group (its workers end with their raylet)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
@@ -101,7 +105,7 @@ def stop_group(process: subprocess.Popen[bytes]) -> None:
 
 def cluster_processes(temp_dir: Path) -> list[psutil.Process]:
     """The processes of the cluster: those whose command line names its temp directory (the
-    GCS, the raylets, the workers) or its node address.
+    GCS, the raylets, the workers).
     """
     found = []
     for process in psutil.process_iter(["cmdline"]):
@@ -113,38 +117,34 @@ def cluster_processes(temp_dir: Path) -> list[psutil.Process]:
 
 @pytest.fixture
 def ray_cluster() -> Iterator[Cluster]:
-    """A head and a second node on free ports, stopped (and checked gone) after the test."""
+    """A head and a second node on free ports, killed (and checked gone) after the test."""
     temp_dir = Path(tempfile.mkdtemp(prefix="ray-"))  # short: Ray's socket paths live in it
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    head = start_node(
-        "--head",
-        f"--port={port}",
-        f"--temp-dir={temp_dir}",
-        "--include-dashboard=false",
-        log=temp_dir.with_suffix(".head.log"),
-    )
-    second: subprocess.Popen[bytes] | None = None
+    logs = temp_dir.with_suffix(".head.log"), temp_dir.with_suffix(".node.log")
+    nodes: list[subprocess.Popen[bytes]] = []
     try:
-        deadline = time.monotonic() + 180
-        while alive_nodes(address) < 1:
-            assert time.monotonic() < deadline, "the head did not start"
-            assert head.poll() is None, temp_dir.with_suffix(".head.log").read_text()
-            time.sleep(1)
-        second = start_node(f"--address={address}", log=temp_dir.with_suffix(".node.log"))
-        while alive_nodes(address) < 2:
-            assert time.monotonic() < deadline, "the second node did not join"
-            assert second.poll() is None, temp_dir.with_suffix(".node.log").read_text()
-            time.sleep(1)
-        yield Cluster(address, temp_dir, head, second)
+        nodes.append(
+            start_node(
+                "--head",
+                f"--port={port}",
+                f"--temp-dir={temp_dir}",
+                "--include-dashboard=false",
+                log=logs[0],
+            )
+        )
+        wait_until_started(nodes[0], logs[0])
+        nodes.append(start_node(f"--address={address}", log=logs[1]))
+        wait_until_started(nodes[1], logs[1])
+        assert alive_nodes(address) == 2
+        yield Cluster(address, nodes[0], nodes[1])
     finally:
-        if second is not None:
-            stop_group(second)
-        stop_group(head)
+        for node in reversed(nodes):
+            kill_group(node)
         _, left = psutil.wait_procs(cluster_processes(temp_dir), timeout=30)
-        for log in (".head.log", ".node.log"):
-            temp_dir.with_suffix(log).unlink(missing_ok=True)
-        subprocess.run(["rm", "-rf", str(temp_dir)], check=False)
+        for log in logs:
+            log.unlink(missing_ok=True)
+        shutil.rmtree(temp_dir, ignore_errors=True)
         assert not left, f"Ray processes left behind: {[p.cmdline() for p in left]}"
 
 
@@ -160,7 +160,7 @@ def write_batch(directory: Path, tiny: TinyCheckpoint, server: VLLMServer) -> tu
     }
     config_path = directory / "agent.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    products = [t for t in tiny.verified if isinstance(t, ProductTask)][:10]
+    products = [t for t in tiny.verified if isinstance(t, ProductTask)][:8]
     lines = []
     for number, task in enumerate(products):
         answer = "The answer is 0." if number == 3 else task.expected_answer()
