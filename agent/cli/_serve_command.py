@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -48,13 +49,8 @@ def serve(
     max_body_bytes: Annotated[int, typer.Option(help="The largest request body.")] = 8 << 20,
 ) -> None:
     """Serve agents over OpenAI's Responses and Chat Completions APIs (Ctrl-C stops)."""
-    try:
-        import fastapi  # noqa: F401
-        import uvicorn  # noqa: F401
-    except ImportError:
-        raise UserError(
-            "serving needs the server extra: pip install 'harmony-agent[server]'"
-        ) from None
+    if any(importlib.util.find_spec(name) is None for name in ("fastapi", "uvicorn")):
+        raise UserError("serving needs the server extra: pip install 'harmony-agent[server]'")
     from harmony_agent.server import ServerSettings
     from harmony_agent.server import serve as run_server
     from pydantic import SecretStr, ValidationError

@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING
 from harmony_agent.server._settings import ServerSettings
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-    from harmony_agent.server._app import OpenAgents
+    from harmony_agent.server._app import App, OpenAgents
 
 __all__ = ["ServerSettings", "create_app", "serve"]
 
 
-def create_app(open_agents: OpenAgents, settings: ServerSettings) -> FastAPI:
+def create_app(open_agents: OpenAgents, settings: ServerSettings) -> App:
     """The ASGI application serving the agents `open_agents` opens, by model name."""
     from harmony_agent.server._app import create_app as build
 

@@ -26,8 +26,10 @@ from harmony_agent.server._settings import ServerSettings
 from harmony_agent.server._store import Store
 from starlette.exceptions import HTTPException
 
-__all__ = ["create_app", "serve"]
+__all__ = ["App", "OpenAgents", "create_app", "serve"]
 
+App = FastAPI
+"""The ASGI application."""
 OpenAgents = Callable[[], contextlib.AbstractAsyncContextManager[Mapping[str, Agent]]]
 
 

@@ -1,6 +1,6 @@
 """The import rules of the architecture, checked on the source: imports go one way (`sandbox`
 knows nothing of tools or agents, `tools` may use `sandbox`, `agent` uses both), one module
-imports `openai_harmony`, one `vllm`, one `mcp` and one `ray`.
+imports `openai_harmony`, one `vllm`, one `mcp`, one `ray` and one the server's ASGI stack.
 """
 
 from __future__ import annotations
@@ -98,6 +98,8 @@ def test_engines_import_only_themselves_errors_and_harmony() -> None:
         ("vllm", "agent/engines/_vllm.py"),
         ("mcp", "tools/mcp/_sdk.py"),
         ("ray", "agent/batch/_ray.py"),
+        ("fastapi", "agent/server/_app.py"),
+        ("starlette", "agent/server/_app.py"),
     ],
 )
 def test_one_module_imports_each_library(library: str, owner: str) -> None:
