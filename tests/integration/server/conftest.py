@@ -58,6 +58,7 @@ SCRIPTS: dict[str, list[str]] = {
     # constrained: the first generation stops at the answer's header, the second writes it
     "json-answer": [final("{"), '{"city": "Paris", "celsius": 21}<|return|>'],
     "previous-turn": [final("First answer."), final("Second answer.")],
+    "long-answer": [final("A long answer that goes on and on and on, well past the limit.")],
     "restart-check": [final("Stored before the restart.")],
     "chat-hello": [final("Hi from chat.")],
     "chat-stream": [final("Streamed chat.", "Thinking in the stream.")],

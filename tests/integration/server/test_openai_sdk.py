@@ -157,6 +157,16 @@ def test_a_json_schema_format_gives_a_json_answer(client: OpenAI) -> None:
     assert json.loads(response.output_text) == {"city": "Paris", "celsius": 21}
 
 
+def test_max_output_tokens_cuts_the_response_off_as_incomplete(client: OpenAI) -> None:
+    response = client.responses.create(
+        model=MODEL, input="long-answer: tell me everything", max_output_tokens=12
+    )
+    assert response.status == "incomplete"
+    assert response.incomplete_details is not None
+    assert response.incomplete_details.reason == "max_output_tokens"
+    assert response.usage is not None and response.usage.output_tokens == 12
+
+
 def test_previous_response_id_continues_a_stored_conversation(client: OpenAI) -> None:
     first = client.responses.create(model=MODEL, input="previous-turn: first question")
     second = client.responses.create(
