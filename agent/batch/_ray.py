@@ -89,6 +89,8 @@ class RayBatchRunner:
             raise ConfigError(f"concurrency must be at least 1, got {concurrency}")
         if self._settings.workers is not None and self._settings.workers < 1:
             raise ConfigError(f"workers must be at least 1, got {self._settings.workers}")
+        if self._settings.num_cpus <= 0:
+            raise ConfigError(f"num_cpus must be above 0, got {self._settings.num_cpus}")
         if self._settings.max_attempts < 1:
             raise ConfigError(f"max_attempts must be at least 1, got {self._settings.max_attempts}")
         self._open_agent = open_agent
@@ -148,7 +150,9 @@ def import_ray() -> ModuleType:
 class _Worker:
     """A Ray actor's body: one agent, opened in `start`, running tasks until `stop`."""
 
-    def __init__(self, open_agent: OpenAgent, traces_dir: Path | None, secrets: tuple[str, ...]):
+    def __init__(
+        self, open_agent: OpenAgent, traces_dir: Path | None, secrets: tuple[str, ...]
+    ) -> None:
         self._open_agent = open_agent
         self._traces_dir = traces_dir
         self._secrets = secrets
@@ -235,7 +239,7 @@ class _Dispatch:
         resources = self._ray.cluster_resources()
         if settings.num_gpus:
             return max(1, int(resources.get("GPU", 0) // settings.num_gpus))
-        return max(1, int(resources.get("CPU", 1) // max(settings.num_cpus, 1e-9)))
+        return max(1, int(resources.get("CPU", 1) // settings.num_cpus))
 
     async def _lane(self) -> None:
         """Keeps one worker serving the queue, replacing it when it dies; gives up after
@@ -350,12 +354,8 @@ class _Dispatch:
         """Closes a started worker's agent if the worker is alive, then ends its actor."""
         if started:
             with contextlib.suppress(TimeoutError, *self._lost_errors):
-                await asyncio.wait_for(_await(worker.stop.remote()), timeout=_STOP_TIMEOUT_S)
+                await asyncio.wait_for(_unwrapped(worker.stop.remote()), timeout=_STOP_TIMEOUT_S)
         self._ray.kill(worker, no_restart=True)
-
-
-async def _await(ref: Any) -> None:
-    await ref
 
 
 async def _unwrapped(ref: Any) -> Any:

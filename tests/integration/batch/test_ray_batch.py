@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,12 +59,20 @@ def call(function: str, arguments: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
-    """A Ray cluster of this process with two CPUs; shut down after the module."""
+    """A Ray cluster of this process with two CPUs; shut down after the module. It writes no
+    authentication token into the home directory (Ray's default for a new local cluster).
+    """
+    before = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield
     finally:
         ray.shutdown()
+        if before is None:
+            del os.environ["RAY_AUTH_MODE"]
+        else:
+            os.environ["RAY_AUTH_MODE"] = before
 
 
 def write_config(directory: Path, scripts: dict[str, list[str]]) -> Path:
@@ -158,3 +167,25 @@ def test_a_worker_that_cannot_build_its_agent_fails_the_batch(
         results.close()
     assert type(raised.value) is ConfigError  # not Ray's wrapper with the worker's traceback
     assert (tmp_path / "results.jsonl").read_text() == ""
+
+
+@pytest.mark.parametrize(
+    ("settings", "concurrency", "message"),
+    [
+        (RaySettings(), 0, "concurrency must be at least 1"),
+        (RaySettings(workers=0), 1, "workers must be at least 1"),
+        (RaySettings(num_cpus=0), 1, "num_cpus must be above 0"),
+        (RaySettings(max_attempts=0), 1, "max_attempts must be at least 1"),
+    ],
+)
+def test_settings_that_cannot_run_are_config_errors(
+    tmp_path: Path, settings: RaySettings, concurrency: int, message: str
+) -> None:
+    config = load_config(write_config(tmp_path, {"x": [final("x")]}))
+    with pytest.raises(ConfigError, match=message):
+        RayBatchRunner(
+            config.open,
+            ResultsFile(tmp_path / "r.jsonl"),
+            settings=settings,
+            concurrency=concurrency,
+        )
