@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,19 +19,12 @@ from .kernels import FAST, KINDS, open_sandbox
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-SECRET = "HARMONY_SANDBOX_TEST_SECRET"
-CHECKOUT = Path(__file__).resolve().parents[3]
-
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module", params=KINDS)
 async def jail(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
     """A kernel started on its own, and one forked from a pool's template process."""
-    os.environ[SECRET] = "hunter2"  # the parent's environment holds a secret
-    try:
-        async with open_sandbox(request.param) as sandbox:
-            yield sandbox
-    finally:
-        os.environ.pop(SECRET, None)
+    async with open_sandbox(request.param) as sandbox:
+        yield sandbox
 
 
 async def test_every_layer_is_active_on_this_host() -> None:
@@ -47,65 +38,6 @@ async def raises(sandbox: Sandbox, code: str, *errors: str) -> str:
     assert result.error is not None, (result.stdout, result.result)
     assert any(error in result.error for error in errors), result.error
     return result.error
-
-
-async def test_no_route_to_the_internet(jail: Sandbox) -> None:
-    await raises(
-        jail,
-        "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)",
-        "Network is unreachable",
-        "OSError",
-    )
-
-
-async def test_host_loopback_services_are_out_of_reach(jail: Sandbox) -> None:
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        await raises(
-            jail,
-            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)",
-            "ConnectionRefusedError",
-        )
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
-async def test_no_dns(jail: Sandbox) -> None:
-    await raises(jail, "import socket\nsocket.getaddrinfo('example.com', 80)", "gaierror")
-
-
-async def test_writes_outside_the_workdir_fail(jail: Sandbox) -> None:
-    for path in ("/usr/escape", "/etc/escape", "/escape", f"{sys.prefix}/escape"):
-        await raises(jail, f"open({path!r}, 'w')", "OSError", "PermissionError", "FileNotFound")
-    name = f"harmony-escape-{uuid.uuid4().hex}"
-    result = await jail.execute(f"open('/tmp/{name}', 'w').write('x')")
-    assert result.ok  # the sandbox has a /tmp of its own ...
-    assert not await asyncio.to_thread(Path("/tmp", name).exists)  # ... not the host's
-
-
-async def test_host_secrets_and_files_are_unreadable(jail: Sandbox) -> None:
-    await raises(jail, "open('/etc/shadow').read()", "FileNotFoundError", "PermissionError")
-    await raises(jail, f"open({str(CHECKOUT / 'pyproject.toml')!r}).read()", "FileNotFoundError")
-    result = await jail.execute(
-        "import os\nsorted(os.listdir('/root')) if os.path.isdir('/root') else []"
-    )
-    assert result.result is not None
-    assert ".bashrc" not in result.result and ".ssh" not in result.result
-
-
-async def test_parent_environment_is_not_inherited(jail: Sandbox) -> None:
-    result = await jail.execute(
-        f"import os\nprint(os.environ.get({SECRET!r}), *sorted(os.environ))"
-    )
-    value, *names = result.stdout.split()
-    assert value == "None"
-    assert SECRET not in names and "hunter2" not in result.stdout
-    assert not set(names) & {"VIRTUAL_ENV", "USER", "SSH_AUTH_SOCK", "JPY_PARENT_PID"}
 
 
 async def test_memory_bomb_gets_memory_error_and_the_kernel_lives(jail: Sandbox) -> None:

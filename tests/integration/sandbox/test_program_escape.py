@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import stat
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from harmony_agent.sandbox import ProgramResult, ProgramRunner
 
 from .kernels import FAST
-from .test_escape import CHECKOUT, SECRET, running_with
+from .test_escape import running_with
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def runner() -> AsyncIterator[ProgramRunner]:
-    os.environ[SECRET] = "hunter2"  # the parent's environment holds a secret
-    try:
-        async with ProgramRunner(FAST) as runner:
-            yield runner
-    finally:
-        os.environ.pop(SECRET, None)
+    async with ProgramRunner(FAST) as runner:
+        yield runner
 
 
 async def raises(runner: ProgramRunner, code: str, *errors: str) -> ProgramResult:
@@ -46,47 +39,6 @@ async def test_every_layer_is_active(runner: ProgramRunner) -> None:
         " if l.startswith(('CapEff', 'CapBnd', 'NoNewPrivs'))])"
     )
     assert result.stdout == "65534 65534 ['0000000000000000', '0000000000000000', '1']\n"
-
-
-async def test_no_network(runner: ProgramRunner) -> None:
-    await raises(
-        runner,
-        "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)",
-        "Network is unreachable",
-        "OSError",
-    )
-    await raises(runner, "import socket\nsocket.getaddrinfo('example.com', 80)", "gaierror")
-
-
-async def test_host_loopback_services_are_out_of_reach(runner: ProgramRunner) -> None:
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.close()
-
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        await raises(
-            runner,
-            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)",
-            "ConnectionRefusedError",
-        )
-    finally:
-        server.close()
-        await server.wait_closed()
-
-
-async def test_writes_outside_the_working_directory_fail(runner: ProgramRunner) -> None:
-    for path in ("/usr/escape", "/etc/escape", "/escape", f"{sys.prefix}/escape", "/run/kernel/x"):
-        await raises(runner, f"open({path!r}, 'w')", "OSError", "PermissionError", "FileNotFound")
-    name = f"harmony-escape-{uuid.uuid4().hex}"
-    result = await runner.run(f"open('/tmp/{name}', 'w').write('x')")
-    assert result.ok  # a /tmp of its own ...
-    assert not await asyncio.to_thread(Path("/tmp", name).exists)  # ... not the host's
-
-
-async def test_host_files_are_unreadable(runner: ProgramRunner) -> None:
-    await raises(runner, "open('/etc/shadow').read()", "FileNotFoundError", "PermissionError")
-    await raises(runner, f"open({str(CHECKOUT / 'pyproject.toml')!r})", "FileNotFoundError")
 
 
 async def test_other_tasks_and_the_host_directory_are_out_of_sight(runner: ProgramRunner) -> None:
@@ -112,11 +64,18 @@ async def test_other_tasks_and_the_host_directory_are_out_of_sight(runner: Progr
     assert sought.stdout == "[] ['1', '2']\n[]\n"  # its init and itself: no other process
 
 
-async def test_environment_secrets_are_not_inherited(runner: ProgramRunner) -> None:
-    result = await runner.run(f"import os\nprint(os.environ.get({SECRET!r}), *sorted(os.environ))")
-    value, *names = result.stdout.split()
-    assert value == "None" and "hunter2" not in result.stdout
-    assert not set(names) & {"VIRTUAL_ENV", "USER", "JPY_PARENT_PID", "CLICOLOR", "MPLBACKEND"}
+async def test_the_kernel_templates_environment_does_not_reach_programs(
+    runner: ProgramRunner,
+) -> None:
+    """What ipykernel sets for kernels stays out (the host's is checked in test_containment)."""
+    result = await runner.run("import os\nprint(*sorted(os.environ))")
+    assert not set(result.stdout.split()) & {"JPY_PARENT_PID", "CLICOLOR", "MPLBACKEND"}
+
+
+async def test_the_kernels_run_directory_is_not_writable(runner: ProgramRunner) -> None:
+    """Kernels write their connection file there; a program has no use for it."""
+    result = await runner.run("open('/run/kernel/x', 'w')")
+    assert result.exit_code == 1 and "Error" in result.stderr, result.stderr
 
 
 async def test_only_its_standard_streams_are_open(runner: ProgramRunner) -> None:

@@ -1,0 +1,147 @@
+"""What every way of running code in the sandbox keeps out: the network, the host's files and
+environment, writes outside the working directory. The same attempts run in a kernel started
+on its own, a kernel forked from a template, and a one-shot program.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+import pytest_asyncio
+from harmony_agent.sandbox import ProgramRunner, Sandbox
+
+from .kernels import FAST, KINDS, open_sandbox
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+SECRET = "HARMONY_SANDBOX_TEST_SECRET"
+CHECKOUT = Path(__file__).resolve().parents[3]
+
+
+class Jail(Protocol):
+    """Runs code in the sandbox one way."""
+
+    async def failure(self, code: str) -> str:
+        """Runs `code`, which must fail; returns what it failed with."""
+
+    async def output(self, code: str) -> str:
+        """Runs `code`, which must succeed; returns what it printed."""
+
+
+class KernelJail:
+    """Code run as a cell of a sandboxed kernel."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+
+    async def failure(self, code: str) -> str:
+        result = await self._sandbox.execute(code)
+        assert result.error is not None, (result.stdout, result.result)
+        return result.error
+
+    async def output(self, code: str) -> str:
+        result = await self._sandbox.execute(code)
+        assert result.ok, result.error
+        return result.stdout
+
+
+class ProgramJail:
+    """Code run as a one-shot program."""
+
+    def __init__(self, runner: ProgramRunner) -> None:
+        self._runner = runner
+
+    async def failure(self, code: str) -> str:
+        result = await self._runner.run(code)
+        assert result.exit_code == 1, (result.stdout, result.stderr)
+        return result.stderr
+
+    async def output(self, code: str) -> str:
+        result = await self._runner.run(code)
+        assert result.ok, result.stderr
+        return result.stdout
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=[*KINDS, "program"])
+async def jail(request: pytest.FixtureRequest) -> AsyncIterator[Jail]:
+    os.environ[SECRET] = "hunter2"  # the parent's environment holds a secret
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            if request.param == "program":
+                yield ProgramJail(await stack.enter_async_context(ProgramRunner(FAST)))
+            else:
+                yield KernelJail(await stack.enter_async_context(open_sandbox(request.param)))
+    finally:
+        os.environ.pop(SECRET, None)
+
+
+async def fails_with(jail: Jail, code: str, *errors: str) -> None:
+    """Runs `code`, which must fail with one of `errors`."""
+    error = await jail.failure(code)
+    assert any(name in error for name in errors), error
+
+
+async def test_no_route_to_the_internet(jail: Jail) -> None:
+    await fails_with(
+        jail,
+        "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)",
+        "Network is unreachable",
+        "OSError",
+    )
+
+
+async def test_no_dns(jail: Jail) -> None:
+    await fails_with(jail, "import socket\nsocket.getaddrinfo('example.com', 80)", "gaierror")
+
+
+async def test_host_loopback_services_are_out_of_reach(jail: Jail) -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        await fails_with(
+            jail,
+            f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)",
+            "ConnectionRefusedError",
+        )
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_writes_outside_the_working_directory_fail(jail: Jail) -> None:
+    for path in ("/usr/escape", "/etc/escape", "/escape", f"{sys.prefix}/escape"):
+        await fails_with(jail, f"open({path!r}, 'w')", "OSError", "PermissionError", "FileNotFound")
+    name = f"harmony-escape-{uuid.uuid4().hex}"
+    await jail.output(f"open('/tmp/{name}', 'w').write('x')")  # a /tmp of its own ...
+    assert not await asyncio.to_thread(Path("/tmp", name).exists)  # ... not the host's
+
+
+async def test_host_files_are_unreadable(jail: Jail) -> None:
+    await fails_with(jail, "open('/etc/shadow').read()", "FileNotFoundError", "PermissionError")
+    await fails_with(
+        jail, f"open({str(CHECKOUT / 'pyproject.toml')!r}).read()", "FileNotFoundError"
+    )
+    listed = await jail.output(
+        "import os\nprint(sorted(os.listdir('/root')) if os.path.isdir('/root') else [])"
+    )
+    assert ".bashrc" not in listed and ".ssh" not in listed
+
+
+async def test_the_parent_environment_is_not_inherited(jail: Jail) -> None:
+    printed = await jail.output(
+        f"import os\nprint(os.environ.get({SECRET!r}), *sorted(os.environ))"
+    )
+    value, *names = printed.split()
+    assert value == "None" and "hunter2" not in printed
+    assert not set(names) & {"VIRTUAL_ENV", "USER", "SSH_AUTH_SOCK", "JPY_PARENT_PID"}
