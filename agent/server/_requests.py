@@ -221,7 +221,7 @@ def _param(loc: tuple[int | str, ...]) -> str | None:
     for part in loc:
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif part[:1].isupper() or "[" in part or part in _UNION_TAGS:
+        elif part[:1].isupper() or part[:1] == "_" or "[" in part or part in _UNION_TAGS:
             continue
         else:
             parts.append(f".{part}" if parts else part)

@@ -40,7 +40,7 @@ def final(text: str, thought: str = "Done.") -> str:
     return THINK.format(thought) + f"<|channel|>final<|message|>{text}<|return|>"
 
 
-def weather(key: str, city: str = "Paris") -> list[str]:
+def weather(city: str = "Paris") -> list[str]:
     """A client function call to get_weather, then an answer from its output."""
     return [WEATHER_CALL.format(city), final(f"It is 21 °C in {city}.", "21 degrees.")]
 
@@ -49,11 +49,11 @@ SCRIPTS: dict[str, list[str]] = {
     "hello-sync": [final("Hello there.")],
     "hello-async": [final("Hello there.")],
     "hello-stream": [final("Hello there.", "Greet them back.")],
-    "weather-sync": weather("weather-sync"),
-    "weather-stream": weather("weather-stream"),
-    "weather-previous": weather("weather-previous"),
-    "weather-replay": weather("weather-replay"),
-    "weather-lost-reasoning": weather("weather-lost-reasoning"),
+    "weather-sync": weather(),
+    "weather-stream": weather(),
+    "weather-previous": weather(),
+    "weather-replay": weather(),
+    "weather-lost-reasoning": weather(),
     "convert-server": [CONVERT_CALL, final("70 °F is 21.1 °C.")],
     # constrained: the first generation stops at the answer's header, the second writes it
     "json-answer": [final("{"), '{"city": "Paris", "celsius": 21}<|return|>'],
@@ -62,10 +62,10 @@ SCRIPTS: dict[str, list[str]] = {
     "restart-check": [final("Stored before the restart.")],
     "chat-hello": [final("Hi from chat.")],
     "chat-stream": [final("Streamed chat.", "Thinking in the stream.")],
-    "chat-weather": weather("chat-weather"),
-    "chat-weather-stream": weather("chat-weather-stream"),
-    "agents-responses": [*weather("agents-responses"), final("You asked about Paris.")],
-    "agents-chat": [*weather("agents-chat", "Oslo"), final("You asked about Oslo.")],
+    "chat-weather": weather(),
+    "chat-weather-stream": weather(),
+    "agents-responses": [*weather(), final("You asked about Paris.")],
+    "agents-chat": [*weather("Oslo"), final("You asked about Oslo.")],
 }
 
 

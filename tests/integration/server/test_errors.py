@@ -85,6 +85,7 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
             {"model": MODEL, "input": "hi", "tool_choice": {"type": "function", "name": "nope"}},
             "tool_choice",
         ),
+        ({"model": MODEL, "input": "hi", "tool_choice": {"type": "function"}}, "tool_choice.name"),
         (
             {
                 "model": MODEL,
