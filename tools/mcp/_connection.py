@@ -3,7 +3,7 @@ stops.
 
 The SDK's sessions live in task groups that must be entered and left by one task, so each
 session is held open by a task of its own; calls from any run go through it. A stdio server's
-process ends with its session: the SDK terminates it, then kills it.
+process ends with its session: its stdin is closed, then its process group ended.
 """
 
 from __future__ import annotations

@@ -9,20 +9,26 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import logging
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+import anyio
 import httpx2
 import mcp_types
 import uvicorn
 from harmony_agent.tools._base import FunctionSpec
-from harmony_agent.tools.mcp._config import MCPHTTPServer, MCPServerConfig
+from harmony_agent.tools.mcp._config import MCPHTTPServer, MCPServerConfig, MCPStdioServer
 from harmony_agent.tools.mcp._serving import Reply
-from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
+from mcp import ClientSession, MCPError
+from mcp.client.stdio import get_default_environment
 from mcp.client.streamable_http import streamable_http_client
+from mcp.os.posix.utilities import terminate_posix_process_tree
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.message import SessionMessage
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -37,10 +43,12 @@ __all__ = [
 ]
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-"""The largest event a streamable HTTP server may send (the SDK buffers one before parsing)."""
+"""The largest message a server may send: a stdio line, a streamable HTTP event."""
 MAX_TOOLS = 512
 """The most tools one server may list (more are not shown)."""
 _MAX_PAGES = 64
+_EXIT_GRACE_S = 2.0
+_log = logging.getLogger(__name__)
 
 
 class ServerGone(Exception):
@@ -96,7 +104,7 @@ async def connect(
 ) -> AsyncIterator[Client]:
     """Starts or reaches `server` and initializes a session; `on_tools_changed` is called
     when the server says its tool list changed. Leaving the block ends the session (and the
-    process of a stdio server: the SDK terminates it, then kills it).
+    process of a stdio server, with its whole process group).
     """
 
     async def on_message(message: Any) -> None:
@@ -110,20 +118,92 @@ async def connect(
                 server.url, http_client=http, max_sse_event_size=MAX_MESSAGE_BYTES
             )
         else:
-            parameters = StdioServerParameters(
-                command=server.command,
-                args=server.args,
-                env=server.env or None,
-                cwd=server.cwd,
-                encoding_error_handler="replace",
-            )
-            transport = stdio_client(parameters)
+            transport = _stdio(server)
         read, write = await stack.enter_async_context(transport)
         session = await stack.enter_async_context(
             ClientSession(read, write, message_handler=on_message)
         )
         await Client._guarded(session.initialize())
         yield Client(session)
+
+
+@contextlib.asynccontextmanager
+async def _stdio(server: MCPStdioServer) -> AsyncIterator[tuple[Any, Any]]:
+    """The server's process, spoken to over its stdin and stdout: the SDK's stdio transport,
+    but bounded (a line longer than `MAX_MESSAGE_BYTES` ends the connection before more of it
+    is buffered). Leaving the block closes stdin, then ends the process's whole group.
+    """
+    process = await anyio.open_process(
+        [shutil.which(server.command) or server.command, *server.args],
+        env=get_default_environment() | server.env,
+        cwd=server.cwd,
+        stderr=None,
+        start_new_session=True,
+    )
+    read_in, read_out = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    write_in, write_out = anyio.create_memory_object_stream[SessionMessage](0)
+    stdin, stdout = process.stdin, process.stdout
+    assert stdin is not None and stdout is not None  # opened with pipes
+
+    async def read() -> None:
+        pending = bytearray()
+        async with read_in:
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                async for chunk in stdout:
+                    start = len(pending)
+                    pending += chunk
+                    while (end := pending.find(b"\n", start)) >= 0:
+                        line, start = bytes(pending[:end]), 0
+                        del pending[: end + 1]
+                        await read_in.send(_message(line))
+                    if len(pending) > MAX_MESSAGE_BYTES:
+                        _log.warning(
+                            "MCP server %r sent a message over %d bytes: disconnected",
+                            server.name,
+                            MAX_MESSAGE_BYTES,
+                        )
+                        return
+
+    async def write() -> None:
+        async with write_out:
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                async for message in write_out:
+                    text = message.message.model_dump_json(by_alias=True, exclude_unset=True)
+                    await stdin.send(text.encode() + b"\n")
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(read)
+        tasks.start_soon(write)
+        try:
+            yield read_out, write_in
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _end(process, stdin, stdout)
+            tasks.cancel_scope.cancel()
+
+
+async def _end(
+    process: anyio.abc.Process, stdin: anyio.abc.ByteSendStream, stdout: anyio.abc.ByteReceiveStream
+) -> None:
+    """Closes the process's stdin, waits a grace period, then ends its whole group."""
+    with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+        await stdin.aclose()
+    with anyio.move_on_after(_EXIT_GRACE_S):
+        # polled: wait() also waits for the pipes, which a child of the server may hold
+        while process.returncode is None:  # noqa: ASYNC110
+            await anyio.sleep(0.02)
+    if process.returncode is None:
+        await terminate_posix_process_tree(process, _EXIT_GRACE_S)
+    with contextlib.suppress(OSError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+        await stdout.aclose()
+
+
+def _message(line: bytes) -> SessionMessage | Exception:
+    """One line a server wrote, as a JSON-RPC message, or the error that says why not."""
+    try:
+        return SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False))
+    except ValueError as error:
+        return error
 
 
 STDIO = "stdio"

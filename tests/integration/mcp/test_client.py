@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tracemalloc
 
 import pytest
 from harmony_agent import Agent, ToolError, ToolErrorKind
@@ -19,6 +20,7 @@ from harmony_agent.tools.mcp import (
     MCPToolset,
 )
 from harmony_agent.tools.mcp._results import MAX_TEXT_CHARS
+from harmony_agent.tools.mcp._sdk import MAX_MESSAGE_BYTES
 
 from .conftest import stdio_server
 from .processes import alive, children
@@ -135,6 +137,21 @@ async def test_large_outputs_are_bounded() -> None:
         output = await big.call(f'{{"characters": {MAX_TEXT_CHARS * 2}}}')
     assert len(output.text) < MAX_TEXT_CHARS + 100
     assert output.text.endswith(f"[... {MAX_TEXT_CHARS} more characters cut]")
+
+
+async def test_an_oversized_message_is_refused_before_it_is_buffered() -> None:
+    async with MCPToolset([stdio_server()]) as tools:
+        [big] = [f for f in tools.functions if f.name == "big"]
+        tracemalloc.start()
+        try:
+            # the SDK's own stdio transport buffers such a line for minutes
+            with pytest.raises(ToolError, match="restarted"):
+                async with asyncio.timeout(120):
+                    await big.call(f'{{"characters": {MAX_MESSAGE_BYTES * 4}}}')
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < MAX_MESSAGE_BYTES * 2
 
 
 async def test_a_slow_call_times_out_and_the_server_goes_on() -> None:
