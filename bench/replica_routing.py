@@ -15,17 +15,19 @@ Each routing runs `REPEATS` times; before each, both servers' prefix caches are 
 (`POST /reset_prefix_cache`, which vLLM serves with `VLLM_SERVER_DEV_MODE=1`), so every
 repeat starts cold. A run's cached prompt tokens are `RunResult.usage.cached_prompt_tokens`,
 the sum of the servers' `cached_tokens` over its generations. The machine's load only changes
-how long this takes, not the counts. A second question per run matters: this vLLM reuses
-only blocks that a prompt filled (not those its generation filled), and what one task adds to
-the shared preamble before its second generation fits in one partial block, so a one-task
-run's later turn finds nothing of its own in any cache; a chat's second question extends a
-prompt the first task already sent. Python is the stand-in that evaluates `print(A*B)`
-(`ProductPython`), which shows the model the real tool's namespace.
+how long this takes, not the counts. Why chats, and why `--context`: with this checkpoint
+(sliding-window and full attention layers) on vLLM's CPU backend, hits came in whole prompt
+blocks a request had prefilled, never in blocks its generation filled (a task's second
+generation, 318 tokens after a 280-token prompt and 24 generated, found 256 cached on the
+same replica), and a tiny task adds too little to the shared preamble for a block of its own:
+as trained, no run has anything of its own to find, whatever the routing. A note of its own
+before each run's first question gives it prompt blocks of its own for its later generations.
+Python is the stand-in that evaluates `print(A*B)` (`ProductPython`), which shows the model the
+real tool's namespace.
 
 With `--context`, each run's first question comes after a note of its own (`CONTEXT_ENTRIES`
-entries, about 200 tokens; the tiny model was not trained on such prompts, so fewer answers
-are right, which does not matter here): then a run has prompt blocks of its own for its later
-turns to find, as runs with documents or long instructions do.
+entries, about 250 tokens; the tiny model was not trained on such prompts and answers them
+wrong, which does not matter here).
 
 Run from the repository root: .venv/bin/python -m bench.replica_routing [--context]
 (loads the shipped tiny checkpoint; writes bench/results/replica_routing.md, with `--context`
