@@ -56,6 +56,12 @@ def build() -> MCPServer:
         return "x" * characters
 
     @server.tool()
+    def header(name: str, ctx: Context) -> str:
+        """The value of a header of the HTTP request that made the call."""
+        request = ctx.request_context.request
+        return "" if request is None else str(request.headers.get(name, ""))
+
+    @server.tool()
     def fail() -> str:
         """Raises an error (an isError result)."""
         raise ValueError("the city is closed today")

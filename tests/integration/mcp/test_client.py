@@ -97,7 +97,9 @@ async def test_http_server_with_headers(http_url: str) -> None:
     async with MCPToolset([server]) as tools:
         functions = {f.name: f for f in tools.functions}
         output = await functions["get_weather"].call('{"city": "Oslo"}')
+        sent = await functions["header"].call('{"name": "authorization"}')
     assert json.loads(output.text) == {"city": "Oslo", "temperature_c": 21}
+    assert sent.text == "Bearer s3cr3t-v4lue"
 
 
 async def test_an_unreachable_http_server_is_named_and_its_headers_stay_hidden() -> None:
