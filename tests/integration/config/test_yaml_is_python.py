@@ -32,8 +32,11 @@ from harmony_agent.tools.python import PythonTool
 GROUPS = {"limits": LimitsConfig}
 """Config keys that group `Agent` parameters, each under its own name."""
 
-PYTHON_ONLY: dict[str, str] = {}
-"""`Agent` parameters a config cannot set, with the reason (none: a config sets them all)."""
+PYTHON_ONLY = {
+    "client_functions": "functions the caller runs: the caller is code (the server gives a "
+    "request's tools), not the command line, which runs every tool it shows",
+}
+"""`Agent` parameters a config cannot set, with the reason."""
 
 YAML_ONLY = {
     "instructions_file": "the instructions read from a file; Python code reads its own files",
