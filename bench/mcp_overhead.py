@@ -6,8 +6,8 @@ by a separate process built on the MCP SDK's low-level server, reached by this p
 (`MCPToolset`) over stdio and over streamable HTTP on loopback. Each timing is one
 `FunctionTool.call` as the agent loop makes it: arguments text in, `ToolOutput` out.
 
-Run: .venv/bin/python -P bench/mcp.py  (writes bench/results/mcp.md; `-P` keeps this file's
-folder off the import path, where its name would hide the `mcp` package)
+Run: .venv/bin/python bench/mcp_overhead.py  (writes bench/results/mcp.md; the file is not
+named mcp.py: on the import path of scripts and of mypy it would hide the `mcp` package)
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def _free_port() -> int:
 async def _http() -> list[float]:
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-P", __file__, "serve-http", str(port)
+        sys.executable, __file__, "serve-http", str(port)
     )
     try:
         server = MCPHTTPServer(name="weather", url=f"http://127.0.0.1:{port}/mcp")
@@ -124,16 +124,14 @@ def _row(name: str, times: Sequence[float], base: float) -> str:
 
 async def main() -> None:
     in_process = await _timed(weather_tool(21))
-    stdio = MCPStdioServer(
-        name="weather", command=sys.executable, args=["-P", __file__, "serve-stdio"]
-    )
+    stdio = MCPStdioServer(name="weather", command=sys.executable, args=[__file__, "serve-stdio"])
     over_stdio = await _over_mcp(stdio)
     over_http = await _http()
     base = statistics.median(in_process)
     lines = [
         "# MCP tool call overhead",
         "",
-        "Command: `.venv/bin/python -P bench/mcp.py`",
+        "Command: `.venv/bin/python bench/mcp_overhead.py`",
         f"Machine: {platform.machine()}, Python {platform.python_version()}, {CALLS} calls "
         f"each after {WARMUP} warm-up calls, one at a time; {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end (other work shared the CPUs).",
