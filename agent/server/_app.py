@@ -7,11 +7,12 @@ GET /metrics. Every error is in OpenAI's shape; a client's mistake is a 4xx, nev
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -91,16 +92,20 @@ def create_app(open_agents: OpenAgents, settings: ServerSettings) -> FastAPI:
         body = parse_request(ResponsesRequest, await _body(request, settings.max_body_bytes))
         prepared = await prepare_response(service(), body)
         if body.stream:
-            return await _event_stream(stream_response(service(), prepared), named=True)
-        return JSONResponse(await run_response(service(), prepared))
+            return await _event_stream(
+                request, service(), stream_response(service(), prepared), named=True
+            )
+        return await _unless_gone(request, service(), run_response(service(), prepared))
 
     @app.post("/v1/chat/completions", response_model=None)
     async def chat(request: Request) -> Response:
         body = parse_request(ChatRequest, await _body(request, settings.max_body_bytes))
         prepared = await prepare_chat(service(), body)
         if body.stream:
-            return await _event_stream(chat_chunks(service(), prepared), named=False)
-        return JSONResponse(await run_chat(service(), prepared))
+            return await _event_stream(
+                request, service(), chat_chunks(service(), prepared), named=False
+            )
+        return await _unless_gone(request, service(), run_chat(service(), prepared))
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
@@ -162,9 +167,44 @@ def _too_large(limit: int) -> APIError:
     return APIError(413, f"the request body is larger than {limit} bytes", code="body_too_large")
 
 
-async def _event_stream(events: AsyncIterator[dict[str, Any]], *, named: bool) -> Response:
+async def _unless_gone(
+    request: Request, service: Service, run: Coroutine[Any, Any, dict[str, Any]]
+) -> Response:
+    """The JSON body `run` returns; if the client goes away first, the run is cancelled (its
+    run slot freed) and counted, and the answer nobody reads is a 499.
+    """
+    running = asyncio.ensure_future(run)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({running, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not running.done():
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            service.metrics.cancelled(request.url.path)
+    if running.cancelled():
+        return Response(status_code=499)
+    return JSONResponse(running.result())
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client disconnects (the body is read: what comes next is that)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _event_stream(
+    request: Request,
+    service: Service,
+    events: AsyncIterator[dict[str, Any]],
+    *,
+    named: bool,
+) -> Response:
     """Server-Sent Events of `events`; what fails before the first event is an HTTP error.
     Chat Completions' stream ends with `data: [DONE]`; the Responses stream names each event.
+    A client that goes away cancels the stream, and with it the run (counted).
     """
     first = await anext(events)
 
@@ -178,6 +218,9 @@ async def _event_stream(events: AsyncIterator[dict[str, Any]], *, named: bool) -
                 event = await anext(events, None)
             if not named:
                 yield b"data: [DONE]\n\n"
+        except asyncio.CancelledError:
+            service.metrics.cancelled(request.url.path)
+            raise
         finally:
             await events.aclose()  # type: ignore[attr-defined]
 

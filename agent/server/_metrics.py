@@ -1,5 +1,6 @@
 """Prometheus metrics of the server, rendered in the text exposition format: runs, turns, tool
-calls, errors and run latency, by model.
+calls, errors and run latency, by model; runs running now, and runs cancelled because their
+client went away.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ class Metrics:
         self._errors: Counter[tuple[str, int]] = Counter()
         self._latency: dict[str, list[int]] = {}
         self._latency_sum: dict[str, float] = {}
+        self._cancelled: Counter[str] = Counter()
+        self.running = 0
+        """Runs holding a run slot now."""
 
     def run(
         self,
@@ -46,6 +50,10 @@ class Metrics:
     def error(self, endpoint: str, status: int) -> None:
         """Counts a request answered with an error (or a stream that ended with one)."""
         self._errors[endpoint, status] += 1
+
+    def cancelled(self, endpoint: str) -> None:
+        """Counts a run cancelled because its client went away."""
+        self._cancelled[endpoint] += 1
 
     def render(self) -> str:
         """The metrics in Prometheus' text format."""
@@ -80,6 +88,17 @@ class Metrics:
         lines += [
             f'harmony_agent_errors_total{{endpoint="{e}",status="{s}"}} {n}'
             for (e, s), n in sorted(self._errors.items())
+        ]
+        lines += [
+            "# HELP harmony_agent_runs_running Runs holding a run slot now.",
+            "# TYPE harmony_agent_runs_running gauge",
+            f"harmony_agent_runs_running {self.running}",
+            "# HELP harmony_agent_runs_cancelled_total Runs cancelled as their client went away.",
+            "# TYPE harmony_agent_runs_cancelled_total counter",
+        ]
+        lines += [
+            f'harmony_agent_runs_cancelled_total{{endpoint="{e}"}} {n}'
+            for e, n in sorted(self._cancelled.items())
         ]
         lines += [
             "# HELP harmony_agent_run_seconds Wall time of runs, by model.",

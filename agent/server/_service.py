@@ -80,9 +80,11 @@ class Service:
             await self._slots.acquire()
         finally:
             self._waiting -= 1
+        self.metrics.running += 1
         try:
             yield
         finally:
+            self.metrics.running -= 1
             self._slots.release()
 
 

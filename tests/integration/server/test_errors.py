@@ -4,9 +4,13 @@ never a 500; the limits on bodies and waiting runs; a stored response survives a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import openai
@@ -188,7 +192,10 @@ def test_health_and_metrics(server: Server) -> None:
 @pytest.fixture
 def slow_server(tmp_path: Path) -> Iterator[Server]:
     """One run at a time, none waiting, and a slow script."""
-    script = {"slow": [final("A slow answer.")] * 2}
+    script = {
+        "slow": [final("A slow answer.")] * 2,
+        "vanish": [final(" ".join(["A very slow answer"] * 50)), final("Answered.")],
+    }
     config = write_config(tmp_path, script)
     text = config.read_text().replace("kind: scripted", "kind: scripted\n  token_delay_s: 0.2")
     config.write_text(text)
@@ -222,6 +229,7 @@ def test_a_run_beyond_the_waiting_limit_is_a_429_with_retry_after(slow_server: S
             assert refused.status_code == 429, (path, refused_body)
             assert refused.headers["retry-after"] == "1"
             assert error_of(refused)["type"] == "rate_limit_error"
+    wait_for(lambda: metric(slow_server, "harmony_agent_runs_cancelled_total") == 1)
     answered = httpx.post(f"{slow_server.v1}/responses", json={**body, "stream": False}, timeout=30)
     assert answered.status_code == 200  # the slot was freed when the client went away
 
@@ -237,3 +245,42 @@ def test_a_stored_response_survives_a_restart(tmp_path: Path) -> None:
         continued = post(second, "/responses", body)
     assert continued.status_code == 200, continued.text
     assert continued.json()["output_text"] == "Continued after it."
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float = 30) -> None:
+    """Returns once `condition()` holds; fails if it does not within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        time.sleep(0.05)
+
+
+def metric(server: Server, name: str) -> float:
+    """The summed value of a metric's samples (0 when it has none yet)."""
+    text = httpx.get(f"{server.url}/metrics").text
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+
+
+@pytest.mark.parametrize("path", ["/responses", "/chat/completions"])
+def test_a_non_streamed_run_is_cancelled_when_its_client_goes_away(
+    slow_server: Server, path: str
+) -> None:
+    body: dict[str, Any] = {"model": MODEL}
+    if path == "/responses":
+        body["input"] = "vanish"
+    else:
+        body["messages"] = [{"role": "user", "content": "vanish"}]
+    request = httpx.Request("POST", f"{slow_server.v1}{path}", json=body)
+    address = urlsplit(slow_server.url)
+    head = f"POST {request.url.raw_path.decode()} HTTP/1.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in request.headers.items()
+    )
+    with socket.create_connection((address.hostname or "", address.port or 80)) as client:
+        client.sendall(f"{head}\r\n".encode() + request.read())
+        wait_for(lambda: metric(slow_server, "harmony_agent_runs_running") == 1)
+    # the client went away long before the slow answer's 200 tokens
+    wait_for(lambda: metric(slow_server, "harmony_agent_runs_cancelled_total") == 1)
+    assert metric(slow_server, "harmony_agent_runs_running") == 0
+    answered = post(slow_server, path, body)
+    assert answered.status_code == 200, answered.text  # the slot is free, not a 429
+    assert "Answered." in answered.text
