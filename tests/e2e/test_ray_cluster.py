@@ -10,6 +10,7 @@ workers reach the session's `vllm serve` through an HTTP engine.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -60,6 +61,19 @@ class Cluster:
     def kill_second_node(self) -> None:
         """Kills the second node's raylet and everything of its process group at once."""
         kill_group(self.second)
+
+    def second_node_calls(self, port: int) -> bool:
+        """Whether a process of the second node (its raylet's workers descend from its `ray
+        start`) is connected to `port`: its worker has sent a task's first request to the
+        engine there (a task then runs for seconds).
+        """
+        with contextlib.suppress(psutil.Error):
+            node = psutil.Process(self.second.pid)
+            for process in [node, *node.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    if any(c.raddr and c.raddr.port == port for c in process.net_connections()):
+                        return True
+        return False
 
 
 def start_node(*args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -160,9 +174,10 @@ def write_batch(directory: Path, tiny: TinyCheckpoint, server: VLLMServer) -> tu
     }
     config_path = directory / "agent.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    products = [t for t in tiny.verified if isinstance(t, ProductTask)][:8]
+    products = [t for t in tiny.verified if isinstance(t, ProductTask)]
     lines = []
-    for number, task in enumerate(products):
+    # enough tasks that the second node's worker, the later to start, gets some
+    for number, task in enumerate(itertools.islice(itertools.cycle(products), 24)):
         answer = "The answer is 0." if number == 3 else task.expected_answer()
         lines.append(
             json.dumps({"id": f"p{number}", "prompt": task.question, "check": {"answer": answer}})
@@ -210,11 +225,12 @@ def test_a_batch_survives_losing_a_node(
         env=ENV,
     )
     try:
+        # killed while its worker runs a task: as soon as that task reaches the engine
         deadline = time.monotonic() + TIMEOUT_S
-        while not on_ray.exists() or len(on_ray.read_text().splitlines()) < 3:
+        while not ray_cluster.second_node_calls(vllm_server.port):
             assert batch.poll() is None, batch.communicate()
-            assert time.monotonic() < deadline, "the batch recorded nothing"
-            time.sleep(0.2)
+            assert time.monotonic() < deadline, "the second node never ran a task"
+            time.sleep(0.1)
         ray_cluster.kill_second_node()
         out, err = batch.communicate(timeout=TIMEOUT_S)
     finally:
