@@ -42,6 +42,15 @@ def serve(
         str,
         typer.Option(help="The SQLite file of stored responses (`:memory:` keeps none)."),
     ] = str(Path(".harmony-agent") / "responses.sqlite"),
+    store_max_responses: Annotated[
+        int, typer.Option(help="Stored responses kept (the oldest go first).")
+    ] = 1_000,
+    store_max_segments: Annotated[
+        int, typer.Option(help="Records of generated segments kept, for replayed histories.")
+    ] = 10_000,
+    store_max_age_s: Annotated[
+        int, typer.Option(help="Seconds a stored response or record is kept.")
+    ] = 30 * 24 * 3600,
     max_running: Annotated[int, typer.Option(help="Runs at once.")] = 16,
     max_waiting: Annotated[
         int, typer.Option(help="Requests waiting for a run beyond those (then 429).")
@@ -64,6 +73,9 @@ def serve(
             port=port,
             api_keys=tuple(SecretStr(key) for key in api_key or () if key),
             store=store,
+            store_max_responses=store_max_responses,
+            store_max_segments=store_max_segments,
+            store_max_age_s=store_max_age_s,
             max_running=max_running,
             max_waiting=max_waiting,
             max_body_bytes=max_body_bytes,

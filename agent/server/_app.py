@@ -1,8 +1,9 @@
 """The ASGI application (FastAPI on Starlette, served by uvicorn: the stack vLLM uses). The
 only module that imports them: without the `server` extra nothing of it is imported.
 
-Routes: POST /v1/responses, POST /v1/chat/completions, GET /v1/models, GET /health,
-GET /metrics. Every error is in OpenAI's shape; a client's mistake is a 4xx, never a 500.
+Routes: POST /v1/responses, GET and DELETE /v1/responses/{id} (stored responses),
+POST /v1/chat/completions, GET /v1/models, GET /health, GET /metrics. Every error is in
+OpenAI's shape; a client's mistake is a 4xx, never a 500.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def create_app(open_agents: OpenAgents, settings: ServerSettings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store(settings.store).open()
+        store = Store(settings.store, settings.retention).open()
         try:
             async with open_agents() as agents:
                 state["service"] = Service(
@@ -96,6 +97,19 @@ def create_app(open_agents: OpenAgents, settings: ServerSettings) -> FastAPI:
                 request, service(), stream_response(service(), prepared), named=True
             )
         return await _unless_gone(request, service(), run_response(service(), prepared))
+
+    @app.get("/v1/responses/{response_id}")
+    async def stored_response(response_id: str) -> dict[str, Any]:
+        stored = await service().store.response(response_id)
+        if stored is None:
+            raise _not_stored(response_id)
+        return stored.body
+
+    @app.delete("/v1/responses/{response_id}")
+    async def delete_response(response_id: str) -> dict[str, Any]:
+        if not await service().store.delete(response_id):
+            raise _not_stored(response_id)
+        return {"id": response_id, "object": "response", "deleted": True}
 
     @app.post("/v1/chat/completions", response_model=None)
     async def chat(request: Request) -> Response:
@@ -161,6 +175,12 @@ async def _body(request: Request, limit: int) -> bytes:
             raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _not_stored(response_id: str) -> APIError:
+    return APIError(
+        404, f"no stored response has the id {response_id!r}", code="response_not_found"
+    )
 
 
 def _too_large(limit: int) -> APIError:
