@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from harmony_agent.config import (
 )
 from harmony_agent.config._text_file import MAX_TEXT_FILE_BYTES
 from harmony_agent.engines import ScriptedEngine
+from harmony_agent.tools.mcp import MCPToolset
 
 CONFIGS = Path(__file__).parents[3] / "configs"
 FINAL = "<|channel|>final<|message|>Done.<|return|>"
@@ -34,12 +38,36 @@ def problems(path: Path, environ: dict[str, str] | None = None) -> list[str]:
     return list(caught.value.problems)
 
 
+@pytest.fixture
+def example_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PATH as a user of the examples has it: with this environment's scripts (the MCP
+    servers the dev extra installs) on it.
+    """
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+
+@pytest.mark.usefixtures("example_path")
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.name)
-def test_every_example_config_loads_and_builds_an_agent(path: Path) -> None:
+async def test_every_example_config_loads_and_builds_an_agent(path: Path) -> None:
     config = load_config(path, environ={})
-    agent = config.agent(engine=ScriptedEngine([]))
-    assert isinstance(agent, Agent)
-    assert agent.render_preamble()
+    async with contextlib.AsyncExitStack() as stack:
+        mcp = None
+        if config.tools.mcp:
+            mcp = await stack.enter_async_context(MCPToolset(config.tools.mcp))
+        agent = config.agent(engine=ScriptedEngine([]), mcp=mcp)
+        assert isinstance(agent, Agent)
+        assert agent.render_preamble()
+
+
+@pytest.mark.usefixtures("example_path")
+async def test_mcp_example_calls_the_time_server() -> None:
+    async with load_config(CONFIGS / "mcp-time.yaml", environ={}).open() as agent:
+        assert {f.name for f in agent.functions} == {"time_get_current_time", "time_convert_time"}
+        result = await agent.arun("What time is it in Tokyo?")
+    assert result.ok
+    [call] = result.tool_calls
+    assert call.error is None
+    assert json.loads(call.output)["timezone"] == "Asia/Tokyo"
 
 
 def test_function_calling_example_functions_run() -> None:
