@@ -20,6 +20,7 @@ from harmony_agent import (
     TextDelta,
 )
 from harmony_agent._history import History
+from harmony_agent.server._call_deltas import CallDeltas
 from harmony_agent.server._conversation import (
     AssistantText,
     FunctionCall,
@@ -132,9 +133,6 @@ async def chat_chunks(service: Service, prepared: PreparedChat) -> AsyncIterator
             if not isinstance(part, RunResult):
                 yield _chunk(prepared, part)
                 continue
-            calls = _tool_calls(part, prepared.call_id)
-            if calls:
-                yield _chunk(prepared, {"tool_calls": [{"index": 0, **calls[0]}]})
             yield _chunk(prepared, {}, finish_reason=_finish(part))
             options = prepared.request.stream_options
             if options is not None and options.include_usage:
@@ -149,16 +147,19 @@ async def chat_chunks(service: Service, prepared: PreparedChat) -> AsyncIterator
 async def _run(
     service: Service, prepared: PreparedChat
 ) -> AsyncIterator[dict[str, Any] | RunResult]:
-    """The run's deltas (the role once a run slot is taken, then `content` or
-    `reasoning_content`), then its result (once it is recorded). Closing the iterator cancels
-    the run.
+    """The run's deltas (the role once a run slot is taken, then `content`,
+    `reasoning_content` or `tool_calls`), then its result (once it is recorded). Closing the
+    iterator cancels the run.
     """
     started = time.monotonic()
     result: RunResult | None = None
+    calls = CallDeltas(_callable(prepared), prepared.call_id)
     try:
         async with service.slot(), prepared.stream as stream:
             yield {"role": "assistant", "content": ""}
             async for event in stream:
+                for call in calls.feed(event):
+                    yield {"tool_calls": [call]}
                 if isinstance(event, TextDelta) and event.recipient is None:
                     key = "content" if event.channel == "final" else "reasoning_content"
                     yield {key: event.text}
@@ -179,7 +180,17 @@ async def _run(
         tool_calls=result.usage.tool_calls,
         seconds=time.monotonic() - started,
     )
+    for call in calls.finish(result.pending_call):
+        yield {"tool_calls": [call]}
     yield result
+
+
+def _callable(prepared: PreparedChat) -> frozenset[str]:
+    """The client functions whose calls stream: those `tool_choice` allows."""
+    choice = prepared.request.tool_choice
+    if choice is not None and not isinstance(choice, str):
+        return frozenset({choice.function.name})
+    return frozenset(f.name for f in prepared.agent.client_functions)
 
 
 def _chunk(

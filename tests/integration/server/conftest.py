@@ -64,6 +64,7 @@ SCRIPTS: dict[str, list[str]] = {
     "chat-stream": [final("Streamed chat.", "Thinking in the stream.")],
     "chat-weather": weather(),
     "chat-weather-stream": weather(),
+    "chat-weather-deltas": weather()[:1],
     "agents-responses": [*weather(), final("You asked about Paris.")],
     "agents-chat": [*weather("Oslo"), final("You asked about Oslo.")],
 }

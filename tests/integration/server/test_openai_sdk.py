@@ -210,27 +210,20 @@ def test_streamed_chat_completions_stream_content_and_reasoning(client: OpenAI) 
 def test_chat_tool_calls_round_trip(client: OpenAI, stream: bool) -> None:
     key = "chat-weather-stream" if stream else "chat-weather"
     messages: list[Any] = [{"role": "user", "content": f"{key}: weather in Paris?"}]
-    if stream:
-        chunks: list[Any] = list(
-            client.chat.completions.create(
-                model=MODEL, messages=messages, tools=[CHAT_WEATHER_TOOL], stream=True
-            )
-        )
-        calls = [
-            c for chunk in chunks if chunk.choices for c in chunk.choices[0].delta.tool_calls or ()
-        ]
-        assert len(calls) == 1 and calls[0].function is not None
-        call_id, name, arguments = calls[0].id, calls[0].function.name, calls[0].function.arguments
-        assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    if stream:  # the SDK assembles the streamed deltas
+        with client.chat.completions.stream(
+            model=MODEL, messages=messages, tools=[CHAT_WEATHER_TOOL]
+        ) as streamed:
+            completion: Any = streamed.get_final_completion()
     else:
         completion = client.chat.completions.create(
             model=MODEL, messages=messages, tools=[CHAT_WEATHER_TOOL]
         )
-        assert completion.choices[0].finish_reason == "tool_calls"
-        tool_call = (completion.choices[0].message.tool_calls or [])[0]
-        assert tool_call.type == "function"
-        call_id, name = tool_call.id, tool_call.function.name
-        arguments = tool_call.function.arguments
+    assert completion.choices[0].finish_reason == "tool_calls"
+    tool_calls = completion.choices[0].message.tool_calls or []
+    assert len(tool_calls) == 1 and tool_calls[0].type == "function"
+    call_id, name = tool_calls[0].id, tool_calls[0].function.name
+    arguments = tool_calls[0].function.arguments
     assert name == "get_weather" and json.loads(arguments or "") == {"city": "Paris"}
     messages += [
         {
@@ -250,6 +243,26 @@ def test_chat_tool_calls_round_trip(client: OpenAI, stream: bool) -> None:
         model=MODEL, messages=messages, tools=[CHAT_WEATHER_TOOL]
     )
     assert answer.choices[0].message.content == "It is 21 °C in Paris."
+
+
+def test_a_streamed_chat_tool_call_streams_its_arguments(client: OpenAI) -> None:
+    messages: list[Any] = [{"role": "user", "content": "chat-weather-deltas: weather in Paris?"}]
+    with client.chat.completions.stream(
+        model=MODEL, messages=messages, tools=[CHAT_WEATHER_TOOL]
+    ) as stream:
+        events = list(stream)
+        completion = stream.get_final_completion()
+    deltas = [e for e in events if e.type == "tool_calls.function.arguments.delta"]
+    assert len(deltas) > 1  # fragments as the model writes them, not one chunk at the end
+    assert deltas[0].arguments_delta == ""  # the first chunk names the call: id and name
+    assert json.loads(deltas[-1].arguments) == {"city": "Paris"}
+    choice = completion.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    calls = choice.message.tool_calls or []
+    assert len(calls) == 1 and calls[0].type == "function"
+    assert calls[0].id.startswith("call_")
+    assert calls[0].function.name == "get_weather"
+    assert json.loads(calls[0].function.arguments) == {"city": "Paris"}
 
 
 def test_models_lists_the_served_model(client: OpenAI) -> None:
