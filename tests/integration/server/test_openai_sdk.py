@@ -95,10 +95,9 @@ def test_a_streamed_function_call_streams_its_arguments(client: OpenAI) -> None:
     ) as stream:
         events = list(stream)
         first = stream.get_final_response()
-    arguments = "".join(
-        e.delta for e in events if e.type == "response.function_call_arguments.delta"
-    )
-    assert json.loads(arguments) == {"city": "Paris"}
+    deltas = [e.delta for e in events if e.type == "response.function_call_arguments.delta"]
+    assert len(deltas) > 1  # fragments as the model writes them
+    assert json.loads("".join(deltas)) == {"city": "Paris"}
     call = first.output[-1]
     assert call.type == "function_call"
     with client.responses.stream(
