@@ -20,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from harmony_agent import Agent
 from harmony_agent.server._chat import chat_chunks, prepare_chat, run_chat
-from harmony_agent.server._errors import APIError
+from harmony_agent.server._errors import APIError, response_not_found
 from harmony_agent.server._requests import ChatRequest, ResponsesRequest, parse_request
 from harmony_agent.server._responses import prepare_response, run_response, stream_response
 from harmony_agent.server._service import Service
@@ -102,13 +102,13 @@ def create_app(open_agents: OpenAgents, settings: ServerSettings) -> FastAPI:
     async def stored_response(response_id: str) -> dict[str, Any]:
         stored = await service().store.response(response_id)
         if stored is None:
-            raise _not_stored(response_id)
+            raise response_not_found(response_id)
         return stored.body
 
     @app.delete("/v1/responses/{response_id}")
     async def delete_response(response_id: str) -> dict[str, Any]:
         if not await service().store.delete(response_id):
-            raise _not_stored(response_id)
+            raise response_not_found(response_id)
         return {"id": response_id, "object": "response", "deleted": True}
 
     @app.post("/v1/chat/completions", response_model=None)
@@ -175,12 +175,6 @@ async def _body(request: Request, limit: int) -> bytes:
             raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _not_stored(response_id: str) -> APIError:
-    return APIError(
-        404, f"no stored response has the id {response_id!r}", code="response_not_found"
-    )
 
 
 def _too_large(limit: int) -> APIError:

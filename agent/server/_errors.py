@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["APIError", "bad_request"]
+__all__ = ["APIError", "bad_request", "response_not_found"]
 
 _TYPES = {
     400: "invalid_request_error",
@@ -54,3 +54,13 @@ class APIError(Exception):
 def bad_request(param: str | None, message: str) -> APIError:
     """A 400 naming the parameter at fault."""
     return APIError(400, message, param=param, code="invalid_value")
+
+
+def response_not_found(response_id: str, param: str | None = None) -> APIError:
+    """The 404 for an id no stored response has (never stored, evicted or deleted)."""
+    return APIError(
+        404,
+        f"no stored response has the id {response_id!r}",
+        param=param,
+        code="previous_response_not_found" if param else "response_not_found",
+    )

@@ -31,7 +31,7 @@ from harmony_agent.server._conversation import (
     reasoning_tokens,
     segments,
 )
-from harmony_agent.server._errors import APIError, bad_request
+from harmony_agent.server._errors import APIError, bad_request, response_not_found
 from harmony_agent.server._options import (
     RequestOptions,
     function_spec,
@@ -73,12 +73,7 @@ async def prepare_response(service: Service, request: ResponsesRequest) -> Prepa
     if request.previous_response_id is not None:
         stored = await service.store.response(request.previous_response_id)
         if stored is None:
-            raise APIError(
-                404,
-                f"no stored response has the id {request.previous_response_id!r}",
-                param="previous_response_id",
-                code="previous_response_not_found",
-            )
+            raise response_not_found(request.previous_response_id, "previous_response_id")
         history = stored.history
         if stored.pending_call_id is not None and history.entries:
             known[stored.pending_call_id] = history.entries[-1]
