@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.os.posix.utilities import terminate_posix_process_tree
 from mcp.server.lowlevel import Server
 from mcp.server.stdio import stdio_server
-from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared._httpx_utils import MCP_DEFAULT_SSE_READ_TIMEOUT, MCP_DEFAULT_TIMEOUT
 from mcp.shared.message import SessionMessage
 
 __all__ = [
@@ -113,7 +113,13 @@ async def connect(
 
     async with contextlib.AsyncExitStack() as stack:
         if isinstance(server, MCPHTTPServer):
-            http = await stack.enter_async_context(create_mcp_http_client(headers=server.headers))
+            http = await stack.enter_async_context(
+                httpx2.AsyncClient(
+                    headers=server.headers,
+                    timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT),
+                    transport=_BoundedTransport(server),
+                )
+            )
             transport = streamable_http_client(
                 server.url, http_client=http, max_sse_event_size=MAX_MESSAGE_BYTES
             )
@@ -125,6 +131,73 @@ async def connect(
         )
         await Client._guarded(session.initialize())
         yield Client(session)
+
+
+class ResponseTooLarge(Exception):
+    """A server's HTTP answer that is over `MAX_MESSAGE_BYTES`, decoded; ends the connection."""
+
+    def __init__(self, server: str) -> None:
+        super().__init__(
+            f"the MCP server {server!r} sent an HTTP answer over {MAX_MESSAGE_BYTES} bytes: "
+            "disconnected"
+        )
+
+
+class _BoundedTransport(httpx2.AsyncHTTPTransport):
+    """The HTTP transport of one server's client: an answer that is not an event stream (the
+    SDK bounds each of its events) is decoded here, and raises `ResponseTooLarge` (which ends
+    the connection) as soon as it passes `MAX_MESSAGE_BYTES` decoded, or says in its
+    Content-Length that it will. The SDK reads such a body whole into memory.
+    """
+
+    def __init__(self, server: MCPHTTPServer) -> None:
+        super().__init__()
+        self._server = server.name
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await super().handle_async_request(request)
+        if response.headers.get("content-type", "").lower().startswith("text/event-stream"):
+            return response
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_MESSAGE_BYTES:
+            await response.aclose()
+            raise ResponseTooLarge(self._server)
+        raw = httpx2.Response(
+            response.status_code, headers=response.headers, stream=response.stream, request=request
+        )
+        decoded = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length")
+        ]
+        return httpx2.Response(
+            response.status_code,
+            headers=decoded,
+            stream=_BoundedBody(raw, self._server),
+            extensions=response.extensions,
+            request=request,
+        )
+
+
+class _BoundedBody(httpx2.AsyncByteStream):
+    """A response's body, decoded (httpx2 inflates it a piece at a time), that raises
+    `ResponseTooLarge` once it passes `MAX_MESSAGE_BYTES`.
+    """
+
+    def __init__(self, raw: httpx2.Response, server: str) -> None:
+        self._raw = raw
+        self._server = server
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self._raw.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_MESSAGE_BYTES:
+                raise ResponseTooLarge(self._server)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._raw.aclose()
 
 
 @contextlib.asynccontextmanager

@@ -1,10 +1,11 @@
 """Fixtures of the MCP tests: the test server over stdio, and over streamable HTTP served by
-uvicorn in this process on a free loopback port.
+uvicorn in this process on a free loopback port, or by a process of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sys
 from collections.abc import AsyncIterator
@@ -42,3 +43,24 @@ async def http_url() -> AsyncIterator[str]:
     server.should_exit = True
     await task
     listener.close()
+
+
+@contextlib.asynccontextmanager
+async def http_server_process(mode: str) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """The test server over streamable HTTP in a process of its own (`mode`: see `server.py`),
+    with the URL of its MCP endpoint; the process is killed when the block ends.
+    """
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        fd = listener.fileno()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(SERVER_SCRIPT), "http", str(fd), mode, pass_fds=[fd]
+        )
+    try:
+        yield f"http://127.0.0.1:{port}/mcp", process
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
