@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -17,6 +18,31 @@ from harmony_agent.sandbox._result import ExecutionResult
 
 __all__ = ["Sandbox"]
 
+logger = logging.getLogger("harmony_agent.sandbox")
+
+POOL_HINT_AFTER = 3
+"""After this many kernels started without a pool in one process, a pool is suggested, once."""
+
+
+class _StartsWithoutPool:
+    """Counts the kernels this process started without a pool, to suggest one once."""
+
+    count = 0
+    hinted = False
+
+    @classmethod
+    def note(cls) -> None:
+        cls.count += 1
+        if cls.count >= POOL_HINT_AFTER and not cls.hinted:
+            cls.hinted = True
+            logger.warning(
+                "%d sandboxes in this process each started a kernel of their own; where many "
+                "short-lived sandboxes run, share a KernelPool(config, fork=True) and open each "
+                "as Sandbox(pool=pool): its kernels are forked from a template ahead of time "
+                "instead of started (bench/results/sandbox.md measures both)",
+                cls.count,
+            )
+
 
 class Sandbox:
     """A stateful Python kernel in the sandbox; state lasts until `aclose`.
@@ -27,6 +53,8 @@ class Sandbox:
         result = await sandbox.execute("x * 2")   # result.result == "42"
     ```
     With a `pool`, the kernel comes from it (already started; the pool's config applies).
+    Without one, each sandbox starts a kernel of its own: where many short-lived sandboxes run
+    in one process, share a `KernelPool(config, fork=True)` (a log line says so once).
     """
 
     def __init__(self, config: SandboxConfig | None = None, *, pool: KernelPool | None = None):
@@ -58,6 +86,7 @@ class Sandbox:
             kernel = await self._pool.acquire()
         else:
             kernel = await Kernel.start(self.config, report)
+            _StartsWithoutPool.note()
         self._kernel, self._report = kernel, report
         if self.config.files:
             try:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from harmony_agent.sandbox import Kernel, KernelPool, Sandbox, check_isolation
+from harmony_agent.sandbox._sandbox import POOL_HINT_AFTER, _StartsWithoutPool
 from harmony_agent.sandbox._template import KernelTemplate
 
 from .kernels import FAST
@@ -87,3 +89,22 @@ async def test_a_cancelled_fork_does_not_confuse_the_next() -> None:
             await kernel.aclose()
     finally:
         await template.aclose()
+
+
+async def test_a_pool_is_suggested_once_to_many_sandboxes_without_one(
+    pool: KernelPool, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_StartsWithoutPool, "count", 0)
+    monkeypatch.setattr(_StartsWithoutPool, "hinted", False)
+    with caplog.at_level(logging.WARNING, logger="harmony_agent.sandbox"):
+        for _ in range(POOL_HINT_AFTER - 1):
+            async with Sandbox(FAST):
+                pass
+        async with Sandbox(pool=pool):  # a pool's sandbox is what the hint asks for
+            pass
+        assert not [r for r in caplog.records if "KernelPool" in r.getMessage()]
+        for _ in range(2):
+            async with Sandbox(FAST):
+                pass
+    (hint,) = [r.getMessage() for r in caplog.records if "KernelPool" in r.getMessage()]
+    assert hint.startswith(f"{POOL_HINT_AFTER} sandboxes in this process")
