@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-"""The largest message a server may send: a stdio line, a streamable HTTP event."""
+"""The largest message a server may send: a stdio line, a streamable HTTP event or answer."""
 MAX_TOOLS = 512
 """The most tools one server may list (more are not shown)."""
 _MAX_PAGES = 64
@@ -62,8 +62,9 @@ class CallRejected(Exception):
 class Client:
     """A connected, initialized MCP client session."""
 
-    def __init__(self, session: ClientSession) -> None:
+    def __init__(self, session: ClientSession, lost: Callable[[], bool]) -> None:
         self._session = session
+        self._lost = lost
 
     async def list_tools(self) -> list[dict[str, Any]]:
         """The server's tools (at most `MAX_TOOLS`), each as the protocol's JSON."""
@@ -85,17 +86,25 @@ class Client:
         )
         return result.model_dump(mode="json", by_alias=True)
 
-    @staticmethod
-    async def _guarded(request: Any) -> Any:
-        """Awaits a request, telling a lost connection from an error the server sent."""
-        try:
-            return await request
-        except MCPError as error:
-            if error.code == mcp_types.CONNECTION_CLOSED:
-                raise ServerGone(error.error.message) from None
-            raise CallRejected(error.error.message) from None
-        except (httpx2.TransportError, httpx2.HTTPStatusError) as error:
-            raise ServerGone(f"{type(error).__name__}: {error}") from None
+    async def _guarded(self, request: Any) -> Any:
+        """Awaits a request, telling a lost connection (or HTTP session) from an error the
+        server sent.
+        """
+        return await _guarded(request, self._lost)
+
+
+async def _guarded(request: Any, lost: Callable[[], bool]) -> Any:
+    """Awaits a request, telling a lost connection, or an HTTP session the server no longer
+    knows (`lost()`: a restarted server answers 404 to it), from an error the server sent.
+    """
+    try:
+        return await request
+    except MCPError as error:
+        if error.code == mcp_types.CONNECTION_CLOSED or lost():
+            raise ServerGone(error.error.message) from None
+        raise CallRejected(error.error.message) from None
+    except (httpx2.TransportError, httpx2.HTTPStatusError) as error:
+        raise ServerGone(f"{type(error).__name__}: {error}") from None
 
 
 @contextlib.asynccontextmanager
@@ -113,11 +122,13 @@ async def connect(
 
     async with contextlib.AsyncExitStack() as stack:
         if isinstance(server, MCPHTTPServer):
+            bounded = _BoundedTransport(server)
+            lost = bounded.session_lost
             http = await stack.enter_async_context(
                 httpx2.AsyncClient(
                     headers=server.headers,
                     timeout=httpx2.Timeout(MCP_DEFAULT_TIMEOUT, read=MCP_DEFAULT_SSE_READ_TIMEOUT),
-                    transport=_BoundedTransport(server),
+                    transport=bounded,
                 )
             )
             transport = streamable_http_client(
@@ -125,12 +136,17 @@ async def connect(
             )
         else:
             transport = _stdio(server)
+            lost = _never
         read, write = await stack.enter_async_context(transport)
         session = await stack.enter_async_context(
             ClientSession(read, write, message_handler=on_message)
         )
-        await Client._guarded(session.initialize())
-        yield Client(session)
+        await _guarded(session.initialize(), lost)
+        yield Client(session, lost)
+
+
+def _never() -> bool:
+    return False
 
 
 class ResponseTooLarge(Exception):
@@ -153,9 +169,18 @@ class _BoundedTransport(httpx2.AsyncHTTPTransport):
     def __init__(self, server: MCPHTTPServer) -> None:
         super().__init__()
         self._server = server.name
+        self._session_lost = False
+
+    def session_lost(self) -> bool:
+        """Whether the server answered 404 to a request of the session: it does not know the
+        session any more (it was restarted); the spec says to start a new one.
+        """
+        return self._session_lost
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await super().handle_async_request(request)
+        if response.status_code == 404 and "mcp-session-id" in request.headers:
+            self._session_lost = True
         if response.headers.get("content-type", "").lower().startswith("text/event-stream"):
             return response
         length = response.headers.get("content-length", "")

@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -45,22 +46,50 @@ async def http_url() -> AsyncIterator[str]:
     listener.close()
 
 
-@contextlib.asynccontextmanager
-async def http_server_process(mode: str) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    """The test server over streamable HTTP in a process of its own (`mode`: see `server.py`),
-    with the URL of its MCP endpoint; the process is killed when the block ends.
+class HTTPServerProcess:
+    """The test server over streamable HTTP in a process of its own (`mode`: see `server.py`)
+    on a listening socket this process holds: `kill()` ends the running process at once; a new
+    one then starts on the same socket while `respawns` last, after which the socket is closed
+    (connections are refused).
     """
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
-        fd = listener.fileno()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, str(SERVER_SCRIPT), "http", str(fd), mode, pass_fds=[fd]
-        )
-    try:
-        yield f"http://127.0.0.1:{port}/mcp", process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
+
+    def __init__(self, mode: str, respawns: int) -> None:
+        self._mode = mode
+        self._respawns = respawns
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen()
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/mcp"
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self._spawn()
+
+    def _spawn(self) -> None:
+        fd = self._listener.fileno()
+        command = [sys.executable, str(SERVER_SCRIPT), "http", str(fd), self._mode]
+        self._processes.append(subprocess.Popen(command, pass_fds=[fd]))
+
+    def kill(self) -> None:
+        """Kills the running process, then starts the next one or closes the socket."""
+        self._processes[-1].kill()
+        if self._respawns > 0:
+            self._respawns -= 1
+            self._spawn()
+        else:
+            self._listener.close()
+
+    def close(self) -> None:
+        """Kills every process and closes the socket."""
+        for process in self._processes:
             process.kill()
-        await process.wait()
+            process.wait()
+        self._listener.close()
+
+
+@contextlib.contextmanager
+def http_server_process(mode: str, respawns: int = 0) -> Iterator[HTTPServerProcess]:
+    """An `HTTPServerProcess`, closed when the block ends."""
+    server = HTTPServerProcess(mode, respawns)
+    try:
+        yield server
+    finally:
+        server.close()

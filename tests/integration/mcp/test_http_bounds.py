@@ -22,22 +22,20 @@ from .conftest import http_server_process
 async def test_an_oversized_json_answer_ends_the_connection_before_it_is_buffered(
     mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with (
-        http_server_process(mode) as (url, _),
-        MCPToolset([MCPHTTPServer(name="hostile", url=url)]) as tools,
-    ):
-        [big] = [f for f in tools.functions if f.name == "big"]
-        tracemalloc.start()
-        try:
-            with caplog.at_level(logging.WARNING), pytest.raises(ToolError, match="restarted"):
-                async with asyncio.timeout(120):
-                    await big.call(f'{{"characters": {MAX_MESSAGE_BYTES * 4}}}')
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        # the server was reached again: its other tools still answer
-        [pid] = [f for f in tools.functions if f.name == "pid"]
-        assert int((await pid.call("{}")).text) > 0
-    assert peak < MAX_MESSAGE_BYTES * 2
-    assert "'hostile'" in caplog.text
-    assert f"over {MAX_MESSAGE_BYTES} bytes" in caplog.text
+    with http_server_process(mode) as server:
+        async with MCPToolset([MCPHTTPServer(name="hostile", url=server.url)]) as tools:
+            [big] = [f for f in tools.functions if f.name == "big"]
+            tracemalloc.start()
+            try:
+                with caplog.at_level(logging.WARNING), pytest.raises(ToolError, match="restarted"):
+                    async with asyncio.timeout(120):
+                        await big.call(f'{{"characters": {MAX_MESSAGE_BYTES * 4}}}')
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            # the server was reached again: its other tools still answer
+            [pid] = [f for f in tools.functions if f.name == "pid"]
+            assert int((await pid.call("{}")).text) > 0
+        assert peak < MAX_MESSAGE_BYTES * 2
+        assert "'hostile'" in caplog.text
+        assert f"over {MAX_MESSAGE_BYTES} bytes" in caplog.text
