@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args
@@ -24,6 +25,8 @@ from harmony_agent.tools._function import FunctionTool, tool
 
 __all__ = ["Agent"]
 
+_log = logging.getLogger(__name__)
+
 DEFAULT_IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
 """The identity gpt-oss was trained with."""
 
@@ -40,7 +43,9 @@ class Agent:
 
     An Agent never changes; each run keeps its own state, so one agent serves many concurrent
     runs. Plain functions in `tools` are wrapped with `@tool`; a `FunctionSource` (an open
-    `MCPToolset`) gives the functions it has when each run starts.
+    `MCPToolset`) gives the functions it has when each run starts; a name clash is a
+    `ConfigError` when the agent is built, and a function a source adds later under a name
+    already taken is left out with a warning (see `functions`).
 
     Limits: `max_turns` generations per run, `max_tokens` per generation, `max_run_tokens`
     generated per run, `timeout` seconds of wall clock per run, `tool_timeout` seconds per tool
@@ -122,7 +127,14 @@ class Agent:
         )
         object.__setattr__(self, "tools", normalized)
         object.__setattr__(self, "client_functions", tuple(self.client_functions))
-        _check_unique([f.name for f in self.function_specs], "function")
+        _check_unique(
+            [
+                *(t.name for t in self.tools if isinstance(t, FunctionTool)),
+                *(f.name for t in self.tools if isinstance(t, FunctionSource) for f in t.functions),
+                *(spec.name for spec in self.client_functions),
+            ],
+            "function",
+        )
         _check_unique([b.namespace.name for b in self.builtins], "built-in tool")
         if "functions" in {b.namespace.name for b in self.builtins}:
             raise ConfigError("a built-in tool cannot use the namespace 'functions'")
@@ -143,13 +155,31 @@ class Agent:
 
     @property
     def functions(self) -> tuple[FunctionTool, ...]:
-        """The developer functions, in the order given (a source's as it has them now)."""
-        return tuple(
-            function
-            for t in self.tools
-            if isinstance(t, FunctionTool | FunctionSource)
-            for function in (t.functions if isinstance(t, FunctionSource) else (t,))
-        )
+        """The developer functions, in the order given (a source's as it has them now).
+
+        A source's function whose name another function already has (the developer's own, a
+        client function, or one of a source given earlier) is left out with a warning: a
+        source's list changes while the agent is in use (an MCP server's `tools/list_changed`),
+        and a tool it adds must not take over, nor break, a name the developer gave.
+        """
+        taken = {t.name for t in self.tools if isinstance(t, FunctionTool)}
+        taken |= {spec.name for spec in self.client_functions}
+        functions: list[FunctionTool] = []
+        for t in self.tools:
+            if isinstance(t, FunctionTool):
+                functions.append(t)
+            elif isinstance(t, FunctionSource):
+                for function in t.functions:
+                    if function.name in taken:
+                        _log.warning(
+                            "the tool %r of %s is not shown: another tool has its name",
+                            function.name,
+                            t,
+                        )
+                        continue
+                    taken.add(function.name)
+                    functions.append(function)
+        return tuple(functions)
 
     @property
     def function_specs(self) -> tuple[FunctionSpec, ...]:

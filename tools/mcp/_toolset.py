@@ -45,6 +45,9 @@ class MCPToolset(FunctionSource):
         self._own_dir: Path | None = None
         self._connections: list[MCPConnection] = []
 
+    def __repr__(self) -> str:
+        return f"MCPToolset({', '.join(server.name for server in self.servers)})"
+
     @property
     def functions(self) -> tuple[FunctionTool, ...]:
         """Every server's tools; raises `ConfigError` when not open, or when two servers show
