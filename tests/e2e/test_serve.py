@@ -19,6 +19,7 @@ from harmony_agent.tiny._selftest import pick_tasks
 from harmony_agent.tiny._tasks import CURRENT_DATE, INSTRUCTIONS, weather_tool
 from openai import OpenAI
 
+from tests.console import CONFIGS
 from tests.e2e.vllm_server import VLLMServer
 from tests.integration.server.conftest import Server, running_server
 
@@ -122,3 +123,18 @@ def test_the_product_through_the_server_side_python(client: OpenAI, tiny: TinyCh
 
 def test_models_names_the_tiny_agent(served: Server) -> None:
     assert Path(served.log).read_text().startswith("Serving tiny at")
+
+
+def test_the_embedded_default_engine_serves_the_tiny_config(
+    tiny: TinyCheckpoint, tmp_path: Path
+) -> None:
+    """`serve` on a config whose engine is `kind: default`: in-process vLLM, here on the tiny
+    checkpoint, started by the server itself.
+    """
+    _, product = pick_tasks(tiny)
+    config = CONFIGS / "tiny-cpu.yaml"
+    with running_server(str(config), directory=tmp_path, start_timeout_s=300) as server:
+        client = OpenAI(base_url=server.v1, api_key="unused", max_retries=0, timeout=300)
+        response = client.responses.create(model="tiny-cpu", input=product.question)
+    assert response.output_text == product.expected_answer()
+    assert "code_interpreter_call" in [item.type for item in response.output]

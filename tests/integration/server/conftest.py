@@ -106,8 +106,12 @@ def write_config(directory: Path, scripts: dict[str, list[str]]) -> Path:
 
 
 @contextlib.contextmanager
-def running_server(*arguments: str, directory: Path) -> Iterator[Server]:
-    """`harmony-agent serve ARGUMENTS` on a free port, until the block ends."""
+def running_server(
+    *arguments: str, directory: Path, start_timeout_s: float = 60
+) -> Iterator[Server]:
+    """`harmony-agent serve ARGUMENTS` on a free port, until the block ends; it must answer
+    `/health` within `start_timeout_s`.
+    """
     port = free_port()
     executable = Path(sys.executable).parent / "harmony-agent"
     log = directory / f"server-{port}.log"
@@ -120,7 +124,7 @@ def running_server(*arguments: str, directory: Path) -> Iterator[Server]:
         )
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout_s
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"the server exited: {log.read_text()}")
