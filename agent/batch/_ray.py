@@ -1,12 +1,13 @@
 """Batches on a Ray cluster: tasks run on Ray workers, results are recorded by the driver.
 
-Each worker is a Ray actor that builds its own agent once (its engine client or in-process
-engine, its kernel pool) from a picklable `open_agent` (e.g. `AgentConfig.open`) and runs up to
-`concurrency` tasks at a time. The driver keeps the one results file and the progress: it
-appends each outcome as it comes back, once per id. When a worker or its node dies, the tasks
-it was running go back to the queue for the other workers, and a replacement worker is started
-(it waits for room in the cluster); a task that was running on `max_attempts` workers that all
-died is recorded as an error instead of being run again.
+What a worker runs is a `RayWork`: picklable, it opens the worker's resource once (an agent
+with its engine client or in-process engine and its kernel pool, from `AgentWork`; or a
+`ProgramRunner`, from `harmony_agent.batch._programs.ProgramWork`) and runs up to
+`concurrency` tasks at a time on it. The driver keeps the one results file and the progress:
+it appends each outcome as it comes back, once per id. When a worker or its node dies, the
+tasks it was running go back to the queue for the other workers, and a replacement worker is
+started (it waits for room in the cluster); a task that was running on `max_attempts` workers
+that all died is recorded as the work's own error outcome instead of being run again.
 
 This is the one module that imports `ray`, lazily: without the `ray` extra nothing changes.
 """
@@ -16,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from harmony_agent._agent import Agent
 from harmony_agent._errors import ConfigError, EngineUnavailable, HarmonyAgentError
@@ -31,7 +33,7 @@ from harmony_agent.batch._results import ResultsFile
 from harmony_agent.batch._task_runner import TaskRunner, result_record
 from harmony_agent.batch._tasks import Task
 
-__all__ = ["RayBatchRunner", "RaySettings"]
+__all__ = ["AgentWork", "RayBatchRunner", "RayRunner", "RaySettings", "RayWork"]
 
 OpenAgent = Callable[[], AbstractAsyncContextManager[Agent]]
 """Opens the agent a worker runs its tasks on (closed when the worker stops); it is pickled
@@ -40,7 +42,61 @@ to every worker, so it must not hold an engine or tools: `AgentConfig.open` does
 
 _log = logging.getLogger(__name__)
 _STOP_TIMEOUT_S = 30.0
-"""How long a worker may take to close its agent (its engine, its kernels) at the end."""
+"""How long a worker may take to close its resource (its engine, its kernels) at the end."""
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+TaskT = TypeVar("TaskT", bound=_Identified)
+OutcomeT = TypeVar("OutcomeT", bound=_Identified)
+
+
+class RayWork(ABC, Generic[TaskT, OutcomeT]):
+    """What Ray workers run, and how the driver records it. It is pickled to every worker,
+    so it holds settings only; each worker opens its own resource with `open`.
+    """
+
+    @abstractmethod
+    def open(self) -> AbstractAsyncContextManager[Callable[[TaskT], Awaitable[OutcomeT]]]:
+        """Opens a worker's resource (closed when the worker stops); gives the function
+        that runs one task into its outcome (the same id).
+        """
+
+    @abstractmethod
+    def lost(self, task_id: str, error: str) -> OutcomeT:
+        """The error outcome of a task whose workers all died running it (`error` says so)."""
+
+    @abstractmethod
+    def record(self, outcome: OutcomeT, redactor: Redactor) -> dict[str, Any]:
+        """The results file's line for `outcome`, redacted by `redactor`."""
+
+
+@dataclass(frozen=True)
+class AgentWork(RayWork[Task, TaskOutcome]):
+    """Batch tasks on the agent `open_agent` opens on each worker, as `TaskRunner` runs
+    them (traced into `traces_dir` on the worker's node, `secrets` redacted).
+    """
+
+    open_agent: OpenAgent
+    traces_dir: Path | None = None
+    secrets: tuple[str, ...] = ()
+
+    @contextlib.asynccontextmanager
+    async def open(self) -> AsyncIterator[Callable[[Task], Awaitable[TaskOutcome]]]:
+        """Opens the agent (its engine, its tools); gives `TaskRunner.run` on it."""
+        async with self.open_agent() as agent:
+            yield TaskRunner(agent, traces_dir=self.traces_dir, secrets=self.secrets).run
+
+    def lost(self, task_id: str, error: str) -> TaskOutcome:
+        """An `ERROR` outcome of kind `WorkerLost`."""
+        return TaskOutcome(task_id, Status.ERROR, error_kind="WorkerLost", error=error)
+
+    def record(self, outcome: TaskOutcome, redactor: Redactor) -> dict[str, Any]:
+        """`result_record`, as `BatchRunner` writes it."""
+        return result_record(outcome, redactor)
 
 
 @dataclass(frozen=True)
@@ -62,27 +118,21 @@ class RaySettings:
     """Workers a task may lose (each died while running it) before it is recorded as an error."""
 
 
-def _ignore(outcome: TaskOutcome) -> None:
-    """Ignores a finished task."""
-
-
-class RayBatchRunner:
-    """Runs tasks on Ray workers, each on the agent `open_agent` opens there, at most
-    `concurrency` per worker at once; appends each outcome to `results` (redacted as
-    `BatchRunner` does), then hands it to `on_finished`. With `traces_dir`, each worker
-    traces its tasks there, on its own node's file system.
+class RayRunner(Generic[TaskT, OutcomeT]):
+    """Runs tasks on Ray workers, each running `work` (at most `concurrency` tasks at once
+    per worker); appends each outcome to `results` (`secrets` and strings shaped like API
+    keys redacted), then hands it to `on_finished`.
     """
 
     def __init__(
         self,
-        open_agent: OpenAgent,
+        work: RayWork[TaskT, OutcomeT],
         results: ResultsFile,
         *,
         settings: RaySettings | None = None,
         concurrency: int = 4,
-        traces_dir: Path | None = None,
         secrets: Iterable[str] = (),
-        on_finished: Callable[[TaskOutcome], None] = _ignore,
+        on_finished: Callable[[OutcomeT], None] | None = None,
     ) -> None:
         self._settings = settings or RaySettings()
         if concurrency < 1:
@@ -93,17 +143,14 @@ class RayBatchRunner:
             raise ConfigError(f"num_cpus must be above 0, got {self._settings.num_cpus}")
         if self._settings.max_attempts < 1:
             raise ConfigError(f"max_attempts must be at least 1, got {self._settings.max_attempts}")
-        self._open_agent = open_agent
+        self._work = work
         self._results = results
         self._concurrency = concurrency
-        # a worker's working directory is not the driver's
-        self._traces_dir = None if traces_dir is None else traces_dir.resolve()
-        self._secrets = tuple(secrets)
-        self._redactor = Redactor(self._secrets)
+        self._redactor = Redactor(tuple(secrets))
         self._on_finished = on_finished
         self._write_lock = asyncio.Lock()
 
-    async def run(self, tasks: Iterable[Task]) -> None:
+    async def run(self, tasks: Iterable[TaskT]) -> None:
         """Runs every task on the cluster; returns when each has been recorded once."""
         pending = list(tasks)
         if not pending:
@@ -130,10 +177,43 @@ class RayBatchRunner:
                 f"cannot connect to the Ray cluster at {self._settings.address!r}: {error}"
             ) from None
 
-    async def _record(self, outcome: TaskOutcome) -> None:
+    async def _record(self, outcome: OutcomeT) -> None:
+        record = self._work.record(outcome, self._redactor)
         async with self._write_lock:
-            await asyncio.to_thread(self._results.append, result_record(outcome, self._redactor))
-        self._on_finished(outcome)
+            await asyncio.to_thread(self._results.append, record)
+        if self._on_finished is not None:
+            self._on_finished(outcome)
+
+
+class RayBatchRunner(RayRunner[Task, TaskOutcome]):
+    """Runs batch tasks on Ray workers, each on the agent `open_agent` opens there (see
+    `AgentWork`), at most `concurrency` per worker at once; appends each outcome to
+    `results` (redacted as `BatchRunner` does), then hands it to `on_finished`. With
+    `traces_dir`, each worker traces its tasks there, on its own node's file system.
+    """
+
+    def __init__(
+        self,
+        open_agent: OpenAgent,
+        results: ResultsFile,
+        *,
+        settings: RaySettings | None = None,
+        concurrency: int = 4,
+        traces_dir: Path | None = None,
+        secrets: Iterable[str] = (),
+        on_finished: Callable[[TaskOutcome], None] | None = None,
+    ) -> None:
+        secrets = tuple(secrets)
+        # a worker's working directory is not the driver's
+        traces = None if traces_dir is None else traces_dir.resolve()
+        super().__init__(
+            AgentWork(open_agent, traces, secrets),
+            results,
+            settings=settings,
+            concurrency=concurrency,
+            secrets=secrets,
+            on_finished=on_finished,
+        )
 
 
 def import_ray() -> ModuleType:
@@ -147,49 +227,46 @@ def import_ray() -> ModuleType:
     return ray
 
 
-class _Worker:
-    """A Ray actor's body: one agent, opened in `start`, running tasks until `stop`."""
+class _Worker(Generic[TaskT, OutcomeT]):
+    """A Ray actor's body: `work`'s resource, opened in `start`, running tasks until `stop`."""
 
-    def __init__(
-        self, open_agent: OpenAgent, traces_dir: Path | None, secrets: tuple[str, ...]
-    ) -> None:
-        self._open_agent = open_agent
-        self._traces_dir = traces_dir
-        self._secrets = secrets
+    def __init__(self, work: RayWork[TaskT, OutcomeT]) -> None:
+        self._work = work
         self._stack = contextlib.AsyncExitStack()
-        self._runner: TaskRunner | None = None
+        self._run: Callable[[TaskT], Awaitable[OutcomeT]] | None = None
 
     async def start(self) -> None:
-        """Opens the agent (its engine, its tools)."""
-        agent = await self._stack.enter_async_context(self._open_agent())
-        self._runner = TaskRunner(agent, traces_dir=self._traces_dir, secrets=self._secrets)
+        """Opens the resource (an agent's engine and tools, a program runner)."""
+        self._run = await self._stack.enter_async_context(self._work.open())
 
-    async def run(self, task: Task) -> TaskOutcome:
+    async def run(self, task: TaskT) -> OutcomeT:
         """Runs one task."""
-        if self._runner is None:
+        if self._run is None:
             raise RuntimeError("_Worker.run before start()")
-        return await self._runner.run(task)
+        return await self._run(task)
 
     async def stop(self) -> None:
-        """Closes the agent."""
+        """Closes the resource."""
         await self._stack.aclose()
 
 
 @dataclass
-class _Attempt:
-    task: Task
+class _Attempt(Generic[TaskT]):
+    task: TaskT
     workers_lost: int = 0
 
 
-class _Dispatch:
+class _Dispatch(Generic[TaskT, OutcomeT]):
     """One batch's run on the cluster: a queue of attempts served by lanes, each lane a worker
     (and its replacements when it dies) with `concurrency` slots.
     """
 
-    def __init__(self, runner: RayBatchRunner, ray: ModuleType, tasks: list[Task]) -> None:
+    def __init__(
+        self, runner: RayRunner[TaskT, OutcomeT], ray: ModuleType, tasks: list[TaskT]
+    ) -> None:
         self._runner = runner
         self._ray = ray
-        self._queue: asyncio.Queue[_Attempt] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Attempt[TaskT]] = asyncio.Queue()
         for task in tasks:
             self._queue.put_nowait(_Attempt(task))
         self._left = {task.id for task in tasks}
@@ -259,8 +336,7 @@ class _Dispatch:
         """Starts a worker and serves the queue with it until it dies; returns whether it
         started.
         """
-        runner = self._runner
-        worker = self._actor.remote(runner._open_agent, runner._traces_dir, runner._secrets)
+        worker = self._actor.remote(self._runner._work)
         started = False
         try:
             try:
@@ -311,7 +387,7 @@ class _Dispatch:
                 return
             busy.add(this)
             try:
-                outcome: TaskOutcome = await _unwrapped(worker.run.remote(attempt.task))
+                outcome: OutcomeT = await _unwrapped(worker.run.remote(attempt.task))
             except self._lost_errors as error:
                 await self._lost(attempt, error)
                 return
@@ -319,7 +395,7 @@ class _Dispatch:
                 busy.discard(this)
             await self._record(outcome)
 
-    async def _lost(self, attempt: _Attempt, error: BaseException) -> None:
+    async def _lost(self, attempt: _Attempt[TaskT], error: BaseException) -> None:
         """A worker died running `attempt`: it runs again, or after `max_attempts` losses it
         is recorded as an error.
         """
@@ -329,16 +405,10 @@ class _Dispatch:
             _log.warning("a Ray worker died running %s; it runs again: %s", task_id, error)
             self._queue.put_nowait(attempt)
             return
-        await self._record(
-            TaskOutcome(
-                task_id,
-                Status.ERROR,
-                error_kind="WorkerLost",
-                error=f"{attempt.workers_lost} Ray workers died running this task; last: {error}",
-            )
-        )
+        message = f"{attempt.workers_lost} Ray workers died running this task; last: {error}"
+        await self._record(self._runner._work.lost(task_id, message))
 
-    async def _record(self, outcome: TaskOutcome) -> None:
+    async def _record(self, outcome: OutcomeT) -> None:
         """Records `outcome` unless its id was recorded already (a late duplicate); the
         batch is over once every write has ended, not when the last id is claimed.
         """
@@ -351,7 +421,7 @@ class _Dispatch:
             self._all_recorded.set()
 
     async def _retire(self, worker: Any, started: bool) -> None:
-        """Closes a started worker's agent if the worker is alive, then ends its actor."""
+        """Closes a started worker's resource if the worker is alive, then ends its actor."""
         if started:
             with contextlib.suppress(TimeoutError, *self._lost_errors):
                 await asyncio.wait_for(_unwrapped(worker.stop.remote()), timeout=_STOP_TIMEOUT_S)

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import ray
 from harmony_agent import ConfigError
 from harmony_agent.batch import ResultsFile, Task
 from harmony_agent.batch._ray import RayBatchRunner, RaySettings
@@ -55,24 +52,6 @@ def call(function: str, arguments: dict[str, Any]) -> str:
         f"<|channel|>commentary to=functions.{function} <|constrain|>json"
         f"<|message|>{json.dumps(arguments)}<|call|>"
     )
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    """A Ray cluster of this process with two CPUs; shut down after the module. It writes no
-    authentication token into the home directory (Ray's default for a new local cluster).
-    """
-    before = os.environ.get("RAY_AUTH_MODE")
-    os.environ["RAY_AUTH_MODE"] = "disabled"
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        if before is None:
-            del os.environ["RAY_AUTH_MODE"]
-        else:
-            os.environ["RAY_AUTH_MODE"] = before
 
 
 def write_config(directory: Path, scripts: dict[str, list[str]]) -> Path:
