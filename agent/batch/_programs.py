@@ -9,24 +9,31 @@ contents), or, in place of `code`, HumanEval's shape: `{"id", "prompt", "complet
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+from harmony_agent._errors import ToolUnavailable
 from harmony_agent._redact import Redactor
+from harmony_agent.batch._ray import RayWork
 from harmony_agent.batch._results import ResultsFile
 from harmony_agent.batch._tasks import BadLine, read_lines, validated
-from harmony_agent.sandbox import ProgramResult, ProgramRunner, SandboxError
+from harmony_agent.sandbox import ProgramResult, ProgramRunner, SandboxConfig, SandboxError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "ProgramOutcome",
     "ProgramStatus",
     "ProgramTask",
+    "ProgramWork",
     "read_programs",
+    "run_program",
     "run_programs",
+    "started_runner",
 ]
 
 
@@ -125,6 +132,55 @@ def _ignore(outcome: ProgramOutcome) -> None:
     """Ignores a finished program."""
 
 
+async def run_program(runner: ProgramRunner, task: ProgramTask) -> ProgramOutcome:
+    """Runs `task` on `runner`; a program that cannot run is an `ERROR` outcome."""
+    try:
+        result = await runner.run(
+            task.program(), stdin=task.stdin, files=task.files, timeout_s=task.timeout_s
+        )
+    except SandboxError as error:
+        return ProgramOutcome(task.id, ProgramStatus.ERROR, error=str(error))
+    return ProgramOutcome.of(task.id, result)
+
+
+@contextlib.asynccontextmanager
+async def started_runner(config: SandboxConfig) -> AsyncIterator[ProgramRunner]:
+    """A started `ProgramRunner` with `config`, closed at the end; raises
+    `ToolUnavailable` when the sandbox cannot start here.
+    """
+    runner = ProgramRunner(config)
+    try:
+        await runner.start()
+    except SandboxError as error:
+        raise ToolUnavailable("sandbox", error) from error
+    try:
+        yield runner
+    finally:
+        await runner.aclose()
+
+
+@dataclass(frozen=True)
+class ProgramWork(RayWork[ProgramTask, ProgramOutcome]):
+    """Programs on Ray workers: each worker starts its own `ProgramRunner` with `config`."""
+
+    config: SandboxConfig
+
+    @contextlib.asynccontextmanager
+    async def open(self) -> AsyncIterator[Callable[[ProgramTask], Awaitable[ProgramOutcome]]]:
+        """Starts the worker's runner; gives `run_program` on it."""
+        async with started_runner(self.config) as runner:
+            yield functools.partial(run_program, runner)
+
+    def lost(self, task_id: str, error: str) -> ProgramOutcome:
+        """An `ERROR` outcome saying so."""
+        return ProgramOutcome(task_id, ProgramStatus.ERROR, error=error)
+
+    def record(self, outcome: ProgramOutcome, redactor: Redactor) -> dict[str, Any]:
+        """`ProgramOutcome.record`, redacted."""
+        record: dict[str, Any] = redactor.value(outcome.record())
+        return record
+
+
 async def run_programs(
     runner: ProgramRunner,
     tasks: Iterable[ProgramTask],
@@ -144,14 +200,7 @@ async def run_programs(
 
     async def work() -> None:
         while not queue.empty():
-            task = queue.get_nowait()
-            try:
-                result = await runner.run(
-                    task.program(), stdin=task.stdin, files=task.files, timeout_s=task.timeout_s
-                )
-                outcome = ProgramOutcome.of(task.id, result)
-            except SandboxError as error:
-                outcome = ProgramOutcome(task.id, ProgramStatus.ERROR, error=str(error))
+            outcome = await run_program(runner, queue.get_nowait())
             async with writing:
                 await asyncio.to_thread(results.append, redactor.value(outcome.record()))
             on_finished(outcome)

@@ -18,6 +18,7 @@ from harmony_agent.cli._app import (
 )
 from harmony_agent.cli._exit import ExitCode, UserError
 from harmony_agent.cli._progress import task_bar
+from harmony_agent.cli._ray_options import RayAddressOption, RayWorkersOption, ray_settings
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -42,19 +43,8 @@ def batch(
         Path | None,
         typer.Option("--traces", help="Write one JSONL trace per task into this directory."),
     ] = None,
-    ray: Annotated[
-        str | None,
-        typer.Option(
-            "--ray",
-            metavar="ADDRESS",
-            help="Run on a Ray cluster (the ray extra): its head's host:port, ray://host:10001, "
-            "auto (the cluster this machine is in) or local (a new one here). -c is per worker.",
-        ),
-    ] = None,
-    ray_workers: Annotated[
-        int | None,
-        typer.Option("--ray-workers", min=1, help="Ray workers; default: one per cluster CPU."),
-    ] = None,
+    ray: RayAddressOption = None,
+    ray_workers: RayWorkersOption = None,
     ray_worker_gpus: Annotated[
         float,
         typer.Option(
@@ -65,12 +55,7 @@ def batch(
     """Run a JSONL file of tasks, checking each answer; re-run to resume."""
     from harmony_agent.batch import BatchSummary, ResultsFile, read_tasks
 
-    cluster = None
-    if ray is not None:
-        from harmony_agent.batch._ray import RaySettings, import_ray
-
-        import_ray()  # says how to install the extra before anything starts
-        cluster = RaySettings(address=ray, workers=ray_workers, num_gpus=ray_worker_gpus)
+    cluster = ray_settings(ray, ray_workers, ray_worker_gpus)
     config = load(config_path)
     announce_engine(config)
     try:

@@ -14,10 +14,12 @@ import typer
 from harmony_agent.cli._app import console, handles_errors, print_problem
 from harmony_agent.cli._exit import ExitCode, UserError
 from harmony_agent.cli._progress import task_bar
+from harmony_agent.cli._ray_options import RayAddressOption, RayWorkersOption, ray_settings
 from rich.table import Table
 
 if TYPE_CHECKING:
     from harmony_agent.batch._programs import ProgramOutcome, ProgramTask
+    from harmony_agent.batch._ray import RaySettings
     from harmony_agent.batch._results import ResultsFile
     from harmony_agent.sandbox import SandboxConfig
 
@@ -46,12 +48,15 @@ def exec_programs(
     memory_mb: Annotated[
         int, typer.Option("--memory-mb", min=256, help="Memory of each program's processes.")
     ] = 2048,
+    ray: RayAddressOption = None,
+    ray_workers: RayWorkersOption = None,
 ) -> None:
     """Run a JSONL file of Python programs, each once in a fresh sandbox; re-run to resume."""
     from harmony_agent.batch._programs import read_programs
     from harmony_agent.batch._results import ResultsFile
     from harmony_agent.sandbox import SandboxConfig
 
+    cluster = ray_settings(ray, ray_workers)
     try:
         tasks, bad_lines = read_programs(tasks_path)
     except OSError as error:
@@ -67,7 +72,7 @@ def exec_programs(
         if summary.skipped:
             console.print(f"[dim]{summary.skipped} programs already in {output}; skipped[/]")
         started = time.monotonic()
-        asyncio.run(_run(config, pending, results, concurrency, summary))
+        asyncio.run(_run(config, pending, results, concurrency, summary, cluster))
     finally:
         results.close()
     console.print(summary.table(time.monotonic() - started))
@@ -81,10 +86,9 @@ async def _run(
     results: ResultsFile,
     concurrency: int,
     summary: _Summary,
+    cluster: RaySettings | None,
 ) -> None:
-    from harmony_agent import ToolUnavailable
-    from harmony_agent.batch._programs import run_programs
-    from harmony_agent.sandbox import ProgramRunner, SandboxError
+    from harmony_agent.batch._programs import ProgramWork, run_programs, started_runner
 
     if not tasks:
         return
@@ -95,18 +99,24 @@ async def _run(
         summary.add(outcome)
         progress.update(bar, advance=1, rate=f"passed {summary.passed}/{summary.finished}")
 
-    runner = ProgramRunner(config)
-    try:
-        await runner.start()
-    except SandboxError as error:
-        raise ToolUnavailable("sandbox", error) from error
-    try:
+    if cluster is not None:
+        from harmony_agent.batch._ray import RayRunner
+
+        on_ray = RayRunner(
+            ProgramWork(config),
+            results,
+            settings=cluster,
+            concurrency=concurrency,
+            on_finished=on_finished,
+        )
+        with progress:
+            await on_ray.run(tasks)
+        return
+    async with started_runner(config) as runner:
         with progress:
             await run_programs(
                 runner, tasks, results, concurrency=concurrency, on_finished=on_finished
             )
-    finally:
-        await runner.aclose()
 
 
 @dataclass
