@@ -30,7 +30,10 @@ def run_cli(
     """Runs the console script; output is plain text (no colors, wide lines). `memory_limit`
     caps its address space in bytes, so that a regression fails instead of exhausting memory.
     """
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"}
+    # on PATH as for a user who runs it: its folder first, with the scripts installed beside
+    # it (the example MCP config starts `mcp-server-time`)
+    path = f"{Path(SCRIPT).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PATH": path, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"}
 
     def limit_memory() -> None:
         if memory_limit is not None:
