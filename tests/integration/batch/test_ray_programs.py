@@ -97,7 +97,8 @@ def test_programs_run_on_ray_workers_and_a_dead_workers_program_runs_again(
     by_id = run_on_ray(tmp_path, programs, concurrency=2, max_attempts=3)
 
     for i in range(6):
-        assert (by_id[f"p{i}"]["status"], by_id[f"p{i}"]["stdout"]) == ("passed", f"{i * 2}\n")
+        record = by_id[f"p{i}"]
+        assert (record["status"], record["stdout"]) == ("passed", f"{i * 2}\n"), record
     assert (by_id["exit-3"]["status"], by_id["exit-3"]["exit_code"]) == ("failed", 3)
     assert by_id["loop"]["status"] == "timed_out"
     # it killed its first worker (and the program beside it there), then ran on another one

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from harmony_agent.sandbox import ProgramRunner, SandboxConfig
+from harmony_agent.sandbox import ProgramResult, ProgramRunner, SandboxConfig
 from harmony_agent.sandbox._channels import connection_info
 from harmony_agent.sandbox._errors import ConfigError, CopyError, KernelStartError, SandboxClosed
 from harmony_agent.sandbox._template import KernelTemplate
@@ -149,13 +149,14 @@ async def test_humaneval_canonical_solutions_pass_and_broken_ones_fail(
     programs = humaneval(body)
     gate = asyncio.Semaphore(2)
 
-    async def run(code: str) -> bool:
+    async def run(code: str) -> ProgramResult:
         async with gate:
-            return (await runner.run(code, timeout_s=10)).ok
+            return await runner.run(code, timeout_s=10)
 
-    outcomes = await asyncio.gather(*(run(code) for code in programs))
-    assert len(outcomes) == 164
-    assert outcomes == [passing] * len(programs)
+    results = await asyncio.gather(*(run(code) for code in programs))
+    assert len(results) == 164
+    unexpected = {index: result for index, result in enumerate(results) if result.ok != passing}
+    assert not unexpected, unexpected
 
 
 async def test_programs_fork_from_a_template_without_ipykernel(runner: ProgramRunner) -> None:
