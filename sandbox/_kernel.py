@@ -47,7 +47,12 @@ from harmony_agent.sandbox._launch import (
     python_install,
 )
 from harmony_agent.sandbox._output import ImageFiles, OutputCollector
-from harmony_agent.sandbox._process import ForkedProcess, KernelProcess, SpawnedProcess
+from harmony_agent.sandbox._process import (
+    ForkedProcess,
+    KernelProcess,
+    SpawnedProcess,
+    log_tail,
+)
 from harmony_agent.sandbox._result import ExecutionResult
 from harmony_agent.sandbox._template import KernelTemplate
 
@@ -169,7 +174,7 @@ class Kernel:
         if ready in done and ready.exception() is None:
             return
         await self._kill()
-        log = await asyncio.to_thread(_tail, self._host / "kernel.log")
+        log = await asyncio.to_thread(log_tail, self._host / "kernel.log")
         raise KernelStartError(f"the kernel did not start: {log or 'no answer in time'}")
 
     async def _connect(self) -> None:
@@ -379,18 +384,6 @@ def _remove_orphans() -> None:
             directories += 1
     if groups or directories:
         logger.info("removed %d cgroups and %d directories of dead sandboxes", groups, directories)
-
-
-def _tail(log: Path, limit: int = 2000) -> str:
-    """The end of a log the kernel wrote to (through its output; never more than `limit`
-    bytes are read).
-    """
-    try:
-        with log.open("rb") as file:
-            file.seek(max(file.seek(0, os.SEEK_END) - limit, 0))
-            return file.read(limit).decode(errors="replace").strip()
-    except OSError:
-        return ""
 
 
 def _make_directory(path: Path, report: IsolationReport) -> None:

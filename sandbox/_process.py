@@ -11,7 +11,7 @@ import signal
 from pathlib import Path
 from typing import Protocol
 
-__all__ = ["ForkedProcess", "KernelProcess", "SpawnedProcess"]
+__all__ = ["ForkedProcess", "KernelProcess", "SpawnedProcess", "log_tail"]
 
 
 class KernelProcess(Protocol):
@@ -85,6 +85,8 @@ class ForkedProcess:
         self._exit_file = exit_file
         self._pidfd = os.pidfd_open(pid)
         self._watch: asyncio.Task[int] | None = None
+        self.reported = False
+        """Whether its init reported an exit code (set once `wait` returns)."""
 
     @property
     def pid(self) -> int:
@@ -112,9 +114,11 @@ class ForkedProcess:
             loop.remove_reader(self._pidfd)
         try:
             with self._exit_file.open("rb") as report:
-                return int(report.read(16))
+                code = int(report.read(16))
         except (OSError, ValueError):
-            return -signal.SIGKILL  # its init was killed before it could report
+            return -signal.SIGKILL  # its init was killed (or failed) before it could report
+        self.reported = True
+        return code
 
     def kill(self) -> None:
         """SIGKILLs the child; its pid namespace (init and kernel) dies with it."""
@@ -129,3 +133,15 @@ class ForkedProcess:
 def _create(path: Path) -> int:
     """Opens a new file at `path` for writing (replacing one there, never following a link)."""
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+
+
+def log_tail(log: Path, limit: int = 2000) -> str:
+    """The end of a log a kernel (or a program's init) wrote to through its output; never
+    more than `limit` bytes are read.
+    """
+    try:
+        with log.open("rb") as file:
+            file.seek(max(file.seek(0, os.SEEK_END) - limit, 0))
+            return file.read(limit).decode(errors="replace").strip()
+    except OSError:
+        return ""

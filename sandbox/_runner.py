@@ -29,12 +29,18 @@ from pathlib import Path
 
 from harmony_agent.sandbox._cgroup import Cgroup
 from harmony_agent.sandbox._config import SandboxConfig
-from harmony_agent.sandbox._errors import ConfigError, IsolationUnavailable, SandboxClosed
+from harmony_agent.sandbox._errors import (
+    ConfigError,
+    IsolationUnavailable,
+    KernelStartError,
+    SandboxClosed,
+)
 from harmony_agent.sandbox._files import write_files
 from harmony_agent.sandbox._isolation import IsolationReport, check_isolation
 from harmony_agent.sandbox._kernel import make_root
 from harmony_agent.sandbox._launch import NOBODY, kernel_limits
 from harmony_agent.sandbox._output import BoundedText
+from harmony_agent.sandbox._process import log_tail
 from harmony_agent.sandbox._result import ProgramResult
 from harmony_agent.sandbox._template import KernelTemplate
 
@@ -108,7 +114,8 @@ class ProgramRunner:
         `timeout_s` (default: the config's `cell_timeout_s`).
 
         Raises `CopyError` for a file path outside the working directory, `SandboxClosed`
-        before `start` or after `aclose`, `KernelStartError` when the template fails.
+        before `start` or after `aclose`, `KernelStartError` when the template or the
+        program's init fails (with what it said).
         """
         template, report = self._require(), self.report
         limit = timeout_s if timeout_s is not None else self.config.cell_timeout_s
@@ -208,6 +215,10 @@ class _Task:
             for stream in self._streams:
                 loop.remove_reader(stream.fd)
         await asyncio.to_thread(self._account)
+        if not (process.reported or timed_out):
+            failure = await asyncio.to_thread(log_tail, self._root / "host" / "kernel.log")
+            if failure:  # its init failed: the program's sandbox, not the program
+                raise KernelStartError(f"the program's sandbox failed: {failure}")
         stdout, stderr = (stream.finish() for stream in self._streams)
         peak = self._peak
         if peak is None and "max_rss_kb" in self._usage:

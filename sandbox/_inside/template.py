@@ -11,6 +11,9 @@ with JSON lines on stdin from the host and answers on stdout:
     {"op": "drop", "id": ID}    (the host gave up on it: the child exits)
     {"op": "ping", "id": ID}  -> {"id": ID}
 
+A child is reaped only after its "go" or "drop": P names it (or its zombie) until the host
+has opened it.
+
 The template parses ipykernel's arguments and configuration and creates the IPython shell
 once; a fork makes only what cannot cross a fork (ZMQ sockets, threads, event loops). Each
 fork is pid 1 of a pid namespace of its own, with its own mount, network, ipc and uts
@@ -27,6 +30,7 @@ It imports nothing from harmony_agent: the sandbox cannot see the project's sour
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import fcntl
 import gc
@@ -246,9 +250,10 @@ def main() -> None:
     for name in UNUSED:
         sys.modules.pop(name, None)
     gc.freeze()  # the collector leaves the template's objects alone: fewer copied pages
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # Linux reaps the template's children
+    children = _Children()
+    signal.signal(signal.SIGCHLD, children.reap)
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
-    gates: dict[str, int] = {}
+    gates: dict[str, tuple[int, int]] = {}
     while line := sys.stdin.readline():
         request = json.loads(line)
         if request["op"] == "ping":
@@ -261,13 +266,41 @@ def main() -> None:
                 os.close(write)
                 _init(request, read, app)
             os.close(read)
-            gates[request["id"]] = write
+            gates[request["id"]] = (write, pid)
             sys.stdout.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
             sys.stdout.flush()
         elif (gate := gates.pop(request["id"], None)) is not None:
+            write, pid = gate
             if request["op"] == "go":
-                os.write(gate, b"g")
-            os.close(gate)
+                with contextlib.suppress(BrokenPipeError):  # the init is gone already
+                    os.write(write, b"g")
+            os.close(write)
+            children.release(pid)
+
+
+class _Children:
+    """The template's children (inits), each reaped only once the host has released it: until
+    then its pid stays taken, even by a child that died at once, so the pid the host was
+    given cannot name another process when it opens it.
+    """
+
+    def __init__(self) -> None:
+        self._released: set[int] = set()
+
+    def release(self, pid: int) -> None:
+        """The host holds `pid` (or dropped it): reap it once it ends."""
+        self._released.add(pid)
+        self.reap()
+
+    def reap(self, *_signal: object) -> None:
+        """Reaps every released child that ended (the SIGCHLD handler)."""
+        for pid in list(self._released):
+            try:
+                ended, _status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                ended = pid
+            if ended:
+                self._released.discard(pid)
 
 
 def _fork_init(own_pids: int) -> int:
@@ -315,7 +348,7 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None) -> None:
         if not program:  # a program has no sockets: its working directory is all it writes
             _mount(f"{request['dir']}/run", RUN_DIR, None, _MS_BIND, "")
         _mount("tmpfs", KERNELS, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4096,mode=755")
-        _private_tmp(request["tmp_bytes"])
+        _private_tmp(request["tmp_bytes"], parking=KERNELS)
         _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
         socket.sethostname("sandbox")
         _loopback_up()
@@ -358,12 +391,14 @@ def _create(path: str) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
 
 
-def _private_tmp(size: int) -> None:
+def _private_tmp(size: int, *, parking: str) -> None:
     """Mounts an empty /tmp of `size` bytes, moving the mounts below the old one (the Python
-    install, read-only mounts) into it: a virtual environment may live under /tmp.
+    install, read-only mounts) into it: a virtual environment may live under /tmp. They wait
+    in `parking`, a directory of this mount namespace's own (a shared one had concurrent
+    inits take each other's places).
     """
     below = _mount_points_below("/tmp")
-    parked = [f"{RUN_DIR}/.parked-{number}" for number in range(len(below))]
+    parked = [f"{parking}/parked-{number}" for number in range(len(below))]
     for target, place in zip(below, parked, strict=True):
         os.mkdir(place)
         _mount(target, place, None, _MS_MOVE, "")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from harmony_agent.sandbox import ProgramResult, ProgramRunner, SandboxConfig
 from harmony_agent.sandbox._channels import connection_info
+from harmony_agent.sandbox._config import ReadOnlyMount
 from harmony_agent.sandbox._errors import ConfigError, CopyError, KernelStartError, SandboxClosed
+from harmony_agent.sandbox._runner import _Task
 from harmony_agent.sandbox._template import KernelTemplate
 
 from .kernels import FAST
@@ -113,6 +115,55 @@ async def test_concurrent_programs_each_get_their_own_directory(runner: ProgramR
     code = "import os, sys, time\nopen('mine', 'w').write(sys.stdin.read())\ntime.sleep(0.3)\nprint(os.listdir(), open('mine').read())"
     results = await asyncio.gather(*(runner.run(code, stdin=str(n)) for n in range(4)))
     assert [r.stdout for r in results] == [f"['mine'] {n}\n" for n in range(4)]
+
+
+async def test_concurrent_programs_with_mounts_below_tmp(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Each program's init moves the mounts below /tmp (a virtual environment there, read-only
+    # mounts) aside while it mounts its own /tmp; when they waited in a directory the
+    # template's programs share, concurrent ones took each other's places (about 1 in 30
+    # failed, reported as killed, with empty output).
+    data = tmp_path_factory.mktemp("data")
+    data.chmod(0o755)
+    (data / "value").write_text("7")
+    mount = ReadOnlyMount(source=data, target="/tmp/data")
+    config = FAST.model_copy(update={"read_only_mounts": (mount,)})
+    async with ProgramRunner(config) as runner:
+        gate = asyncio.Semaphore(8)
+
+        async def run(number: int) -> ProgramResult:
+            async with gate:
+                return await runner.run(f"print({number} * int(open('/tmp/data/value').read()))")
+
+        results = await asyncio.gather(*(run(number) for number in range(200)))
+    unexpected = {
+        number: result
+        for number, result in enumerate(results)
+        if (result.exit_code, result.stdout) != (0, f"{number * 7}\n")
+    }
+    assert not unexpected, unexpected
+
+
+async def test_a_failing_init_is_an_error_with_its_words(
+    runner: ProgramRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepare = _Task.prepare
+
+    def planted(task: _Task, stdin: bytes, files: Mapping[str, bytes]) -> None:
+        prepare(task, stdin, files)
+        assert task._root is not None
+        stdin_file = task._root / "host" / "stdin"
+        stdin_file.unlink()
+        stdin_file.symlink_to("/etc/passwd")  # the init opens it without following links
+
+    monkeypatch.setattr(_Task, "prepare", planted)
+    with pytest.raises(
+        KernelStartError, match=r"the program's sandbox failed: (?s:.*)OSError: \[Errno 40\]"
+    ):
+        await runner.run("print('never')")
+    monkeypatch.undo()
+    assert (await runner.run("print('next')")).stdout == "next\n"
 
 
 async def test_a_cancelled_run_kills_its_program(runner: ProgramRunner) -> None:
