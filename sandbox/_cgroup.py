@@ -8,6 +8,7 @@ nothing forked early escapes; `kill` empties the group and `remove` deletes it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import time
@@ -66,7 +67,11 @@ def _writable(directory: Path) -> bool:
     return directory.is_dir() and os.access(directory, os.W_OK)
 
 
+@functools.cache
 def _find_hierarchy() -> _Hierarchy | None:
+    """Where this process may create groups (read once: a process's cgroups and the
+    host's mounts stay put while it runs).
+    """
     mounts, own = _mounts(), _own_paths()
     if "2" in mounts and "2" in own:
         parent = mounts["2"] / own["2"].lstrip("/")
@@ -116,6 +121,7 @@ class Cgroup:
         self.directories = directories
         self._memory = memory
         self._pids = pids
+        self._oom_kills_before = 0
 
     @property
     def caps_memory(self) -> bool:
@@ -197,7 +203,10 @@ class Cgroup:
             procs.write_text(str(pid))
 
     def oom_kills(self) -> int:
-        """How many processes the kernel's OOM killer killed in this group."""
+        """How many processes the kernel's OOM killer killed in this group (since `reset`)."""
+        return self._oom_kills_total() - self._oom_kills_before
+
+    def _oom_kills_total(self) -> int:
         if self._memory is None:
             return 0
         name = "memory.events" if self.version == 2 else "memory.oom_control"
@@ -222,6 +231,21 @@ class Cgroup:
             return int((self._memory / name).read_text())
         except (OSError, ValueError):
             return None
+
+    def reset(self) -> bool:
+        """Makes an emptied group ready for another process tree: its peak memory and OOM
+        kill count start again. False where it cannot be (processes left, or cgroup v2,
+        whose peak cannot be reset for the next reader): dispose of it instead.
+        """
+        if self.version == 2 or self.pids():
+            return False
+        if self._memory is not None:
+            try:
+                (self._memory / "memory.max_usage_in_bytes").write_text("0")
+            except OSError:
+                return False
+        self._oom_kills_before = self._oom_kills_total()
+        return True
 
     def pids(self) -> list[int]:
         """The processes in the group."""

@@ -71,6 +71,7 @@ class ProgramRunner:
         self._template: KernelTemplate | None = None
         self._report: IsolationReport | None = None
         self._cleanups: set[asyncio.Future[None]] = set()
+        self._idle_cgroups: list[Cgroup] = []
 
     async def __aenter__(self) -> ProgramRunner:
         await self.start()
@@ -125,7 +126,7 @@ class ProgramRunner:
             name: data.encode() if isinstance(data, str) else data
             for name, data in (files or {}).items()
         }
-        task = _Task(self.config, report, template)
+        task = _Task(self.config, report, template, self._idle_cgroups)
         preparing = asyncio.ensure_future(
             asyncio.to_thread(
                 task.prepare, stdin.encode() if isinstance(stdin, str) else stdin, given
@@ -153,6 +154,9 @@ class ProgramRunner:
         template, self._template = self._template, None
         if template is not None:
             await template.aclose()
+        idle, self._idle_cgroups[:] = list(self._idle_cgroups), []
+        for cgroup in idle:
+            await asyncio.to_thread(cgroup.dispose)
 
     def _require(self) -> KernelTemplate:
         if self._template is None:
@@ -161,14 +165,21 @@ class ProgramRunner:
 
 
 class _Task:
-    """One program's directory, cgroup, output and process."""
+    """One program's directory, cgroup, output and process. Its cgroup comes from `idle`
+    (the emptied groups of programs that ended) where there is one, and goes back there.
+    """
 
     def __init__(
-        self, config: SandboxConfig, report: IsolationReport, template: KernelTemplate
+        self,
+        config: SandboxConfig,
+        report: IsolationReport,
+        template: KernelTemplate,
+        idle: list[Cgroup],
     ) -> None:
         self._config = config
         self._report = report
         self._template = template
+        self._idle = idle
         self._root: Path | None = None
         self._cgroup: Cgroup | None = None
         self._streams: list[_Stream] = []
@@ -188,10 +199,13 @@ class _Task:
         owner = NOBODY if self._report.layers.setpriv else None
         write_files(root / "work", files, owner=owner)
         if self._report.layers.cgroup:
-            self._cgroup = Cgroup.create(
-                memory_bytes=self._config.memory_mb << 20,
-                max_processes=self._config.max_processes,
-            )
+            try:
+                self._cgroup = self._idle.pop()
+            except IndexError:
+                self._cgroup = Cgroup.create(
+                    memory_bytes=self._config.memory_mb << 20,
+                    max_processes=self._config.max_processes,
+                )
 
     async def run(self, code: str, limits: dict[str, int], limit_s: float) -> ProgramResult:
         """Runs the program, reading its output, until it ends or `limit_s` passes."""
@@ -245,15 +259,20 @@ class _Task:
             self._oom_kills = self._cgroup.oom_kills()
 
     def finish(self) -> None:
-        """Removes the cgroup and the directory, closes the fifos. Blocking."""
+        """Removes the directory, closes the fifos, and keeps the emptied cgroup for the next
+        program (or removes it). Blocking.
+        """
         for stream in self._streams:
             os.close(stream.fd)
         self._streams = []
+        if self._root is not None:  # first: its files' page cache is the group's memory
+            shutil.rmtree(self._root, ignore_errors=True)  # fd-based: follows no link inside
         cgroup, self._cgroup = self._cgroup, None
         if cgroup is not None:
-            cgroup.dispose()
-        if self._root is not None:
-            shutil.rmtree(self._root, ignore_errors=True)  # fd-based: follows no link inside
+            if cgroup.reset():
+                self._idle.append(cgroup)
+            else:
+                cgroup.dispose()
 
 
 class _Stream:

@@ -253,6 +253,7 @@ def main() -> None:
     children = _Children()
     signal.signal(signal.SIGCHLD, children.reap)
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    below_tmp = _mount_points_below("/tmp")  # each fork starts with the template's mounts
     gates: dict[str, tuple[int, int]] = {}
     while line := sys.stdin.readline():
         request = json.loads(line)
@@ -264,7 +265,7 @@ def main() -> None:
             pid = _fork_init(own_pids)
             if pid == 0:
                 os.close(write)
-                _init(request, read, app)
+                _init(request, read, app, below_tmp)
             os.close(read)
             gates[request["id"]] = (write, pid)
             sys.stdout.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
@@ -316,9 +317,10 @@ def _fork_init(own_pids: int) -> int:
     return pid
 
 
-def _init(request: dict[str, Any], gate: int, app: KernelApp | None) -> None:
+def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: list[str]) -> None:
     """Pid 1 of the kernel's (or program's) namespaces: waits for its cgroup, isolates
-    itself, forks the kernel (or program), reaps, and reports its exit.
+    itself, forks the kernel (or program), reaps, and reports its exit. `below_tmp` are the
+    outermost mount points below /tmp.
     """
     try:
         _die_with_parent()
@@ -348,7 +350,7 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None) -> None:
         if not program:  # a program has no sockets: its working directory is all it writes
             _mount(f"{request['dir']}/run", RUN_DIR, None, _MS_BIND, "")
         _mount("tmpfs", KERNELS, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4096,mode=755")
-        _private_tmp(request["tmp_bytes"], parking=KERNELS)
+        _private_tmp(request["tmp_bytes"], below_tmp, parking=KERNELS)
         _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
         socket.sethostname("sandbox")
         _loopback_up()
@@ -391,13 +393,12 @@ def _create(path: str) -> int:
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
 
 
-def _private_tmp(size: int, *, parking: str) -> None:
-    """Mounts an empty /tmp of `size` bytes, moving the mounts below the old one (the Python
+def _private_tmp(size: int, below: list[str], *, parking: str) -> None:
+    """Mounts an empty /tmp of `size` bytes, moving the mounts `below` the old one (the Python
     install, read-only mounts) into it: a virtual environment may live under /tmp. They wait
     in `parking`, a directory of this mount namespace's own (a shared one had concurrent
     inits take each other's places).
     """
-    below = _mount_points_below("/tmp")
     parked = [f"{parking}/parked-{number}" for number in range(len(below))]
     for target, place in zip(below, parked, strict=True):
         os.mkdir(place)
@@ -479,8 +480,9 @@ def _program(request: dict[str, Any], streams: tuple[int, int, int]) -> None:
             os.dup2(stream, number)
         os.closerange(3, 1 << 20)  # the template's line to the host, other requests' gates
         _unprivileged(request["limits"])
-        os.environ.clear()
-        os.environ.update(ENVIRONMENT)
+        if os.environ != ENVIRONMENT:  # ipykernel's additions (a kernel template's)
+            os.environ.clear()
+            os.environ.update(ENVIRONMENT)
         sys.stdin = sys.__stdin__ = _text(0, "rb", "strict")  # type: ignore[misc]
         sys.stdout = sys.__stdout__ = _text(1, "wb", "strict")  # type: ignore[misc]
         sys.stderr = sys.__stderr__ = _text(2, "wb", "backslashreplace")  # type: ignore[misc]

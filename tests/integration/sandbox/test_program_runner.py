@@ -145,6 +145,32 @@ async def test_concurrent_programs_with_mounts_below_tmp(
     assert not unexpected, unexpected
 
 
+async def test_a_cgroup_serves_the_next_program_with_its_counts_started_again() -> None:
+    hog = "b = bytearray(200 * 2**20)\\nfor i in range(0, len(b), 4096): b[i] = 1"
+    programs = {
+        "oom": f"import subprocess, sys\nhog = '{hog}'\n"
+        "procs = [subprocess.Popen([sys.executable, '-c', hog]) for _ in range(4)]\n"
+        "print(*[p.wait() for p in procs])",
+        "file": "open('big', 'wb').write(bytes(50 * 2**20))",
+        "anon": "b = bytearray(200 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1",
+    }
+    async with ProgramRunner(FAST) as runner:
+        for name, code in programs.items():
+            heavy = await runner.run(code, timeout_s=30)
+            assert heavy.peak_memory_bytes is not None and heavy.peak_memory_bytes > 40 * 2**20
+            assert heavy.memory_killed == (name == "oom"), heavy
+            await asyncio.gather(*runner._cleanups)
+            (reused,) = runner._idle_cgroups
+            light = await runner.run("print('light')")
+            await asyncio.gather(*runner._cleanups)
+            assert runner._idle_cgroups == [reused]  # it served the light program, and is back
+            assert light.ok and not light.memory_killed, (name, light)
+            # neither the last program's pages nor its files' page cache count
+            assert light.peak_memory_bytes is not None
+            assert light.peak_memory_bytes < 32 * 2**20, (name, light)
+    assert not any(directory.exists() for directory in reused.directories)  # closing removes it
+
+
 async def test_a_failing_init_is_an_error_with_its_words(
     runner: ProgramRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
