@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 from harmony_agent._errors import ToolUnavailable
 from harmony_agent._redact import Redactor
-from harmony_agent.batch._ray import RayWork
+from harmony_agent.batch._ray_work import RayWork
 from harmony_agent.batch._results import ResultsFile
 from harmony_agent.batch._tasks import BadLine, read_lines, validated
 from harmony_agent.sandbox import ProgramResult, ProgramRunner, SandboxConfig, SandboxError
