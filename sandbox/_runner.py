@@ -42,7 +42,7 @@ from harmony_agent.sandbox._launch import NOBODY, kernel_limits
 from harmony_agent.sandbox._output import BoundedText
 from harmony_agent.sandbox._process import log_tail
 from harmony_agent.sandbox._result import ProgramResult
-from harmony_agent.sandbox._template import KernelTemplate
+from harmony_agent.sandbox._template import KernelTemplate, PendingFork
 
 __all__ = ["ProgramRunner"]
 
@@ -72,6 +72,7 @@ class ProgramRunner:
         self._report: IsolationReport | None = None
         self._cleanups: set[asyncio.Future[None]] = set()
         self._idle_cgroups: list[Cgroup] = []
+        self._spare: asyncio.Future[_Task] | None = None
 
     async def __aenter__(self) -> ProgramRunner:
         await self.start()
@@ -94,6 +95,7 @@ class ProgramRunner:
             )
         self._template = await KernelTemplate.start(self.config, kernels=False)
         self._report = report
+        self._spare = asyncio.ensure_future(self._new_task())
 
     @property
     def report(self) -> IsolationReport:
@@ -118,7 +120,8 @@ class ProgramRunner:
         before `start` or after `aclose`, `KernelStartError` when the template or the
         program's init fails (with what it said).
         """
-        template, report = self._require(), self.report
+        self._require()
+        report = self.report
         limit = timeout_s if timeout_s is not None else self.config.cell_timeout_s
         limits = kernel_limits(self.config, cgroup=report.layers.cgroup)
         limits["cpu"] = min(limits["cpu"], math.ceil(limit) + 1)
@@ -126,30 +129,69 @@ class ProgramRunner:
             name: data.encode() if isinstance(data, str) else data
             for name, data in (files or {}).items()
         }
-        task = _Task(self.config, report, template, self._idle_cgroups)
-        preparing = asyncio.ensure_future(
-            asyncio.to_thread(
-                task.prepare, stdin.encode() if isinstance(stdin, str) else stdin, given
+        task = await self._take()
+        try:
+            filling = asyncio.ensure_future(
+                asyncio.to_thread(
+                    task.fill, stdin.encode() if isinstance(stdin, str) else stdin, given
+                )
             )
-        )
+            try:
+                await asyncio.shield(filling)
+            except BaseException:  # the thread goes on (when cancelled): let it end first
+                with contextlib.suppress(BaseException):
+                    await filling
+                raise
+            return await task.run(code, limits, limit)
+        finally:  # every process of it is gone: the result need not wait for the removal
+            self._clean_up(task)
+
+    async def _take(self) -> _Task:
+        """The spare task (its directory, cgroup and init made ahead, the init waiting for
+        the code), and the next spare started in the background.
+        """
+        spare, self._spare = self._spare, None
+        if spare is None:
+            spare = asyncio.ensure_future(self._new_task())
+        self._spare = asyncio.ensure_future(self._new_task())
+        try:
+            return await asyncio.shield(spare)
+        except asyncio.CancelledError:  # made for nobody now: removed once it is made
+            spare.add_done_callback(self._clean_up_made)
+            raise
+
+    async def _new_task(self) -> _Task:
+        """A task with its directory and cgroup made and its init forked, waiting."""
+        task = _Task(self.config, self.report, self._require(), self._idle_cgroups)
+        preparing = asyncio.ensure_future(asyncio.to_thread(task.prepare))
         try:
             await asyncio.shield(preparing)
+            await task.fork()
         except BaseException:  # the thread goes on (when cancelled): remove what it made
             with contextlib.suppress(BaseException):
                 await preparing
-            await asyncio.to_thread(task.finish)
+            await task.close()
             raise
-        try:
-            return await task.run(code, limits, limit)
-        finally:  # every process of it is gone: the result need not wait for the removal
-            cleanup = asyncio.ensure_future(asyncio.to_thread(task.finish))
-            self._cleanups.add(cleanup)
-            cleanup.add_done_callback(self._cleanups.discard)
+        return task
+
+    def _clean_up(self, task: _Task) -> None:
+        """Closes `task` in the background (`aclose` waits for it)."""
+        cleanup = asyncio.ensure_future(task.close())
+        self._cleanups.add(cleanup)
+        cleanup.add_done_callback(self._cleanups.discard)
+
+    def _clean_up_made(self, made: asyncio.Future[_Task]) -> None:
+        if not made.cancelled() and made.exception() is None:
+            self._clean_up(made.result())
 
     async def aclose(self) -> None:
         """Ends the template process and with it every program still running, once the
         directories and cgroups of those that ended are removed.
         """
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            with contextlib.suppress(Exception):
+                self._clean_up(await spare)
         await asyncio.gather(*self._cleanups, return_exceptions=True)
         template, self._template = self._template, None
         if template is not None:
@@ -182,22 +224,20 @@ class _Task:
         self._idle = idle
         self._root: Path | None = None
         self._cgroup: Cgroup | None = None
+        self._init: PendingFork | None = None
+        self._started = False
         self._streams: list[_Stream] = []
         self._usage: dict[str, float] = {}
         self._peak: int | None = None
         self._oom_kills = 0
 
-    def prepare(self, stdin: bytes, files: Mapping[str, bytes]) -> None:
-        """Makes the directory (stdin, the output fifos, the files) and the cgroup. Blocking."""
+    def prepare(self) -> None:
+        """Makes the directory (the output fifos) and takes or makes the cgroup. Blocking."""
         self._root = root = make_root(self._report, self._template)
-        host = root / "host"
-        (host / "stdin").write_bytes(stdin)
         for name in ("stdout", "stderr"):
-            os.mkfifo(host / name, 0o600)
-            fd = os.open(host / name, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW)
+            os.mkfifo(root / "host" / name, 0o600)
+            fd = os.open(root / "host" / name, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW)
             self._streams.append(_Stream(fd, self._config.output_chars))
-        owner = NOBODY if self._report.layers.setpriv else None
-        write_files(root / "work", files, owner=owner)
         if self._report.layers.cgroup:
             try:
                 self._cgroup = self._idle.pop()
@@ -207,10 +247,23 @@ class _Task:
                     max_processes=self._config.max_processes,
                 )
 
+    async def fork(self) -> None:
+        """Forks the init, which waits in the cgroup for the code."""
+        assert self._root is not None
+        self._init = await self._template.fork_program(self._root, self._cgroup)
+
+    def fill(self, stdin: bytes, files: Mapping[str, bytes]) -> None:
+        """Writes the program's stdin and its files. Blocking."""
+        assert self._root is not None
+        (self._root / "host" / "stdin").write_bytes(stdin)
+        owner = NOBODY if self._report.layers.setpriv else None
+        write_files(self._root / "work", files, owner=owner)
+
     async def run(self, code: str, limits: dict[str, int], limit_s: float) -> ProgramResult:
         """Runs the program, reading its output, until it ends or `limit_s` passes."""
-        assert self._root is not None
-        process = await self._template.run(self._root, self._cgroup, code, limits)
+        assert self._root is not None and self._init is not None
+        self._started = True
+        process = await self._init.go(limits, code)
         started = time.monotonic()
         loop = asyncio.get_running_loop()
         for stream in self._streams:
@@ -259,6 +312,13 @@ class _Task:
         if self._cgroup is not None:
             self._peak = self._cgroup.peak_memory()
             self._oom_kills = self._cgroup.oom_kills()
+
+    async def close(self) -> None:
+        """Ends the init if the program never started, then `finish`es."""
+        if self._init is not None and not self._started:
+            await self._init.drop()
+            self._init.process.close()
+        await asyncio.to_thread(self.finish)
 
     def finish(self) -> None:
         """Removes the directory, closes the fifos, and keeps the emptied cgroup for the next

@@ -18,6 +18,7 @@ import shutil
 import signal
 import tempfile
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from harmony_agent.sandbox._cgroup import PREFIX, Cgroup
@@ -29,14 +30,14 @@ from harmony_agent.sandbox._launch import Layers, build_launch, kernel_limits, p
 from harmony_agent.sandbox._process import ForkedProcess
 from jupyter_client.connect import KernelConnectionInfo
 
-__all__ = ["KernelTemplate"]
+__all__ = ["KernelTemplate", "PendingFork"]
 
 KERNELS = "/sandbox"
 """Where the template sees the kernels' directories (each kernel hides it from itself)."""
 
 
 class KernelTemplate:
-    """A running template process; `fork` makes kernels, `run` one-shot programs.
+    """A running template process; `fork` makes kernels, `fork_program` one-shot programs.
 
     Create with `await KernelTemplate.start(config)`.
     """
@@ -113,42 +114,41 @@ class KernelTemplate:
         """
         if not self.forks_kernels:
             raise KernelStartError("this template runs one-shot programs only")
-        limits = kernel_limits(self.config, cgroup=cgroup is not None)
-        return await self._fork(root, cgroup, {"op": "fork", "connection": connection}, limits)
+        pending = await self._fork(root, cgroup, {"op": "fork", "connection": connection})
+        return await pending.go(kernel_limits(self.config, cgroup=cgroup is not None))
 
-    async def run(
-        self, root: Path, cgroup: Cgroup | None, code: str, limits: dict[str, int]
-    ) -> ForkedProcess:
-        """Forks a one-shot program running `code` for the directory `root` (from `new_root`,
-        with `host/stdin` and the fifos `host/stdout` and `host/stderr` made), in `cgroup`,
-        under `limits`.
+    async def fork_program(self, root: Path, cgroup: Cgroup | None) -> PendingFork:
+        """Forks the init of a one-shot program for the directory `root` (from `new_root`,
+        with the fifos `host/stdout` and `host/stderr` made), in `cgroup`. It waits, before
+        anything of the program exists, for `PendingFork.go` with the code (by then
+        `host/stdin` and the program's files must be written).
         """
-        return await self._fork(root, cgroup, {"op": "run", "code": code}, limits)
+        return await self._fork(root, cgroup, {"op": "run"})
 
     async def _fork(
-        self, root: Path, cgroup: Cgroup | None, request: dict[str, object], limits: dict[str, int]
-    ) -> ForkedProcess:
+        self, root: Path, cgroup: Cgroup | None, request: dict[str, object]
+    ) -> PendingFork:
         async with self._lock:
             answer = await self._request(
                 {
                     **request,
                     "id": uuid.uuid4().hex,
                     "dir": f"{KERNELS}/{root.name}",
-                    "limits": limits,
                     "tmp_bytes": self.config.max_file_mb << 20,
                 }
             )
-            pid = int(str(answer["pid"]))
-            process = ForkedProcess(pid, root / "host" / "exit")
+            pending = PendingFork(
+                str(answer["id"]),
+                ForkedProcess(int(str(answer["pid"])), root / "host" / "exit"),
+                self._send,
+            )
             try:
                 if cgroup is not None:
-                    await asyncio.to_thread(cgroup.join, pid)
+                    await asyncio.to_thread(cgroup.join, pending.process.pid)
             except BaseException:
-                await self._send({"op": "drop", "id": answer["id"]})
-                process.kill()
+                await pending.drop()
                 raise
-            await self._send({"op": "go", "id": answer["id"]})
-        return process
+        return pending
 
     async def _send(self, message: dict[str, object]) -> None:
         if self._process is None or self._process.stdin is None:
@@ -188,3 +188,33 @@ class KernelTemplate:
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
         await asyncio.to_thread(shutil.rmtree, self.root, True)
+
+
+class PendingFork:
+    """A forked init, in its cgroup, waiting for `go` (or `drop`) before anything of its
+    kernel or program exists.
+    """
+
+    def __init__(
+        self,
+        request_id: str,
+        process: ForkedProcess,
+        send: Callable[[dict[str, object]], Awaitable[None]],
+    ) -> None:
+        self.process = process
+        self._id = request_id
+        self._send = send
+
+    async def go(self, limits: dict[str, int], code: str | None = None) -> ForkedProcess:
+        """Lets it start its kernel (or run `code`, a program's) under `limits`."""
+        message: dict[str, object] = {"op": "go", "id": self._id, "limits": limits}
+        if code is not None:
+            message["code"] = code
+        await self._send(message)
+        return self.process
+
+    async def drop(self) -> None:
+        """Ends it (nothing of its kernel or program ran)."""
+        with contextlib.suppress(KernelStartError):  # the template is gone: so is the init
+            await self._send({"op": "drop", "id": self._id})
+        self.process.kill()

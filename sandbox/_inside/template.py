@@ -3,11 +3,12 @@
 Run inside bubblewrap as root (read-only system, no network) as `python -c <this source>`,
 with JSON lines on stdin from the host and answers on stdout:
 
-    {"op": "fork", "id": ID, "dir": DIR, "connection": {...}, "limits": {...}, "tmp_bytes": N}
+    {"op": "fork", "id": ID, "dir": DIR, "connection": {...}, "tmp_bytes": N}
         -> {"id": ID, "pid": P}
-    {"op": "run", "id": ID, "dir": DIR, "code": CODE, "limits": {...}, "tmp_bytes": N}
+    {"op": "run", "id": ID, "dir": DIR, "tmp_bytes": N}
         -> {"id": ID, "pid": P}     (a one-shot program instead of a kernel)
-    {"op": "go", "id": ID}      (after the host put P in the kernel's cgroup)
+    {"op": "go", "id": ID, "limits": {...}}     (after the host put P in its cgroup; a
+        program's "go" also carries its "code", written by then with its stdin and files)
     {"op": "drop", "id": ID}    (the host gave up on it: the child exits)
     {"op": "ping", "id": ID}  -> {"id": ID}
 
@@ -263,8 +264,9 @@ def main() -> None:
         elif request["op"] == "run" or (request["op"] == "fork" and app is not None):
             read, write = os.pipe()
             pid = _fork_init(own_pids)
-            if pid == 0:
-                os.close(write)
+            if pid == 0:  # no write end of any gate: its own reads to the end of "go"
+                for other in [write, *(other for other, _ in gates.values())]:
+                    os.close(other)
                 _init(request, read, app, below_tmp)
             os.close(read)
             gates[request["id"]] = (write, pid)
@@ -274,9 +276,16 @@ def main() -> None:
             write, pid = gate
             if request["op"] == "go":
                 with contextlib.suppress(BrokenPipeError):  # the init is gone already
-                    os.write(write, b"g")
+                    _write_all(write, b"g" + line.encode())
             os.close(write)
             children.release(pid)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Writes all of `data` to the pipe `fd` (a write may stop early when a signal comes)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 class _Children:
@@ -334,16 +343,21 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
         os.dup2(log, 2)
         os.close(log)
         exit_code = _create(f"{host}/exit")
+        go = _read_all(gate)
+        if go[:1] != b"g":
+            os._exit(0)
         program = request["op"] == "run"
-        if program:  # opened before any code exists: the program gets the descriptors only
+        sent = json.loads(go[1:])
+        request["limits"] = sent["limits"]
+        if program:
+            request["code"] = sent["code"]
+        if program:  # opened before the program exists: it gets the descriptors only
             streams = (
                 os.open(f"{host}/stdin", os.O_RDONLY | os.O_NOFOLLOW),
                 os.open(f"{host}/stdout", os.O_WRONLY | os.O_NOFOLLOW),
                 os.open(f"{host}/stderr", os.O_WRONLY | os.O_NOFOLLOW),
             )
             usage = _create(f"{host}/usage")
-        if os.read(gate, 1) != b"g":
-            os._exit(0)
         _check(_libc.unshare(_CLONE), "unshare")
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE, "")
         _mount(f"{request['dir']}/work", WORKDIR, None, _MS_BIND, "")
@@ -374,6 +388,14 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
     except BaseException:
         traceback.print_exc()
         os._exit(70)
+
+
+def _read_all(fd: int) -> bytes:
+    """What the pipe `fd` holds until its writer closes it."""
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _cpu_seconds() -> dict[str, float]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from harmony_agent.sandbox import ProgramResult, ProgramRunner, SandboxConfig
+from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, _find_hierarchy
 from harmony_agent.sandbox._channels import connection_info
 from harmony_agent.sandbox._config import ReadOnlyMount
 from harmony_agent.sandbox._errors import ConfigError, CopyError, KernelStartError, SandboxClosed
@@ -145,7 +148,9 @@ async def test_concurrent_programs_with_mounts_below_tmp(
     assert not unexpected, unexpected
 
 
-async def test_a_cgroup_serves_the_next_program_with_its_counts_started_again() -> None:
+async def test_cgroups_serve_program_after_program_with_their_counts_started_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     hog = "b = bytearray(200 * 2**20)\\nfor i in range(0, len(b), 4096): b[i] = 1"
     programs = {
         "oom": f"import subprocess, sys\nhog = '{hog}'\n"
@@ -154,36 +159,92 @@ async def test_a_cgroup_serves_the_next_program_with_its_counts_started_again() 
         "file": "open('big', 'wb').write(bytes(50 * 2**20))",
         "anon": "b = bytearray(200 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1",
     }
+    created: list[Cgroup] = []
+    create = Cgroup.create
+
+    def counted(**limits: int) -> Cgroup:
+        created.append(create(**limits))
+        return created[-1]
+
     async with ProgramRunner(FAST) as runner:
+        assert runner._spare is not None
+        await asyncio.shield(runner._spare)  # made with the first group
+        monkeypatch.setattr(Cgroup, "create", counted)
         for name, code in programs.items():
+            await asyncio.gather(*runner._cleanups)  # each program's cgroup is back first
             heavy = await runner.run(code, timeout_s=30)
             assert heavy.peak_memory_bytes is not None and heavy.peak_memory_bytes > 40 * 2**20
             assert heavy.memory_killed == (name == "oom"), heavy
-            await asyncio.gather(*runner._cleanups)
-            (reused,) = runner._idle_cgroups
-            light = await runner.run("print('light')")
-            await asyncio.gather(*runner._cleanups)
-            assert runner._idle_cgroups == [reused]  # it served the light program, and is back
-            assert light.ok and not light.memory_killed, (name, light)
-            # neither the last program's pages nor its files' page cache count
-            assert light.peak_memory_bytes is not None
-            assert light.peak_memory_bytes < 32 * 2**20, (name, light)
-    assert not any(directory.exists() for directory in reused.directories)  # closing removes it
+            for _ in range(2):  # the second runs in the heavy program's cgroup
+                await asyncio.gather(*runner._cleanups)
+                light = await runner.run("print('light')")
+                assert light.ok and not light.memory_killed, (name, light)
+                # neither the heavy program's pages nor its files' page cache count
+                assert light.peak_memory_bytes is not None
+                assert light.peak_memory_bytes < 32 * 2**20, (name, light)
+    assert len(created) == 1  # 9 programs and their spares (made ahead): in two groups
+    assert not any(d.exists() for group in created for d in group.directories)  # all removed
+
+
+async def test_closing_the_runner_leaves_no_directory_cgroup_or_process() -> None:
+    def ours() -> list[Path]:
+        hierarchy = _find_hierarchy()
+        assert hierarchy is not None
+        parents = {p for p in (hierarchy.memory, hierarchy.pids) if p is not None}
+        return [d for parent in parents for d in parent.glob(f"{PREFIX}{os.getpid()}-*")]
+
+    before = ours()
+    runner = ProgramRunner(FAST)
+    await runner.start()
+    assert (await runner.run("print('ran')")).stdout == "ran\n"
+    assert runner._spare is not None
+    await asyncio.shield(runner._spare)  # the next program's directory, cgroup and init
+    template = runner._require()
+    assert template._process is not None
+    pids = [template._process.pid, *_children(template._process.pid)]
+    await runner.aclose()
+    assert not await asyncio.to_thread(template.root.exists)
+    assert await asyncio.to_thread(ours) == before
+    for _ in range(100):  # killed: they end as soon as the kernel has torn them down
+        alive = await asyncio.to_thread(_running, pids)
+        if not alive:
+            break
+        await asyncio.sleep(0.02)
+    assert not alive
+
+
+def _running(pids: list[int]) -> list[int]:
+    """Those of `pids` that still run (not ended, and not a zombie waiting to be reaped)."""
+    running = []
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+                running.append(pid)
+    return running
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of `pid`."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
 
 
 async def test_a_failing_init_is_an_error_with_its_words(
     runner: ProgramRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    prepare = _Task.prepare
+    fill = _Task.fill
 
     def planted(task: _Task, stdin: bytes, files: Mapping[str, bytes]) -> None:
-        prepare(task, stdin, files)
+        fill(task, stdin, files)
         assert task._root is not None
         stdin_file = task._root / "host" / "stdin"
         stdin_file.unlink()
         stdin_file.symlink_to("/etc/passwd")  # the init opens it without following links
 
-    monkeypatch.setattr(_Task, "prepare", planted)
+    monkeypatch.setattr(_Task, "fill", planted)
     with pytest.raises(
         KernelStartError, match=r"the program's sandbox failed: (?s:.*)OSError: \[Errno 40\]"
     ):
