@@ -327,9 +327,9 @@ def _fork_init(own_pids: int) -> int:
 
 
 def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: list[str]) -> None:
-    """Pid 1 of the kernel's (or program's) namespaces: waits for its cgroup, isolates
-    itself, forks the kernel (or program), reaps, and reports its exit. `below_tmp` are the
-    outermost mount points below /tmp.
+    """Pid 1 of the kernel's (or program's) namespaces: isolates itself, waits for "go" (it
+    is in its cgroup then), forks the kernel (or program), reaps, and reports its exit.
+    `below_tmp` are the outermost mount points below /tmp.
     """
     try:
         _die_with_parent()
@@ -343,21 +343,9 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
         os.dup2(log, 2)
         os.close(log)
         exit_code = _create(f"{host}/exit")
-        go = _read_all(gate)
-        if go[:1] != b"g":
-            os._exit(0)
+        host_dir = os.open(host, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
         program = request["op"] == "run"
-        sent = json.loads(go[1:])
-        request["limits"] = sent["limits"]
-        if program:
-            request["code"] = sent["code"]
-        if program:  # opened before the program exists: it gets the descriptors only
-            streams = (
-                os.open(f"{host}/stdin", os.O_RDONLY | os.O_NOFOLLOW),
-                os.open(f"{host}/stdout", os.O_WRONLY | os.O_NOFOLLOW),
-                os.open(f"{host}/stderr", os.O_WRONLY | os.O_NOFOLLOW),
-            )
-            usage = _create(f"{host}/usage")
+        # isolated before "go": the host may still be writing a program's stdin and files
         _check(_libc.unshare(_CLONE), "unshare")
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE, "")
         _mount(f"{request['dir']}/work", WORKDIR, None, _MS_BIND, "")
@@ -368,6 +356,20 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
         _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
         socket.sethostname("sandbox")
         _loopback_up()
+        go = _read_all(gate)
+        if go[:1] != b"g":
+            os._exit(0)
+        sent = json.loads(go[1:])
+        request["limits"] = sent["limits"]
+        if program:  # opened before the program exists: it gets the descriptors only
+            request["code"] = sent["code"]
+            streams = (
+                os.open("stdin", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=host_dir),
+                os.open("stdout", os.O_WRONLY | os.O_NOFOLLOW, dir_fd=host_dir),
+                os.open("stderr", os.O_WRONLY | os.O_NOFOLLOW, dir_fd=host_dir),
+            )
+            usage = _create("usage", dir_fd=host_dir)
+        os.close(host_dir)
         child = os.fork()
         if child == 0:
             if program:
@@ -410,9 +412,10 @@ def _cpu_seconds() -> dict[str, float]:
     }
 
 
-def _create(path: str) -> int:
+def _create(path: str, dir_fd: int | None = None) -> int:
     """Opens a new file for writing at `path` (never following a link)."""
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    return os.open(path, flags, 0o600, dir_fd=dir_fd)
 
 
 def _private_tmp(size: int, below: list[str], *, parking: str) -> None:
