@@ -264,9 +264,9 @@ def main() -> None:
         elif request["op"] == "run" or (request["op"] == "fork" and app is not None):
             read, write = os.pipe()
             pid = _fork_init(own_pids)
-            if pid == 0:  # no write end of any gate: its own reads to the end of "go"
-                for other in [write, *(other for other, _ in gates.values())]:
-                    os.close(other)
+            if pid == 0:  # no write end of any gate (its own reads to the end of "go"),
+                for other in [write, own_pids, *(other for other, _ in gates.values())]:
+                    os.close(other)  # nor the template's pid namespace
                 _init(request, read, app, below_tmp)
             os.close(read)
             gates[request["id"]] = (write, pid)
@@ -357,6 +357,7 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
         socket.sethostname("sandbox")
         _loopback_up()
         go = _read_all(gate)
+        os.close(gate)
         if go[:1] != b"g":
             os._exit(0)
         sent = json.loads(go[1:])

@@ -145,3 +145,19 @@ async def test_the_parent_environment_is_not_inherited(jail: Jail) -> None:
     value, *names = printed.split()
     assert value == "None" and "hunter2" not in printed
     assert not set(names) & {"VIRTUAL_ENV", "USER", "SSH_AUTH_SOCK", "JPY_PARENT_PID"}
+
+
+async def test_no_descriptor_of_a_namespace_or_of_another_sandbox(jail: Jail) -> None:
+    printed = await jail.output(
+        "import os\n"
+        "for fd in os.listdir('/proc/self/fd'):\n"
+        "    try:\n"
+        "        print(os.readlink(f'/proc/self/fd/{fd}'))\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    targets = printed.split()
+    # the template's own pid namespace was one a forked kernel held
+    assert not [t for t in targets if t.split(":")[0] in {"pid", "mnt", "net", "ipc", "uts"}]
+    # its own streams and log only: files of one sandbox directory
+    assert len({t.split("/")[2] for t in targets if t.startswith("/sandbox/")}) <= 1, targets
