@@ -23,6 +23,7 @@ import json
 import math
 import os
 import shutil
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,7 +72,7 @@ class ProgramRunner:
         self._template: KernelTemplate | None = None
         self._report: IsolationReport | None = None
         self._cleanups: set[asyncio.Future[None]] = set()
-        self._idle_cgroups: list[Cgroup] = []
+        self._cgroups = _Cgroups(self.config)
         self._spare: asyncio.Future[_Task] | None = None
 
     async def __aenter__(self) -> ProgramRunner:
@@ -162,7 +163,7 @@ class ProgramRunner:
 
     async def _new_task(self) -> _Task:
         """A task with its directory and cgroup made and its init forked, waiting."""
-        task = _Task(self.config, self.report, self._require(), self._idle_cgroups)
+        task = _Task(self.config, self.report, self._require(), self._cgroups)
         preparing = asyncio.ensure_future(asyncio.to_thread(task.prepare))
         try:
             await asyncio.shield(preparing)
@@ -188,17 +189,21 @@ class ProgramRunner:
         """Ends the template process and with it every program still running, once the
         directories and cgroups of those that ended are removed.
         """
-        spare, self._spare = self._spare, None
-        if spare is not None:
-            with contextlib.suppress(Exception):
-                self._clean_up(await spare)
-        await asyncio.gather(*self._cleanups, return_exceptions=True)
+        await self._settle()
         template, self._template = self._template, None
         if template is not None:
             await template.aclose()
-        idle, self._idle_cgroups[:] = list(self._idle_cgroups), []
-        for cgroup in idle:
-            await asyncio.to_thread(cgroup.dispose)
+        await self._settle()
+        await asyncio.to_thread(self._cgroups.close)
+
+    async def _settle(self) -> None:
+        """Waits for the spare and every clean-up, those of runs that end meanwhile too."""
+        while self._spare is not None or self._cleanups:
+            spare, self._spare = self._spare, None
+            if spare is not None:
+                with contextlib.suppress(Exception):
+                    self._clean_up(await spare)
+            await asyncio.gather(*self._cleanups, return_exceptions=True)
 
     def _require(self) -> KernelTemplate:
         if self._template is None:
@@ -206,9 +211,45 @@ class ProgramRunner:
         return self._template
 
 
+class _Cgroups:
+    """The emptied cgroups of programs that ended, each ready for the next program; once
+    closed, every group given back is removed instead. Thread-safe.
+    """
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self._config = config
+        self._idle: list[Cgroup] = []
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def take(self) -> Cgroup:
+        """An idle group, or a new one with the config's limits. Blocking."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return Cgroup.create(
+            memory_bytes=self._config.memory_mb << 20, max_processes=self._config.max_processes
+        )
+
+    def give_back(self, cgroup: Cgroup) -> None:
+        """Keeps `cgroup` for the next program if it can be reset, else removes it. Blocking."""
+        with self._lock:
+            if not self._closed and cgroup.reset():
+                self._idle.append(cgroup)
+                return
+        cgroup.dispose()
+
+    def close(self) -> None:
+        """Removes the idle groups; those given back later are removed too. Blocking."""
+        with self._lock:
+            self._closed, idle, self._idle = True, self._idle, []
+        for cgroup in idle:
+            cgroup.dispose()
+
+
 class _Task:
-    """One program's directory, cgroup, output and process. Its cgroup comes from `idle`
-    (the emptied groups of programs that ended) where there is one, and goes back there.
+    """One program's directory, cgroup (from `cgroups`, given back there), output and
+    process.
     """
 
     def __init__(
@@ -216,12 +257,12 @@ class _Task:
         config: SandboxConfig,
         report: IsolationReport,
         template: KernelTemplate,
-        idle: list[Cgroup],
+        cgroups: _Cgroups,
     ) -> None:
         self._config = config
         self._report = report
         self._template = template
-        self._idle = idle
+        self._cgroups = cgroups
         self._root: Path | None = None
         self._cgroup: Cgroup | None = None
         self._init: PendingFork | None = None
@@ -239,13 +280,7 @@ class _Task:
             fd = os.open(root / "host" / name, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW)
             self._streams.append(_Stream(fd, self._config.output_chars))
         if self._report.layers.cgroup:
-            try:
-                self._cgroup = self._idle.pop()
-            except IndexError:
-                self._cgroup = Cgroup.create(
-                    memory_bytes=self._config.memory_mb << 20,
-                    max_processes=self._config.max_processes,
-                )
+            self._cgroup = self._cgroups.take()
 
     async def fork(self) -> None:
         """Forks the init, which waits in the cgroup for the code."""
@@ -331,10 +366,7 @@ class _Task:
             shutil.rmtree(self._root, ignore_errors=True)  # fd-based: follows no link inside
         cgroup, self._cgroup = self._cgroup, None
         if cgroup is not None:
-            if cgroup.reset():
-                self._idle.append(cgroup)
-            else:
-                cgroup.dispose()
+            self._cgroups.give_back(cgroup)
 
 
 class _Stream:

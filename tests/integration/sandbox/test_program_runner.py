@@ -14,7 +14,13 @@ from harmony_agent.sandbox import ProgramResult, ProgramRunner, SandboxConfig
 from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, _find_hierarchy
 from harmony_agent.sandbox._channels import connection_info
 from harmony_agent.sandbox._config import ReadOnlyMount
-from harmony_agent.sandbox._errors import ConfigError, CopyError, KernelStartError, SandboxClosed
+from harmony_agent.sandbox._errors import (
+    ConfigError,
+    CopyError,
+    KernelStartError,
+    SandboxClosed,
+    SandboxError,
+)
 from harmony_agent.sandbox._runner import _Task
 from harmony_agent.sandbox._template import KernelTemplate
 
@@ -186,14 +192,16 @@ async def test_cgroups_serve_program_after_program_with_their_counts_started_aga
     assert not any(d.exists() for group in created for d in group.directories)  # all removed
 
 
-async def test_closing_the_runner_leaves_no_directory_cgroup_or_process() -> None:
-    def ours() -> list[Path]:
-        hierarchy = _find_hierarchy()
-        assert hierarchy is not None
-        parents = {p for p in (hierarchy.memory, hierarchy.pids) if p is not None}
-        return [d for parent in parents for d in parent.glob(f"{PREFIX}{os.getpid()}-*")]
+def _our_cgroups() -> list[Path]:
+    """The cgroups this process made."""
+    hierarchy = _find_hierarchy()
+    assert hierarchy is not None
+    parents = {p for p in (hierarchy.memory, hierarchy.pids) if p is not None}
+    return [d for parent in parents for d in parent.glob(f"{PREFIX}{os.getpid()}-*")]
 
-    before = ours()
+
+async def test_closing_the_runner_leaves_no_directory_cgroup_or_process() -> None:
+    before = await asyncio.to_thread(_our_cgroups)
     runner = ProgramRunner(FAST)
     await runner.start()
     assert (await runner.run("print('ran')")).stdout == "ran\n"
@@ -204,13 +212,29 @@ async def test_closing_the_runner_leaves_no_directory_cgroup_or_process() -> Non
     pids = [template._process.pid, *_children(template._process.pid)]
     await runner.aclose()
     assert not await asyncio.to_thread(template.root.exists)
-    assert await asyncio.to_thread(ours) == before
+    assert await asyncio.to_thread(_our_cgroups) == before
     for _ in range(100):  # killed: they end as soon as the kernel has torn them down
         alive = await asyncio.to_thread(_running, pids)
         if not alive:
             break
         await asyncio.sleep(0.02)
     assert not alive
+
+
+async def test_closing_the_runner_while_programs_run_leaves_no_cgroup() -> None:
+    before = await asyncio.to_thread(_our_cgroups)
+    runner = ProgramRunner(FAST)
+    await runner.start()
+    runs = [
+        asyncio.ensure_future(runner.run("import time\ntime.sleep(60)", timeout_s=60))
+        for _ in range(2)
+    ]
+    await asyncio.sleep(0.5)
+    await runner.aclose()
+    ended = await asyncio.gather(*runs, return_exceptions=True)  # with the template
+    assert all(isinstance(end, ProgramResult | SandboxError) for end in ended), ended
+    await asyncio.gather(*runner._cleanups)  # given back after the close: removed
+    assert await asyncio.to_thread(_our_cgroups) == before
 
 
 def _running(pids: list[int]) -> list[int]:
