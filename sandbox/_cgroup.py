@@ -1,8 +1,10 @@
 """A cgroup per kernel: caps the memory and the process count of its whole process tree.
 
 cgroup v2 (`memory.max`, `pids.max`) where its controllers can be delegated, else the v1
-`memory` and `pids` hierarchies. Processes join before they exec (see `join_command`), so
-nothing forked early escapes; `kill` empties the group and `remove` deletes it.
+`memory` and `pids` hierarchies. Processes join before their code runs (`join`, or a
+launcher writing to `procs_files`), so nothing forked early escapes; `kill` empties the
+group and `remove` deletes it. A `CgroupPool` keeps emptied groups for the next process
+trees (one-shot programs).
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import contextlib
 import functools
 import os
 import signal
+import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PREFIX", "Cgroup", "CgroupError", "cgroup_support", "owner_alive"]
+__all__ = ["PREFIX", "Cgroup", "CgroupError", "CgroupPool", "cgroup_support", "owner_alive"]
 
 PREFIX = "harmony-sandbox-"
 """Names of the sandbox's cgroups and directories: PREFIX, the owner's pid, a dash, a tag."""
@@ -291,3 +294,38 @@ class Cgroup:
         for directory in self.directories:
             with contextlib.suppress(FileNotFoundError):
                 directory.rmdir()
+
+
+class CgroupPool:
+    """Cgroups with the same limits, each emptied one kept for the next process tree (its
+    peak memory and OOM count started again); once closed, every group given back is
+    removed instead. Thread-safe.
+    """
+
+    def __init__(self, *, memory_bytes: int, max_processes: int) -> None:
+        self._limits = {"memory_bytes": memory_bytes, "max_processes": max_processes}
+        self._idle: list[Cgroup] = []
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def take(self) -> Cgroup:
+        """An idle group, or a new one. Blocking."""
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        return Cgroup.create(**self._limits)
+
+    def give_back(self, cgroup: Cgroup) -> None:
+        """Keeps `cgroup` for the next tree if it can be reset, else removes it. Blocking."""
+        with self._lock:
+            if not self._closed and cgroup.reset():
+                self._idle.append(cgroup)
+                return
+        cgroup.dispose()
+
+    def close(self) -> None:
+        """Removes the idle groups; those given back later are removed too. Blocking."""
+        with self._lock:
+            self._closed, idle, self._idle = True, self._idle, []
+        for cgroup in idle:
+            cgroup.dispose()

@@ -23,12 +23,11 @@ import json
 import math
 import os
 import shutil
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from harmony_agent.sandbox._cgroup import Cgroup
+from harmony_agent.sandbox._cgroup import Cgroup, CgroupPool
 from harmony_agent.sandbox._config import SandboxConfig
 from harmony_agent.sandbox._errors import (
     ConfigError,
@@ -72,7 +71,9 @@ class ProgramRunner:
         self._template: KernelTemplate | None = None
         self._report: IsolationReport | None = None
         self._cleanups: set[asyncio.Future[None]] = set()
-        self._cgroups = _Cgroups(self.config)
+        self._cgroups = CgroupPool(
+            memory_bytes=self.config.memory_mb << 20, max_processes=self.config.max_processes
+        )
         self._spare: asyncio.Future[_Task] | None = None
 
     async def __aenter__(self) -> ProgramRunner:
@@ -211,42 +212,6 @@ class ProgramRunner:
         return self._template
 
 
-class _Cgroups:
-    """The emptied cgroups of programs that ended, each ready for the next program; once
-    closed, every group given back is removed instead. Thread-safe.
-    """
-
-    def __init__(self, config: SandboxConfig) -> None:
-        self._config = config
-        self._idle: list[Cgroup] = []
-        self._closed = False
-        self._lock = threading.Lock()
-
-    def take(self) -> Cgroup:
-        """An idle group, or a new one with the config's limits. Blocking."""
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return Cgroup.create(
-            memory_bytes=self._config.memory_mb << 20, max_processes=self._config.max_processes
-        )
-
-    def give_back(self, cgroup: Cgroup) -> None:
-        """Keeps `cgroup` for the next program if it can be reset, else removes it. Blocking."""
-        with self._lock:
-            if not self._closed and cgroup.reset():
-                self._idle.append(cgroup)
-                return
-        cgroup.dispose()
-
-    def close(self) -> None:
-        """Removes the idle groups; those given back later are removed too. Blocking."""
-        with self._lock:
-            self._closed, idle, self._idle = True, self._idle, []
-        for cgroup in idle:
-            cgroup.dispose()
-
-
 class _Task:
     """One program's directory, cgroup (from `cgroups`, given back there), output and
     process.
@@ -257,7 +222,7 @@ class _Task:
         config: SandboxConfig,
         report: IsolationReport,
         template: KernelTemplate,
-        cgroups: _Cgroups,
+        cgroups: CgroupPool,
     ) -> None:
         self._config = config
         self._report = report
