@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from harmony_agent.tools.browser._search._config import SearchConfig
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["BrowserConfig", "FetchConfig", "GuardConfig"]
 
@@ -83,6 +83,20 @@ class BrowserConfig(BaseModel):
         default=1024,
         description="Tokens of page text one view shows when the model gives no `num_lines`.",
     )
+    max_view_tokens: Annotated[int, Field(gt=0)] = Field(
+        default=8192,
+        description="The most tokens of page text one view shows when the model asks for "
+        "more lines with `num_lines` (the view ends early; its scrollbar says where).",
+    )
     max_search_results: Annotated[int, Field(gt=0)] = Field(
         default=20, description="Upper bound on `topn` for one search."
     )
+
+    @model_validator(mode="after")
+    def _views_fit(self) -> BrowserConfig:
+        if self.max_view_tokens < self.view_tokens:
+            raise ValueError(
+                f"max_view_tokens ({self.max_view_tokens}) is below view_tokens "
+                f"({self.view_tokens})"
+            )
+        return self

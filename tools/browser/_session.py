@@ -160,6 +160,7 @@ class BrowserSession(ToolSession):
                 loc=loc,
                 num_lines=num_lines,
                 view_tokens=self._config.view_tokens,
+                max_view_tokens=self._config.max_view_tokens,
                 count_tokens=self._count_tokens,
             )
         except ToolError:

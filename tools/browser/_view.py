@@ -34,10 +34,11 @@ def render_view(
     loc: int,
     num_lines: int,
     view_tokens: int,
+    max_view_tokens: int,
     count_tokens: TokenCounter,
 ) -> View:
-    """Renders lines of `page` from `loc`: `num_lines` of them, or (`num_lines` <= 0) as many as
-    fit in `view_tokens` tokens.
+    """Renders lines of `page` from `loc`: `num_lines` of them up to `max_view_tokens` tokens,
+    or (`num_lines` <= 0) as many as fit in `view_tokens` tokens.
 
     The format is the gpt-oss reference browser's::
 
@@ -53,8 +54,9 @@ def render_view(
         raise ToolError(
             f"Invalid location parameter: `{loc}`. Cannot exceed page maximum of {len(lines) - 1}."
         )
-    if num_lines > 0:
-        end = min(loc + num_lines, len(lines))
+    if num_lines > 0:  # a page-sized `num_lines` is not a page-sized tool message
+        stop = min(loc + num_lines, len(lines))
+        end = viewport_end(lines, loc, max_view_tokens, count_tokens, stop=stop)
     else:
         end = viewport_end(lines, loc, view_tokens, count_tokens)
     header = f"[{cursor}] {_truncate(page.title, _MAX_HEADER_TITLE)}"
@@ -66,19 +68,26 @@ def render_view(
 
 
 def viewport_end(
-    lines: Sequence[str], loc: int, view_tokens: int, count_tokens: TokenCounter
+    lines: Sequence[str],
+    loc: int,
+    view_tokens: int,
+    count_tokens: TokenCounter,
+    *,
+    stop: int | None = None,
 ) -> int:
-    """The end (exclusive) of a viewport starting at `loc` that holds about `view_tokens` tokens.
+    """The end (exclusive, at most `stop`) of a viewport starting at `loc` that holds about
+    `view_tokens` tokens.
 
     Numbered lines are counted one by one; the line that crosses the budget is still shown
     (the reference rounds up to a whole line too). At least one line is always shown.
     """
+    end = len(lines) if stop is None else stop
     used = 0
-    for index in range(loc, len(lines)):
+    for index in range(loc, end):
         used += count_tokens(f"L{index}: {lines[index]}\n")
         if used > view_tokens:
             return index + 1
-    return len(lines)
+    return end
 
 
 def _truncate(text: str, limit: int) -> str:

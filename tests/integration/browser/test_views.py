@@ -79,6 +79,28 @@ async def test_the_viewport_is_bounded_in_tokens(site: Site) -> None:
     assert len(counted) == len(shown)  # only the lines in view were counted
 
 
+async def test_a_page_sized_num_lines_shows_at_most_max_view_tokens(site: Site) -> None:
+    def count_words(text: str) -> int:
+        return len(text.split())
+
+    config = BrowserConfig(fetch=LOOPBACK, view_tokens=100, max_view_tokens=300)
+    browser = Browser(config, count_tokens=count_words)
+    session = await browser.open_session()
+    try:
+        view = await call(session, "open", id=site.url("/huge.html"), num_lines=100_000)
+        again = await call(session, "open", loc=5, num_lines=3)
+    finally:
+        await session.aclose()
+    shown = view.split("\n\n", 1)[1].split("\n")
+    assert (
+        sum(len(line.split()) for line in shown[:-1])
+        <= 300
+        < sum(len(line.split()) for line in shown)
+    )
+    assert f"**viewing lines [0 - {len(shown) - 1}] of 12000**" in view
+    assert "**viewing lines [5 - 7] of 12000**" in again  # fewer lines: exactly those
+
+
 async def test_location_past_the_end_is_an_error_and_takes_no_cursor(
     session: BrowserSession, site: Site
 ) -> None:

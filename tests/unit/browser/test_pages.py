@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from harmony_agent import ToolError
 from harmony_agent.tools import InvalidArguments
-from harmony_agent.tools.browser import SearchResult
+from harmony_agent.tools.browser import BrowserConfig, SearchResult
 from harmony_agent.tools.browser._arguments import OpenArguments, SearchArguments, parse_arguments
 from harmony_agent.tools.browser._citations import resolve_citations
 from harmony_agent.tools.browser._content import Download, to_page
@@ -16,6 +16,7 @@ from harmony_agent.tools.browser._page import Page, PageKind, wrap_lines
 from harmony_agent.tools.browser._search._results import results_page
 from harmony_agent.tools.browser._state import BrowserState
 from harmony_agent.tools.browser._view import render_view
+from pydantic import ValidationError
 
 LIMIT = 10_000_000
 FILLER = "Filler sentence that makes the main content long enough for extraction. " * 5
@@ -90,16 +91,47 @@ def test_wrap_lines_like_the_reference() -> None:
 
 def test_view_header_scrollbar_and_lines() -> None:
     page = Page(url="https://e.example/a%20b", title="T", text="l0\nl1\nl2\nl3")
-    view = render_view(page, 3, loc=1, num_lines=2, view_tokens=1000, count_tokens=len)
+    view = render_view(
+        page, 3, loc=1, num_lines=2, view_tokens=1000, max_view_tokens=1000, count_tokens=len
+    )
     assert (
         view.text
         == "[3] T (https://e.example/a b)\n**viewing lines [1 - 2] of 3**\n\nL1: l1\nL2: l2"
     )
     assert (view.start, view.end) == (1, 3)
     search = Page(url="", title="q", text="x", kind=PageKind.SEARCH)
-    assert render_view(search, 0, loc=-1, num_lines=-1, view_tokens=5, count_tokens=len).text == (
-        "[0] q\n**viewing lines [0 - 0] of 0**\n\nL0: x"
-    )
+    assert render_view(
+        search, 0, loc=-1, num_lines=-1, view_tokens=5, max_view_tokens=5, count_tokens=len
+    ).text == ("[0] q\n**viewing lines [0 - 0] of 0**\n\nL0: x")
+
+
+def test_a_view_of_many_lines_ends_at_max_view_tokens() -> None:
+    page = Page(url="", title="T", text="\n".join(f"line {i}" for i in range(1000)))
+
+    def words(text: str) -> int:  # "L10: line 10" is three
+        return len(text.split())
+
+    def view(num_lines: int) -> tuple[int, int]:
+        shown = render_view(
+            page,
+            0,
+            loc=10,
+            num_lines=num_lines,
+            view_tokens=30,
+            max_view_tokens=60,
+            count_tokens=words,
+        )
+        return shown.start, shown.end
+
+    assert view(5) == (10, 15)  # the lines asked for
+    assert view(500) == (10, 31)  # 60 tokens, the crossing line whole
+    assert view(10**9) == (10, 31)
+
+
+def test_max_view_tokens_holds_a_default_view() -> None:
+    with pytest.raises(ValidationError, match=r"max_view_tokens \(8192\) is below view_tokens"):
+        BrowserConfig(view_tokens=9000)
+    assert BrowserConfig(view_tokens=9000, max_view_tokens=9000).max_view_tokens == 9000
 
 
 def test_results_page() -> None:
