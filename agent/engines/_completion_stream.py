@@ -65,12 +65,16 @@ class CompletionReader:
 
     Tokens are streamed as they arrive; the chunk that carries the finish reason is held back
     until the server's usage report (which follows it) or the end of the stream, so that it can
-    carry `cached_prompt_tokens`. Nothing after the first stop token is kept. What errors quote
-    of an event has its secrets hidden by `redactor`.
+    carry `cached_prompt_tokens` (a count outside 0 to `prompt_tokens`, the prompt's length,
+    is no count). Nothing after the first stop token is kept. What errors quote of an event
+    has its secrets hidden by `redactor`.
     """
 
-    def __init__(self, stop_token_ids: Collection[int], redactor: Redactor) -> None:
+    def __init__(
+        self, stop_token_ids: Collection[int], redactor: Redactor, *, prompt_tokens: int
+    ) -> None:
         self._stops = frozenset(stop_token_ids)
+        self._prompt_tokens = prompt_tokens
         self._redactor = redactor
         self._text = _PendingText()
         self._held: list[int] = []
@@ -155,7 +159,8 @@ class CompletionReader:
         self._usage_seen = True
         details = usage.get("prompt_tokens_details")
         cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        self._cached = cached if type(cached) is int else None
+        valid = type(cached) is int and 0 <= cached <= self._prompt_tokens
+        self._cached = cached if valid else None
 
 
 class _PendingText:

@@ -156,7 +156,7 @@ class HTTPEngine:
         if self._closed:
             raise EngineError("the HTTPEngine is closed")
         await self._check_model()
-        reader = CompletionReader(stop_token_ids, self._redactor)
+        reader = CompletionReader(stop_token_ids, self._redactor, prompt_tokens=len(body["prompt"]))
         max_bytes = _EVENT_BYTES + _PROMPT_ID_BYTES * len(body["prompt"])
         async with (
             self._redacted_errors(),

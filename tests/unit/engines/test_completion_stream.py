@@ -24,7 +24,7 @@ def text_event(text: str, finish: str | None = None) -> dict[str, Any]:
 
 
 def read(events: Sequence[dict[str, Any]]) -> tuple[list[list[int]], TokenChunk]:
-    reader = CompletionReader(STOP_TOKENS, Redactor())
+    reader = CompletionReader(STOP_TOKENS, Redactor(), prompt_tokens=5)
     streamed = [tokens for event in events if (tokens := reader.feed(event))]
     return streamed, reader.last_chunk()
 
@@ -44,7 +44,7 @@ def test_text_split_anywhere_is_reencoded_in_whole_stretches() -> None:
 
 
 def test_the_finish_chunk_waits_for_the_usage_event() -> None:
-    reader = CompletionReader(STOP_TOKENS, Redactor())
+    reader = CompletionReader(STOP_TOKENS, Redactor(), prompt_tokens=5)
     assert reader.feed({"choices": [{"token_ids": [1, 2]}]}) == [1, 2]
     assert reader.feed({"choices": [{"token_ids": [200012], "finish_reason": "stop"}]}) == []
     assert not reader.complete
@@ -74,6 +74,18 @@ def test_usage_without_details_reports_no_cache_count() -> None:
     assert last.cached_prompt_tokens is None
 
 
+@pytest.mark.parametrize("cached", [-1, 6, 10**12, 2.5, "4", True])
+def test_a_cache_count_outside_the_prompt_is_no_count(cached: object) -> None:
+    usage = {"prompt_tokens": 5, "prompt_tokens_details": {"cached_tokens": cached}}
+    _, last = read(
+        [
+            {"choices": [{"token_ids": [200002], "finish_reason": "stop"}]},
+            {"choices": [], "usage": usage},
+        ]
+    )
+    assert last.cached_prompt_tokens is None
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -92,7 +104,7 @@ def test_parse_event_rejects_what_is_not_a_completion_event(data: str, message: 
 
 
 def test_text_without_special_tokens_is_encoded_once_it_passes_the_bound() -> None:
-    reader = CompletionReader(STOP_TOKENS, Redactor())
+    reader = CompletionReader(STOP_TOKENS, Redactor(), prompt_tokens=5)
     piece = "lol " * 1000 + "<|chan"
     held = 0
     while not (tokens := reader.feed(text_event(piece))):
@@ -121,7 +133,7 @@ def test_text_is_encoded_a_bounded_number_of_times_whatever_it_looks_like(
         return encode_completion(text)
 
     monkeypatch.setattr(_harmony, "encode_completion", counting)
-    reader = CompletionReader(STOP_TOKENS, Redactor())
+    reader = CompletionReader(STOP_TOKENS, Redactor(), prompt_tokens=5)
     sent = 0
     for _ in range(40_000 // len(piece)):
         reader.feed(text_event(piece))
