@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from harmony_agent import ConfigError, ToolError
@@ -19,7 +20,7 @@ from harmony_agent.tools.browser._session import BrowserSession
 from pydantic import SecretStr
 
 from .calls import LOOPBACK, call
-from .site import Site
+from .site import Reply, Site, encoded, zeros
 
 
 async def open_session(search: SearchConfig, **settings: object) -> BrowserSession:
@@ -75,6 +76,55 @@ async def test_search_service_errors_reach_the_model(site: Site) -> None:
     try:
         with pytest.raises(SearchError, match=r"Search failed: SearXNG answered HTTP 500"):
             await call(session, "search", query="tides")
+    finally:
+        await session.aclose()
+
+
+def _results_json(megabytes: int) -> Iterator[bytes]:
+    """A SearXNG answer of about `megabytes` MB: one long snippet, a megabyte at a time."""
+    yield b'{"results": [{"url": "https://a.example/", "title": "t", "content": "'
+    yield from (b"x" * (1 << 20) for _ in range(megabytes))
+    yield b'"}]}'
+
+
+def _drip(count: int, every_s: float) -> Iterator[bytes]:
+    """`count` bytes of JSON, one every `every_s` seconds."""
+    for _ in range(count):
+        time.sleep(every_s)
+        yield b" "
+
+
+@pytest.mark.parametrize(
+    ("reply", "error"),
+    [
+        (
+            Reply(chunks=_results_json(64), content_type="application/json"),
+            "answered with more than",
+        ),
+        (
+            Reply(
+                body=encoded(zeros(100), "gzip", "gzip"),
+                content_type="application/json",
+                headers=(("Content-Encoding", "gzip, gzip"),),
+            ),
+            "answered with more than",
+        ),
+        (  # a byte at a time, each within httpx's read timeout
+            Reply(chunks=_drip(50, every_s=0.1), content_type="application/json"),
+            "did not answer within 0.5 s",
+        ),
+    ],
+    ids=["huge", "bomb", "drip"],
+)
+async def test_a_search_answer_is_bounded_in_size_and_time(
+    site: Site, reply: Reply, error: str
+) -> None:
+    site.routes["/hostile-search/search"] = lambda *_: reply
+    session = await open_session(SearxngConfig(url=site.url("/hostile-search"), timeout_s=0.5))
+    try:
+        with pytest.raises(SearchError, match=f"Search failed: SearXNG {error}"):
+            await call(session, "search", query="tides")
+        assert await call(session, "open", id=site.url("/small.html"))  # the session goes on
     finally:
         await session.aclose()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -9,10 +11,13 @@ from typing import Annotated, Any
 
 import httpx
 from harmony_agent.tools._base import ToolError
+from harmony_agent.tools.browser._body import ACCEPT_ENCODING, read_body
+from harmony_agent.tools.browser._errors import OpenError
 from harmony_agent.tools.browser._page import Page
 from pydantic import Field
 
 __all__ = [
+    "MAX_ANSWER_BYTES",
     "AnswerTimeout",
     "PageFetcher",
     "SearchBackend",
@@ -24,6 +29,9 @@ __all__ = [
 
 PageFetcher = Callable[[str], Awaitable[Page]]
 """Fetches a URL through the browser (with its guard, limits and cache) and returns the page."""
+
+MAX_ANSWER_BYTES = 4 << 20
+"""The largest answer a search API may give, decoded (a page of results is tens of kB)."""
 
 AnswerTimeout = Annotated[float, Field(gt=0, description="Seconds to wait for an answer.")]
 """The `timeout_s` setting of a search service; each service gives its own default."""
@@ -73,16 +81,33 @@ async def request_json(
     params: Mapping[str, str | int] | None = None,
     body: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Calls a search API and returns its JSON answer.
+    """Calls a search API and returns its JSON answer, read within `timeout_s` in all and
+    `MAX_ANSWER_BYTES` (compressed or not).
 
     Failures raise `SearchError` with a message for the model; it names the service and the
     status, never the request headers (they carry the API key).
     """
+    request = http.build_request(
+        method,
+        url,
+        headers={**(headers or {}), "Accept-Encoding": ACCEPT_ENCODING},
+        params=params,
+        json=body,
+        timeout=timeout_s,
+    )
     try:
-        response = await http.request(
-            method, url, headers=headers, params=params, json=body, timeout=timeout_s
-        )
-    except httpx.TimeoutException:
+        async with asyncio.timeout(timeout_s):
+            response = await http.send(request, stream=True)
+            try:
+                if response.status_code != 200:
+                    raise SearchError(
+                        f"Search failed: {service} answered HTTP {response.status_code} "
+                        f"{response.reason_phrase}. Try again later or open a URL directly."
+                    )
+                answer = await read_body(response, url, MAX_ANSWER_BYTES)
+            finally:
+                await response.aclose()
+    except (TimeoutError, httpx.TimeoutException):
         raise SearchError(
             f"Search failed: {service} did not answer within {timeout_s:g} s. Try again later."
         ) from None
@@ -90,13 +115,13 @@ async def request_json(
         raise SearchError(
             f"Search failed: {service} could not be reached ({type(error).__name__})."
         ) from None
-    if response.status_code != 200:
+    except OpenError:
         raise SearchError(
-            f"Search failed: {service} answered HTTP {response.status_code} "
-            f"{response.reason_phrase}. Try again later or open a URL directly."
-        )
+            f"Search failed: {service} answered with more than {MAX_ANSWER_BYTES} bytes or "
+            "in an unknown encoding."
+        ) from None
     try:
-        return response.json()
+        return json.loads(answer)
     except ValueError:
         raise SearchError(f"Search failed: {service} did not answer with JSON.") from None
 
