@@ -7,7 +7,7 @@ import resource
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 CONFIGS = Path(__file__).parents[1] / "configs"
@@ -26,14 +26,16 @@ def run_cli(
     cwd: Path | None = None,
     timeout: float = 60,
     memory_limit: int | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Runs the console script; output is plain text (no colors, wide lines). `memory_limit`
-    caps its address space in bytes, so that a regression fails instead of exhausting memory.
+    caps its address space in bytes, so that a regression fails instead of exhausting memory;
+    `env` adds to its environment.
     """
     # on PATH as for a user who runs it: its folder first, with the scripts installed beside
     # it (the example MCP config starts `mcp-server-time`)
     path = f"{Path(SCRIPT).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    env = {**os.environ, "PATH": path, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"}
+    plain = {"PATH": path, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "dumb"}
 
     def limit_memory() -> None:
         if memory_limit is not None:
@@ -45,8 +47,17 @@ def run_cli(
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=env,
+        env={**os.environ, **plain, **(env or {})},
         timeout=timeout,
         check=False,
         preexec_fn=limit_memory,
     )
+
+
+def without_module(name: str, folder: Path) -> dict[str, str]:
+    """The environment under which the console script cannot import the module `name` (as
+    where an optional extra is not installed): a stub in `folder` raises ImportError.
+    """
+    (folder / name).mkdir(parents=True)
+    (folder / name / "__init__.py").write_text(f"raise ImportError('No module named {name}')\n")
+    return {"PYTHONPATH": str(folder)}

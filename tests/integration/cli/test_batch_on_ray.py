@@ -4,14 +4,12 @@ the same statuses as on one machine, each id once, resume; and the error without
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import psutil
 from harmony_agent.cli import ExitCode
 
-from tests.console import SCRIPT, Cli
+from tests.console import Cli, without_module
 from tests.integration.cli.test_batch_command import TASKS, make_batch, results
 
 
@@ -48,19 +46,18 @@ def test_a_batch_on_a_local_ray_cluster_records_each_task_once(cli: Cli, tmp_pat
     assert len(results(output)) == TASKS
 
 
-def test_without_the_ray_extra_ray_says_how_to_install_it(tmp_path: Path) -> None:
+def test_without_the_ray_extra_ray_says_how_to_install_it(cli: Cli, tmp_path: Path) -> None:
     config, tasks, _ = make_batch(tmp_path, token_delay=0)
-    hidden = tmp_path / "no-ray"
-    (hidden / "ray").mkdir(parents=True)
-    (hidden / "ray" / "__init__.py").write_text("raise ImportError('No module named ray')\n")
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "PYTHONPATH": str(hidden)}
     output = tmp_path / "results.jsonl"
-    done = subprocess.run(
-        [SCRIPT, "batch", str(config), str(tasks), "-o", str(output), "--ray", "auto"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
+    done = cli(
+        "batch",
+        str(config),
+        str(tasks),
+        "-o",
+        str(output),
+        "--ray",
+        "auto",
+        env=without_module("ray", tmp_path / "no-ray"),
     )
     assert done.returncode == ExitCode.USAGE
     assert "pip install 'harmony-agent[ray]'" in " ".join(done.stderr.split())

@@ -5,13 +5,11 @@ the same statuses as on one machine, each id once, resume; and the error without
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 from harmony_agent.cli import ExitCode
 
-from tests.console import SCRIPT, Cli
+from tests.console import Cli, without_module
 from tests.integration.cli.test_exec_command import EXPECTED, PROGRAMS, results, write_lines
 
 
@@ -37,19 +35,17 @@ def test_exec_on_a_local_ray_cluster_gets_the_local_statuses_once_each(
     assert len(results(output)) == len(PROGRAMS)
 
 
-def test_exec_without_the_ray_extra_says_how_to_install_it(tmp_path: Path) -> None:
+def test_exec_without_the_ray_extra_says_how_to_install_it(cli: Cli, tmp_path: Path) -> None:
     programs = write_lines(tmp_path / "programs.jsonl", [json.dumps(PROGRAMS[0])])
-    hidden = tmp_path / "no-ray"
-    (hidden / "ray").mkdir(parents=True)
-    (hidden / "ray" / "__init__.py").write_text("raise ImportError('No module named ray')\n")
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "PYTHONPATH": str(hidden)}
     output = tmp_path / "results.jsonl"
-    done = subprocess.run(
-        [SCRIPT, "exec", str(programs), "-o", str(output), "--ray", "auto"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
+    done = cli(
+        "exec",
+        str(programs),
+        "-o",
+        str(output),
+        "--ray",
+        "auto",
+        env=without_module("ray", tmp_path / "no-ray"),
     )
     assert done.returncode == ExitCode.USAGE
     assert "pip install 'harmony-agent[ray]'" in " ".join(done.stderr.split())
