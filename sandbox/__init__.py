@@ -14,7 +14,7 @@ layer the host supports (bubblewrap namespaces, an unprivileged uid, a cgroup, r
 
 A `KernelPool` keeps kernels started ahead of time; `KernelPool(config, fork=True)` forks
 them from a template process that set up ipykernel once (a tenth of the CPU per kernel; needs
-root and bubblewrap):
+bubblewrap, as root or as a user with user namespaces):
 
 ```python
 async with KernelPool(config, size=4, fork=True) as pool:

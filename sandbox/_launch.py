@@ -126,6 +126,8 @@ def _bwrap_args(
         args += ["--unshare-pid"]
     if os.geteuid() != 0:
         args += ["--unshare-user"]
+        if binds:  # the template makes namespaces for its children: root in its own
+            args += ["--uid", "0", "--gid", "0", "--cap-add", "ALL"]
     if not config.network:
         args += ["--unshare-net"]
     args += ["--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
@@ -152,9 +154,14 @@ def _bwrap_args(
                 made.add(parent)
         args += ["--ro-bind", source, target]
     args += ["--perms", "0755", "--dir", "/mnt", "--bind", str(work), WORKDIR]
-    args += ["--perms", "0755", "--dir", "/run", "--bind", str(run), RUN_DIR]
+    # the template's own run directory is what its programs see there: read-only
+    run_bind = "--ro-bind" if binds else "--bind"
+    args += ["--perms", "0755", "--dir", "/run", run_bind, str(run), RUN_DIR]
     for directory, inside in binds:
         args += ["--bind", str(directory), inside]
+    # the directories made above belong to the user who started bubblewrap, who is the code's
+    # user on the host when that user is not root: the code must not write them
+    args += ["--remount-ro", "/", "--remount-ro", "/dev"]
     for key, value in env.items():
         args += ["--setenv", key, value]
     return [*args, "--chdir", WORKDIR, "--"]

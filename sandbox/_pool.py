@@ -28,9 +28,9 @@ class KernelPool:
     for the next one to finish starting.
 
     With `fork=True` kernels are forked from a template process that set up ipykernel once
-    (about a tenth of the CPU of a fresh start; needs root and bubblewrap, else kernels start
-    normally and a warning says so). Forked kernels have no debugger and no jedi completion.
-    Closing such a pool ends the kernels it handed out.
+    (about a tenth of the CPU of a fresh start; needs bubblewrap, as root or as a user with
+    user namespaces, else kernels start normally and a warning says so). Forked kernels have
+    no debugger and no jedi completion. Closing such a pool ends the kernels it handed out.
     """
 
     def __init__(
@@ -72,7 +72,9 @@ class KernelPool:
                 if self._template is None and KernelTemplate.supported(report):
                     self._template = await KernelTemplate.start(self.config)
                 elif self._template is None:
-                    logger.warning("forking kernels needs root and bubblewrap: starting them")
+                    logger.warning(
+                        "forking kernels needs bubblewrap and an unprivileged uid: starting them"
+                    )
                     self.fork = False
         while self._ready.qsize() + self._pending < self.size:
             self._pending += 1

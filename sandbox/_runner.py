@@ -60,8 +60,8 @@ class ProgramRunner:
     ```
     The config's limits apply to each program (memory, processes, file size, open files,
     network, read-only mounts); `cell_timeout_s` is the default timeout, `output_chars` the
-    characters kept per stream. It needs root and bubblewrap (the kernel template's
-    requirements): elsewhere `start` raises `IsolationUnavailable`.
+    characters kept per stream. It needs what the kernel template needs (bubblewrap, as
+    root or as a user with user namespaces): elsewhere `start` raises `IsolationUnavailable`.
     """
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
@@ -92,8 +92,8 @@ class ProgramRunner:
             raise IsolationUnavailable("; ".join(report.lines()))
         if not KernelTemplate.supported(report):
             raise IsolationUnavailable(
-                "one-shot programs need root and bubblewrap (as forked kernels do): "
-                + "; ".join(report.lines())
+                "one-shot programs need bubblewrap and an unprivileged uid (as forked kernels "
+                "do): " + "; ".join(report.lines())
             )
         self._template = await KernelTemplate.start(self.config, kernels=False)
         self._report = report

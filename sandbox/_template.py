@@ -2,9 +2,10 @@
 
 Starting a kernel costs mostly importing ipykernel and IPython. The template pays that once;
 each kernel is then a fork that isolates itself (namespaces, directories, uid 65534, no
-capabilities, rlimits) and joins its own cgroup before any of its code runs. It needs root
-and bubblewrap; the template itself runs only this package's code, as root inside bubblewrap
-(read-only system, no network), and ends its kernels when it ends. One-shot programs are
+capabilities, rlimits) and joins its own cgroup before any of its code runs. It needs
+bubblewrap; the template itself runs only this package's code, inside bubblewrap (read-only
+system, no network), as root, or, started by another user, as root of a user namespace of
+its own (that user on the host), and ends its kernels when it ends. One-shot programs are
 forked the same way, from a template that imported no ipykernel (`kernels=False`).
 """
 
@@ -52,8 +53,10 @@ class KernelTemplate:
 
     @staticmethod
     def supported(report: IsolationReport) -> bool:
-        """Whether forking kernels works under `report`'s layers (root, bubblewrap)."""
-        return report.bubblewrap and report.layers.setpriv
+        """Whether forking kernels works under `report`'s layers: bubblewrap, and code that
+        runs unprivileged (any user but a root that cannot drop to uid 65534).
+        """
+        return report.bubblewrap and report.unprivileged
 
     @classmethod
     async def start(cls, config: SandboxConfig, *, kernels: bool = True) -> KernelTemplate:

@@ -1,7 +1,8 @@
 """The kernel template process: a kernel prepared up to its sockets, forked per request.
 
-Run inside bubblewrap as root (read-only system, no network) as `python -c <this source>`,
-with JSON lines on stdin from the host and answers on stdout:
+Run inside bubblewrap (read-only system, no network) as root, the host's or, started by
+another user, a user namespace's (see `USER_NAMESPACE`), as `python -c <this source>`, with
+JSON lines on stdin from the host and answers on stdout:
 
     {"op": "fork", "id": ID, "dir": DIR, "connection": {...}, "tmp_bytes": N}
         -> {"id": ID, "pid": P}
@@ -21,7 +22,8 @@ fork is pid 1 of a pid namespace of its own, with its own mount, network, ipc an
 namespaces, its directory DIR's `work` and `run` at the usual paths, a private /tmp and the
 rest of the kernels hidden (DIR's `host`, where the kernel's log and exit code go, among
 them); it forks the kernel, which runs as uid 65534 with no capabilities, no new privileges
-and the given rlimits, and writes its own connection file. A one-shot program gets the same
+and the given rlimits (from "go" on, the init dies with the template), and writes its own
+connection file. A one-shot program gets the same
 init and the same privileges; it runs CODE as `__main__` by `exec`, with DIR's `host/stdin`
 on its standard input and the fifos `host/stdout` and `host/stderr` (whose reading ends the
 host holds) as its output, and its init writes the CPU time the task used to `host/usage`.
@@ -86,11 +88,12 @@ PROGRAM = "<program>"
 """The file name a one-shot program's tracebacks show."""
 ARGV = ["-f", CONNECTION_FILE, "--HistoryManager.enabled=False"]
 
-_NEWPID = 0x20000000
+_NEWPID, _NEWUSER = 0x20000000, 0x10000000
 _CLONE = 0x00020000 | 0x04000000 | 0x08000000 | 0x40000000  # ns uts ipc net
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 _MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 4096, 8192, 16384, 1 << 18
-_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 1, 24, 38
+_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_SET_CHILD_SUBREAPER = 1, 24, 38, 36
+_CAPABILITY_VERSION_3 = 0x20080522
 _SIOCSIFFLAGS, _IFF_UP, _IFF_LOOPBACK, _IFF_RUNNING = 0x8914, 0x1, 0x8, 0x40
 _LIMITS = {
     "as": resource.RLIMIT_AS,
@@ -101,6 +104,26 @@ _LIMITS = {
     "core": resource.RLIMIT_CORE,
 }
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _maps_nobody() -> bool:
+    """Whether uid 65534 exists in this process's user namespace (the host's, when root
+    started the template; only the starting user, as 0, when another user did).
+    """
+    with open("/proc/self/uid_map", encoding="ascii") as uid_map:
+        for line in uid_map:
+            first, _outside, count = map(int, line.split())
+            if first <= NOBODY < first + count:
+                return True
+    return False
+
+
+USER_NAMESPACE = not _maps_nobody()
+"""Whether the template runs in a user namespace of a non-root host user, where that user is
+its only uid (0). Then each kernel or program enters a user namespace of its own to be 65534
+(`_own_users`), and inits are forked through a middle child (`_fork_init_through_middle`).
+Else root started it: code becomes the host's uid 65534.
+"""
 
 
 def _check(result: int, what: str) -> None:
@@ -253,6 +276,8 @@ def main() -> None:
     gc.freeze()  # the collector leaves the template's objects alone: fewer copied pages
     children = _Children()
     signal.signal(signal.SIGCHLD, children.reap)
+    if USER_NAMESPACE:  # inits forked through a middle child become the template's
+        _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl")
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
     below_tmp = _mount_points_below("/tmp")  # each fork starts with the template's mounts
     gates: dict[str, tuple[int, int]] = {}
@@ -315,6 +340,8 @@ class _Children:
 
 def _fork_init(own_pids: int) -> int:
     """Forks a child that is pid 1 of a new pid namespace (the template stays in its own)."""
+    if USER_NAMESPACE:
+        return _fork_init_through_middle()
     _check(_libc.unshare(_NEWPID), "unshare")
     try:
         pid = os.fork()
@@ -326,13 +353,40 @@ def _fork_init(own_pids: int) -> int:
     return pid
 
 
+def _fork_init_through_middle() -> int:
+    """`_fork_init` for a template in a user namespace, which may make pid namespaces but
+    not enter the host's again: a middle child makes one, forks the init into it, says the
+    init's pid and exits; the init becomes the template's child (a subreaper).
+    """
+    said, say = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        os.close(said)
+        try:
+            _check(_libc.unshare(_NEWPID), "unshare")
+            init = os.fork()
+            if init == 0:
+                os.close(say)
+                return 0
+            _write_all(say, str(init).encode())
+        except BaseException:
+            traceback.print_exc()
+        os._exit(0)
+    os.close(say)
+    pid = _read_all(said)
+    os.close(said)
+    os.waitpid(middle, 0)
+    if not pid:
+        raise OSError("the middle child made no init (see the template's log)")
+    return int(pid)
+
+
 def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: list[str]) -> None:
     """Pid 1 of the kernel's (or program's) namespaces: isolates itself, waits for "go" (it
     is in its cgroup then), forks the kernel (or program), reaps, and reports its exit.
     `below_tmp` are the outermost mount points below /tmp.
     """
     try:
-        _die_with_parent()
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)
@@ -351,15 +405,16 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
         _mount(f"{request['dir']}/work", WORKDIR, None, _MS_BIND, "")
         if not program:  # a program has no sockets: its working directory is all it writes
             _mount(f"{request['dir']}/run", RUN_DIR, None, _MS_BIND, "")
-        _mount("tmpfs", KERNELS, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4096,mode=755")
+        _mount("tmpfs", KERNELS, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4096,mode=555")
         _private_tmp(request["tmp_bytes"], below_tmp, parking=KERNELS)
         _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
         socket.sethostname("sandbox")
         _loopback_up()
-        go = _read_all(gate)
+        go = _read_all(gate)  # ends early when the template dies
         os.close(gate)
         if go[:1] != b"g":
             os._exit(0)
+        _die_with_parent()  # not before: a middle child may have been its parent
         sent = json.loads(go[1:])
         request["limits"] = sent["limits"]
         if program:  # opened before the program exists: it gets the descriptors only
@@ -461,19 +516,61 @@ def _loopback_up() -> None:
 
 def _unprivileged(limits: dict[str, int]) -> None:
     """In the working directory, as uid 65534 without capabilities or new privileges, under
-    `limits`; killed when its init dies.
+    `limits` (never above the template's own hard limits); killed when its init dies.
     """
     _die_with_parent()
     os.chdir(WORKDIR)
+    if USER_NAMESPACE:  # a user namespace of its own, before the limits: see `_own_users`
+        _own_users()
     for name, value in limits.items():
+        _soft, hard = resource.getrlimit(_LIMITS[name])
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(_LIMITS[name], (value, value))
     for capability in range(64):
         if _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
             break
-    os.setgroups([])
-    os.setresgid(NOBODY, NOBODY, NOBODY)
-    os.setresuid(NOBODY, NOBODY, NOBODY)  # clears every capability
+    if not USER_NAMESPACE:
+        os.setgroups([])
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)
+    _no_capabilities()
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+
+
+def _own_users() -> None:
+    """Enters a new user namespace whose only user and group, 65534, are the template's
+    (the host user who started it). The limits come after: a process count then counts
+    this kernel's (or program's) processes alone, not every sandbox of that user.
+    """
+    _check(_libc.unshare(_NEWUSER), "unshare")
+    for name, text in (
+        ("setgroups", "deny"),
+        ("uid_map", f"{NOBODY} 0 1"),
+        ("gid_map", f"{NOBODY} 0 1"),
+    ):
+        with open(f"/proc/self/{name}", "w", encoding="ascii") as file:
+            file.write(text)
+
+
+class _CapabilityHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapabilitySet(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def _no_capabilities() -> None:
+    """Empties the effective, permitted and inheritable capability sets (a user namespace's
+    creator holds every capability in it, whatever its uid).
+    """
+    header = _CapabilityHeader(_CAPABILITY_VERSION_3, 0)
+    empty = (_CapabilitySet * 2)()
+    _check(_libc.capset(ctypes.byref(header), empty), "capset")
 
 
 def _kernel(request: dict[str, Any], app: KernelApp) -> None:

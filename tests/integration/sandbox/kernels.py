@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 
-from harmony_agent.sandbox import KernelPool, Sandbox, SandboxConfig
+import pytest
+from harmony_agent.sandbox import (
+    IsolationReport,
+    KernelPool,
+    Sandbox,
+    SandboxConfig,
+    check_isolation,
+)
 
 FAST = SandboxConfig(
     cell_timeout_s=2.0,
@@ -31,3 +39,27 @@ async def open_sandbox(kind: str, config: SandboxConfig = FAST) -> AsyncIterator
     else:
         async with Sandbox(config) as sandbox:
             yield sandbox
+
+
+def cgroups_here() -> bool:
+    """Whether kernels and programs get a cgroup here: as root; as another user only where
+    one is delegated to that user (this suite also runs as a created user: test_as_a_user).
+    """
+    return check_isolation(FAST).cgroup_version is not None
+
+
+needs_cgroup = pytest.mark.skipif(
+    not cgroups_here(), reason="no cgroup for this user here: capped per process only"
+)
+"""For what only a cgroup can do: cap a process tree's memory, list its processes."""
+
+
+def assert_every_layer_this_user_can_have(report: IsolationReport) -> None:
+    """Every layer as root; as another user, every layer but a cgroup where none is
+    delegated to it, which the report then names as missing.
+    """
+    assert report.bubblewrap and report.unprivileged, report.lines()
+    if os.geteuid() == 0 or report.cgroup_version is not None:
+        assert report.complete, report.lines()
+    else:
+        assert not report.memory_capped and any("cgroup" in p for p in report.problems)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 import uuid
@@ -125,6 +126,34 @@ async def test_writes_outside_the_working_directory_fail(jail: Jail) -> None:
     name = f"harmony-escape-{uuid.uuid4().hex}"
     await jail.output(f"open('/tmp/{name}', 'w').write('x')")  # a /tmp of its own ...
     assert not await asyncio.to_thread(Path("/tmp", name).exists)  # ... not the host's
+
+
+WRITABLE = """
+import json, os
+mounts = {}  # mount point: mounted read-write
+for line in open('/proc/self/mountinfo'):
+    fields = line.split()
+    mounts[fields[4]] = 'rw' in fields[5].split(',')
+writable = []
+for top, read_write in mounts.items():
+    if not read_write or top.startswith(('/proc', '/sys', '/dev')):
+        continue  # nothing on a read-only mount is writable
+    for root, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if os.path.join(root, d) not in mounts]
+        if os.access(root, os.W_OK):
+            writable.append(root)
+print(json.dumps(writable))
+"""
+
+
+async def test_nothing_but_its_own_directories_is_writable(jail: Jail) -> None:
+    """Found by walking every read-write mount: the directories bubblewrap and the template
+    made belong to whoever started them, the code's own user on the host when that is not
+    root (the root file system, /etc, /run and /sandbox were writable for such a user).
+    """
+    writable = json.loads(await jail.output(WRITABLE))
+    own = ("/mnt/data", "/run/kernel", "/tmp")
+    assert [d for d in writable if not d.startswith(own)] == []
 
 
 async def test_host_files_are_unreadable(jail: Jail) -> None:

@@ -15,7 +15,14 @@ import pytest_asyncio
 from harmony_agent.sandbox import Sandbox, check_isolation
 from harmony_agent.sandbox._kernel import _remove_orphans
 
-from .kernels import FAST, KINDS, open_sandbox
+from .kernels import (
+    FAST,
+    KINDS,
+    assert_every_layer_this_user_can_have,
+    cgroups_here,
+    needs_cgroup,
+    open_sandbox,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -28,8 +35,7 @@ async def jail(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
 
 
 async def test_every_layer_is_active_on_this_host() -> None:
-    report = check_isolation(FAST)
-    assert report.complete, report.lines()
+    assert_every_layer_this_user_can_have(check_isolation(FAST))
 
 
 async def raises(sandbox: Sandbox, code: str, *errors: str) -> str:
@@ -89,6 +95,8 @@ async def test_fork_bomb_is_capped() -> None:
         assert int(forks) < FAST.max_processes
         assert error == "BlockingIOError"
         cgroup = sandbox.kernel.cgroup
+        if not cgroups_here():  # the process count of its own user namespace capped it
+            return
         assert cgroup is not None and len(cgroup.pids()) <= FAST.max_processes
     assert cgroup.pids() == []  # closing killed every process of the tree
 
@@ -126,7 +134,7 @@ def running_with(text: str) -> list[int]:
 
 @pytest.mark.parametrize("mode", ["start", "fork"])
 async def test_killing_the_parent_leaves_no_kernel_behind(mode: str) -> None:
-    if not check_isolation(FAST).cgroup_version:
+    if not cgroups_here():
         pytest.skip("finding the kernel's processes needs its cgroup")
     parent = await asyncio.create_subprocess_exec(
         sys.executable, "-c", _ORPHAN, mode, stdout=subprocess.PIPE
@@ -152,6 +160,7 @@ async def test_killing_the_parent_leaves_no_kernel_behind(mode: str) -> None:
     assert not await asyncio.to_thread(Path(info["root"]).exists)
 
 
+@needs_cgroup
 async def test_memory_of_the_whole_process_tree_is_capped(jail: Sandbox) -> None:
     hog = "b = bytearray(200 * 2**20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\nimport time; time.sleep(1)"
     result = await jail.execute(

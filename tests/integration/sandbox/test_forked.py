@@ -12,7 +12,7 @@ from harmony_agent.sandbox import Kernel, KernelPool, Sandbox, check_isolation
 from harmony_agent.sandbox._sandbox import POOL_HINT_AFTER, _StartsWithoutPool
 from harmony_agent.sandbox._template import KernelTemplate
 
-from .kernels import FAST
+from .kernels import FAST, cgroups_here
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -65,6 +65,8 @@ async def test_fork_bomb_in_a_forked_kernel_is_capped(pool: KernelPool) -> None:
         forks, error = (await sandbox.execute(bomb)).stdout.split()
         assert int(forks) < FAST.max_processes and error == "BlockingIOError"
         cgroup = sandbox.kernel.cgroup
+        if not cgroups_here():  # the process count of its own user namespace capped it
+            return
         assert cgroup is not None
     assert cgroup.pids() == []
 
