@@ -92,7 +92,8 @@ _NEWPID, _NEWUSER = 0x20000000, 0x10000000
 _CLONE = 0x00020000 | 0x04000000 | 0x08000000 | 0x40000000  # ns uts ipc net
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 _MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 4096, 8192, 16384, 1 << 18
-_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_SET_CHILD_SUBREAPER = 1, 24, 38, 36
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP = 1, 4, 24
+_PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 36, 38
 _CAPABILITY_VERSION_3 = 0x20080522
 _SIOCSIFFLAGS, _IFF_UP, _IFF_LOOPBACK, _IFF_RUNNING = 0x8914, 0x1, 0x8, 0x40
 _LIMITS = {
@@ -388,6 +389,10 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
     """
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # the code may have its uid on the host (see USER_NAMESPACE): as pid 1 it ignores
+        # signals it has no handler for, and undumpable it cannot be traced or opened
+        handlers = _default_handlers()
+        _check(_libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl")
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)
         os.close(null)
@@ -428,6 +433,8 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
         os.close(host_dir)
         child = os.fork()
         if child == 0:
+            for number, handler in handlers.items():
+                signal.signal(number, handler)
             if program:
                 _program(request, streams)
             assert app is not None  # a kernel is forked only from a template that has one
@@ -446,6 +453,17 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
     except BaseException:
         traceback.print_exc()
         os._exit(70)
+
+
+def _default_handlers() -> dict[int, Any]:
+    """Sets every signal with a Python handler to its default; returns the handlers."""
+    handlers = {}
+    for number in signal.valid_signals():
+        handler = signal.getsignal(number)
+        if callable(handler):
+            handlers[number] = handler
+            signal.signal(number, signal.SIG_DFL)
+    return handlers
 
 
 def _read_all(fd: int) -> bytes:

@@ -156,6 +156,43 @@ async def test_nothing_but_its_own_directories_is_writable(jail: Jail) -> None:
     assert [d for d in writable if not d.startswith(own)] == []
 
 
+async def test_its_init_can_be_neither_signalled_nor_inspected(jail: Jail) -> None:
+    """Pid 1 of a forked kernel's or a program's namespace is its init, which holds the host's
+    directory and may mount: as another user than root the code has the init's uid on the
+    host. (A started kernel's pid 1 is bubblewrap's, which keeps no capability: reaching it
+    gains nothing.)
+    """
+    seen = await jail.output(
+        "import ctypes, json, os, signal, time\n"
+        "for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1):\n"
+        "    try:\n"
+        "        os.kill(1, number)\n"
+        "    except PermissionError:  # another uid's (as root)\n"
+        "        pass\n"
+        "time.sleep(0.2)\n"
+        "reached = []\n"
+        "try:\n"
+        "    for fd in os.listdir('/proc/1/fd'):\n"
+        "        os.close(os.open(f'/proc/1/fd/{fd}', os.O_PATH))\n"
+        "        reached.append(fd)\n"
+        "except OSError:\n"
+        "    pass\n"
+        "for path in ('/proc/1/root/', '/proc/1/cwd/'):\n"
+        "    try:\n"
+        "        os.listdir(path)\n"
+        "        reached.append(path)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "if libc.ptrace(16, 1, None, None) == 0:  # PTRACE_ATTACH\n"
+        "    reached.append('ptrace')\n"
+        "status = dict(line.split(':', 1) for line in open('/proc/1/status'))\n"
+        "print(json.dumps([reached, status['CapPrm'].strip()]))"
+    )
+    reached, capabilities = json.loads(seen)
+    assert reached == [] or capabilities == "0000000000000000", (reached, capabilities)
+
+
 async def test_host_files_are_unreadable(jail: Jail) -> None:
     await fails_with(jail, "open('/etc/shadow').read()", "FileNotFoundError", "PermissionError")
     await fails_with(
