@@ -18,16 +18,17 @@ import asyncio
 import contextlib
 import errno
 import os
+import shutil
 import stat
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harmony_agent.sandbox._errors import CopyError, CopyLimitExceeded
 
-__all__ = ["CopiedTree", "CopyLimits", "copy_tree", "write_files"]
+__all__ = ["CopiedTree", "CopyLimits", "copy_in", "copy_tree", "copy_tree_now", "write_files"]
 
 _CHUNK = 1 << 20
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
@@ -89,9 +90,25 @@ async def copy_tree(
     """
     stop = threading.Event()
     try:
-        return await asyncio.to_thread(_copy, source, target, limits or CopyLimits(), owner, stop)
+        return await asyncio.to_thread(copy_tree_now, source, target, limits, owner, stop)
     finally:
         stop.set()
+
+
+def copy_in(files: Sequence[Path], target: Path, *, owner: int | None = None) -> None:
+    """Copies each of the host's `files` (files or directories: the developer's, so links
+    are followed) into the directory `target` under its own name; with `owner`, owned by
+    that uid and gid. Blocking.
+    """
+    for source in files:
+        copy = target / source.name
+        if source.is_dir():
+            shutil.copytree(source, copy)
+        else:
+            shutil.copy2(source, copy)
+        if owner is not None:
+            for path in [copy, *(copy.rglob("*") if copy.is_dir() else ())]:
+                os.chown(path, owner, owner)
 
 
 def write_files(target: Path, files: Mapping[str, bytes], *, owner: int | None = None) -> None:
@@ -133,10 +150,15 @@ def _write_file(root: int, parts: list[str], data: bytes, owner: int | None) -> 
         os.close(fd)
 
 
-def _copy(
-    source: Path, target: Path, limits: CopyLimits, owner: int | None, stop: threading.Event
+def copy_tree_now(
+    source: Path,
+    target: Path,
+    limits: CopyLimits | None = None,
+    owner: int | None = None,
+    stop: threading.Event | None = None,
 ) -> CopiedTree:
-    walk = _Walk(limits, owner, stop)
+    """`copy_tree`, blocking (for a caller in a thread); it stops once `stop` is set."""
+    walk = _Walk(limits or CopyLimits(), owner, stop or threading.Event())
     try:
         with (
             _closing(os.open(source, _DIRECTORY)) as source_fd,

@@ -55,6 +55,8 @@ class ProgramResult:
     of its last process. `cpu_s`: CPU time of the task's processes (None when it was killed
     before its init could count it). `peak_memory_bytes`: the most memory the task used at
     once (its cgroup's peak; without a cgroup, its largest process's peak resident size).
+    `not_copied`: what the `directory` given held that was not copied, by kind (e.g.
+    "2 symbolic links"); None when everything was.
     """
 
     exit_code: int | None
@@ -65,6 +67,7 @@ class ProgramResult:
     duration_s: float = 0.0
     cpu_s: float | None = None
     peak_memory_bytes: int | None = None
+    not_copied: str | None = None
 
     @property
     def ok(self) -> bool:

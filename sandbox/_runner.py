@@ -35,7 +35,7 @@ from harmony_agent.sandbox._errors import (
     KernelStartError,
     SandboxClosed,
 )
-from harmony_agent.sandbox._files import write_files
+from harmony_agent.sandbox._files import CopyLimits, copy_tree_now, write_files
 from harmony_agent.sandbox._isolation import IsolationReport, check_isolation
 from harmony_agent.sandbox._kernel import make_root
 from harmony_agent.sandbox._launch import NOBODY, kernel_limits
@@ -112,15 +112,20 @@ class ProgramRunner:
         *,
         stdin: str | bytes = b"",
         files: Mapping[str, str | bytes] | None = None,
+        directory: Path | None = None,
         timeout_s: float | None = None,
     ) -> ProgramResult:
-        """Runs `code` in a fresh sandbox with `stdin` on its standard input and `files`
-        (relative path: content) in its working directory; kills every process of it after
-        `timeout_s` (default: the config's `cell_timeout_s`).
+        """Runs `code` in a fresh sandbox with `stdin` on its standard input and, in its
+        working directory, a copy of what the host `directory` holds (directories and
+        regular files only, no link followed; what else was there the result's
+        `not_copied` says) and `files` (relative path: content); kills every process of it
+        after `timeout_s` (default: the config's `cell_timeout_s`).
 
-        Raises `CopyError` for a file path outside the working directory, `SandboxClosed`
-        before `start` or after `aclose`, `KernelStartError` when the template or the
-        program's init fails (with what it said).
+        Raises `CopyError` for a file path outside the working directory or a copy the host
+        fails, `CopyLimitExceeded` when `directory` holds more than 10,000 entries, a file
+        over `max_file_mb` or 1 GiB in all, `SandboxClosed` before `start` or after
+        `aclose`, `KernelStartError` when the template or the program's init fails (with
+        what it said).
         """
         self._require()
         report = self.report
@@ -135,7 +140,7 @@ class ProgramRunner:
         try:
             filling = asyncio.ensure_future(
                 asyncio.to_thread(
-                    task.fill, stdin.encode() if isinstance(stdin, str) else stdin, given
+                    task.fill, stdin.encode() if isinstance(stdin, str) else stdin, given, directory
                 )
             )
             try:
@@ -236,6 +241,7 @@ class _Task:
         self._usage: dict[str, float] = {}
         self._peak: int | None = None
         self._oom_kills = 0
+        self._not_copied: str | None = None
 
     def prepare(self) -> None:
         """Makes the directory (the output fifos) and takes or makes the cgroup. Blocking."""
@@ -252,11 +258,15 @@ class _Task:
         assert self._root is not None
         self._init = await self._template.fork_program(self._root, self._cgroup)
 
-    def fill(self, stdin: bytes, files: Mapping[str, bytes]) -> None:
-        """Writes the program's stdin and its files. Blocking."""
+    def fill(self, stdin: bytes, files: Mapping[str, bytes], directory: Path | None) -> None:
+        """Writes the program's stdin, copies `directory` and writes its files. Blocking."""
         assert self._root is not None
         (self._root / "host" / "stdin").write_bytes(stdin)
         owner = NOBODY if self._report.layers.setpriv else None
+        if directory is not None:
+            limits = CopyLimits(file_bytes=self._config.max_file_mb << 20)
+            copied = copy_tree_now(directory, self._root / "work", limits, owner)
+            self._not_copied = copied.skipped_summary()
         write_files(self._root / "work", files, owner=owner)
 
     async def run(self, code: str, limits: dict[str, int], limit_s: float) -> ProgramResult:
@@ -300,6 +310,7 @@ class _Task:
             duration_s=round(duration, 6),
             cpu_s=None if cpu is None else round(cpu, 6),
             peak_memory_bytes=peak,
+            not_copied=self._not_copied,
         )
 
     def _account(self) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import shutil
 from pathlib import Path
 
 from harmony_agent.sandbox._config import WORKDIR, SandboxConfig
 from harmony_agent.sandbox._errors import ConfigError, IsolationUnavailable, SandboxClosed
+from harmony_agent.sandbox._files import copy_in
 from harmony_agent.sandbox._isolation import IsolationReport, check_isolation
 from harmony_agent.sandbox._kernel import Kernel
 from harmony_agent.sandbox._launch import NOBODY
@@ -90,7 +89,8 @@ class Sandbox:
         self._kernel, self._report = kernel, report
         if self.config.files:
             try:
-                await asyncio.to_thread(_copy_in, self.config.files, kernel.workdir, report)
+                owner = NOBODY if report.layers.setpriv else None
+                await asyncio.to_thread(copy_in, self.config.files, kernel.workdir, owner=owner)
             except BaseException:
                 await self.aclose()
                 raise
@@ -136,15 +136,3 @@ class Sandbox:
         if self._kernel is None:
             raise SandboxClosed("the sandbox is not started or already closed")
         return self._kernel
-
-
-def _copy_in(files: tuple[Path, ...], workdir: Path, report: IsolationReport) -> None:
-    for source in files:
-        target = workdir / source.name
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)
-        if report.layers.setpriv:
-            for path in [target, *(target.rglob("*") if target.is_dir() else ())]:
-                os.chown(path, NOBODY, NOBODY)

@@ -121,7 +121,9 @@ class ProgramOutcome:
             status = ProgramStatus.TIMED_OUT
         else:
             status = ProgramStatus.PASSED if result.ok else ProgramStatus.FAILED
-        return cls(task_id, status, **asdict(result))
+        fields = asdict(result)
+        del fields["not_copied"]  # a batch of programs copies no directory in
+        return cls(task_id, status, **fields)
 
     def record(self) -> dict[str, Any]:
         """The JSON line for the results file."""

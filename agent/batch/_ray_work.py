@@ -71,7 +71,11 @@ class AgentWork(RayWork[Task, TaskOutcome]):
     async def open(self) -> AsyncIterator[Callable[[Task], Awaitable[TaskOutcome]]]:
         """Opens the agent (its engine, its tools); gives `TaskRunner.run` on it."""
         async with self.open_agent() as agent:
-            yield TaskRunner(agent, traces_dir=self.traces_dir, secrets=self.secrets).run
+            runner = TaskRunner(agent, traces_dir=self.traces_dir, secrets=self.secrets)
+            try:
+                yield runner.run
+            finally:
+                await runner.aclose()
 
     def lost(self, task_id: str, error: str) -> TaskOutcome:
         """An `ERROR` outcome of kind `WorkerLost`."""

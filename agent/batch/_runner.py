@@ -54,9 +54,12 @@ class BatchRunner:
         for task in tasks:
             queue.put_nowait(task)
         workers = min(self._concurrency, queue.qsize())
-        async with asyncio.TaskGroup() as group:
-            for _ in range(workers):
-                group.create_task(self._work(queue))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(self._work(queue))
+        finally:
+            await self._task_runner.aclose()
 
     async def _work(self, queue: asyncio.Queue[Task]) -> None:
         while not queue.empty():

@@ -13,6 +13,7 @@ from harmony_agent._errors import HarmonyAgentError
 from harmony_agent._events import Event
 from harmony_agent._redact import Redactor
 from harmony_agent._result import RunResult
+from harmony_agent.batch._checks import CheckRunners
 from harmony_agent.batch._outcome import Status, TaskOutcome, judge_answer
 from harmony_agent.batch._task_sandbox import CheckRun, TaskSandbox
 from harmony_agent.batch._tasks import Task
@@ -26,7 +27,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 class TaskRunner:
     """Runs tasks on `agent` and judges them, recording nothing but their traces: with
     `traces_dir`, each task's run is traced to `<traces_dir>/<id>.jsonl`, with `secrets`
-    (and strings shaped like API keys) redacted.
+    (and strings shaped like API keys) redacted. Python checks run as one-shot programs of a
+    runner started at the first check; `aclose` ends it.
     """
 
     def __init__(
@@ -35,6 +37,7 @@ class TaskRunner:
         self._agent = agent
         self._traces_dir = traces_dir
         self._secrets = tuple(secrets)
+        self._check_runners = CheckRunners()
 
     async def run(self, task: Task) -> TaskOutcome:
         """Runs `task`; what the infrastructure fails at becomes an `ERROR` outcome."""
@@ -48,7 +51,9 @@ class TaskRunner:
             result = await agent.arun(task.prompt, on_event=trace or _no_event)
             check = None
             if result.ok and sandbox is not None and task.check and task.check.python:
-                check = await sandbox.check(task.check.python, result.final_text)
+                check = await sandbox.check(
+                    task.check.python, result.final_text, self._check_runners
+                )
         except HarmonyAgentError as error:
             if trace is not None:
                 trace.error(error)
@@ -65,6 +70,10 @@ class TaskRunner:
             if trace is not None:
                 trace.close()
         return _judge(task, result, check, time.monotonic() - started)
+
+    async def aclose(self) -> None:
+        """Ends what the checks run in (started again by a later `run`)."""
+        await self._check_runners.aclose()
 
     def _trace(self, task: Task) -> TraceWriter | None:
         if self._traces_dir is None:

@@ -457,7 +457,7 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
 
 def _default_handlers() -> dict[int, Any]:
     """Sets every signal with a Python handler to its default; returns the handlers."""
-    handlers = {}
+    handlers: dict[int, Any] = {}
     for number in signal.valid_signals():
         handler = signal.getsignal(number)
         if callable(handler):

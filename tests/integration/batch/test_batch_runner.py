@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from harmony_agent import Agent
 from harmony_agent.batch import BatchRunner, Check, ResultsFile, Status, Task, read_tasks
 from harmony_agent.engines import ScriptedEngine
-from harmony_agent.sandbox import SandboxConfig
+from harmony_agent.sandbox import Kernel, KernelPool, SandboxConfig
 from harmony_agent.tools.python import PythonTool
 
 from tests.fakes import final, python_call
 from tests.integration.batch.runner import run_batch
+from tests.integration.sandbox.kernels import FAST
 
 
 def test_read_tasks_reports_bad_lines_and_keeps_the_rest(tmp_path: Path) -> None:
@@ -190,3 +192,34 @@ async def test_python_checks_read_the_files_the_run_left_and_its_answer(tmp_path
     assert records["fresh"]["status"] == Status.PASSED, records["fresh"]["check_output"]
     assert records["variables"]["status"] == Status.FAILED, "the model's variables stay behind"
     assert "NameError" in records["variables"]["check_output"]
+
+
+async def test_tasks_without_files_take_their_kernel_from_the_agents_pool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acquired: list[Kernel] = []
+    acquire = KernelPool.acquire
+
+    async def counted(pool: KernelPool) -> Kernel:
+        acquired.append(await acquire(pool))
+        return acquired[-1]
+
+    monkeypatch.setattr(KernelPool, "acquire", counted)
+    (tmp_path / "data.txt").write_text("given", encoding="utf-8")
+    code = "import os\nopen('seen', 'w').write(str(sorted(os.listdir('.'))))"
+    scripts = {key: [python_call(code), final("ok")] for key in ("0", "1", "2", "file")}
+    check = Check(python="print(open('seen').read())")
+    tasks = [Task(id=str(n), prompt=str(n), check=check) for n in range(3)] + [
+        Task(id="file", prompt="file", files=(tmp_path / "data.txt",), check=check)
+    ]
+    async with KernelPool(FAST, size=1, fork=True) as pool:
+        agent = Agent(
+            engine=ScriptedEngine.routed(scripts),
+            reasoning="low",
+            tools=[PythonTool(pool=pool)],
+        )
+        records = await run_batch(agent, tasks, tmp_path)
+    assert len(acquired) == 3  # the task with a file of its own starts a kernel with it
+    assert all(records[id]["status"] == Status.PASSED for id in records), records
+    assert records["file"]["check_output"] == "['data.txt', 'seen']"
+    assert records["0"]["check_output"] == "['seen']"

@@ -1,16 +1,20 @@
 """Python checks run where the model's code cannot reach them: in a fresh sandbox that gets a
 bounded copy of the files the run left (regular files and directories only), never a module
-imported from them unless the check asks for it.
+imported from them unless the check asks for it. Each test runs with checks as one-shot
+programs and, as where the host cannot run those, in fresh kernels.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from harmony_agent import Agent
 from harmony_agent.batch import Check, Status, Task
 from harmony_agent.engines import ScriptedEngine
+from harmony_agent.sandbox import IsolationUnavailable, ProgramResult, ProgramRunner
 from harmony_agent.tools.python import PythonTool
 
 from tests.fakes import final, python_call
@@ -22,6 +26,20 @@ CONFIG = FAST.model_copy(update={"cell_timeout_s": 30.0})
 
 FORGE = "get_ipython().input_transformers_post.append(lambda lines: ['pass'])"
 """Model code that turns every later cell of its kernel into `pass`."""
+
+
+@pytest.fixture(autouse=True, params=["programs", "kernels"])
+def checks_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Where the checks run: one-shot programs, or kernels (one-shot programs made
+    unavailable, as on a host without bubblewrap).
+    """
+    if request.param == "kernels":
+
+        async def unavailable(runner: ProgramRunner) -> None:
+            raise IsolationUnavailable("one-shot programs are off for this test")
+
+        monkeypatch.setattr(ProgramRunner, "start", unavailable)
+    yield request.param
 
 
 def agent(scripts: dict[str, list[str]]) -> Agent:
@@ -136,3 +154,45 @@ async def test_modules_the_model_left_are_imported_only_on_purpose(tmp_path: Pat
     assert records["yaml"]["status"] == Status.FAILED, "the planted yaml.py was imported"
     assert "AssertionError" in records["yaml"]["check_output"]
     assert records["helper"]["status"] == Status.PASSED, records["helper"]["check_output"]
+
+
+async def test_a_batch_checks_in_programs_of_one_runner_or_says_why_not(
+    tmp_path: Path,
+    checks_in: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    starts: list[ProgramRunner] = []
+    runs: list[ProgramResult] = []
+    start, run = ProgramRunner.start, ProgramRunner.run
+
+    async def counted_start(runner: ProgramRunner) -> None:
+        starts.append(runner)
+        await start(runner)
+
+    async def counted_run(runner: ProgramRunner, code: str, **options: object) -> ProgramResult:
+        runs.append(await run(runner, code, **options))  # type: ignore[arg-type]
+        return runs[-1]
+
+    if checks_in == "programs":
+        monkeypatch.setattr(ProgramRunner, "start", counted_start)
+    monkeypatch.setattr(ProgramRunner, "run", counted_run)
+    scripts = {
+        f"task-{n}": [python_call(f"open('n', 'w').write('{n}')"), final(str(n))] for n in range(6)
+    }
+    check = "assert open('n').read() == final_answer\nassert int(final_answer) % 2 == 0, 'odd'"
+    tasks = [Task(id=str(n), prompt=f"task-{n}", check=Check(python=check)) for n in range(6)]
+    with caplog.at_level(logging.WARNING, logger="harmony_agent.batch"):
+        records = await run_batch(agent(scripts), tasks, tmp_path)
+    warnings = [r.getMessage() for r in caplog.records if "fresh kernel each" in r.getMessage()]
+    statuses = [records[str(n)]["status"] for n in range(6)]
+    assert statuses == [Status.PASSED, Status.FAILED] * 3
+    if checks_in == "programs":
+        assert len(starts) == 1 and len(runs) == 6  # one runner for the batch, a program each
+        assert 'File "<check>", line 2, in <module>' in records["1"]["check_output"]
+        assert "AssertionError: odd" in records["1"]["check_output"]
+        assert "the check exited with status 1" in records["1"]["check_output"]
+        assert warnings == []
+    else:
+        assert runs == []
+        assert len(warnings) == 1 and "one-shot programs are off" in warnings[0]

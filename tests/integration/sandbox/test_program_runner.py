@@ -269,8 +269,10 @@ async def test_a_failing_init_is_an_error_with_its_words(
 ) -> None:
     fill = _Task.fill
 
-    def planted(task: _Task, stdin: bytes, files: Mapping[str, bytes]) -> None:
-        fill(task, stdin, files)
+    def planted(
+        task: _Task, stdin: bytes, files: Mapping[str, bytes], directory: Path | None
+    ) -> None:
+        fill(task, stdin, files, directory)
         assert task._root is not None
         stdin_file = task._root / "host" / "stdin"
         stdin_file.unlink()
@@ -340,3 +342,23 @@ async def test_programs_fork_from_a_template_without_ipykernel(runner: ProgramRu
             await template.fork(template.new_root(), None, connection_info("/run/kernel", "k"))
     finally:
         await template.aclose()
+
+
+async def test_a_directory_is_copied_in_without_its_links_and_special_files(
+    runner: ProgramRunner, tmp_path: Path
+) -> None:
+    given = tmp_path / "given"
+    (given / "sub").mkdir(parents=True)
+    (given / "sub" / "data.txt").write_text("inside")
+    (given / "top.txt").write_text("top")
+    (given / "passwd").symlink_to("/etc/passwd")
+    os.mkfifo(given / "pipe")
+    result = await runner.run(
+        "import os\nprint(sorted(os.listdir('.')), open('sub/data.txt').read(),"
+        " os.stat('top.txt').st_uid)",
+        directory=given,
+        files={"extra.txt": "x"},
+    )
+    assert result.stdout == "['extra.txt', 'sub', 'top.txt'] inside 65534\n", result.stderr
+    assert result.not_copied == "1 fifo, 1 symbolic link"
+    assert (await runner.run("pass", directory=tmp_path / "given" / "sub")).not_copied is None
