@@ -23,7 +23,7 @@ USER = "harmony-sandbox-test"
 """The created user: a system account without a home or a login shell."""
 
 _ENTER = r"""
-import ctypes, os, stat, sys
+import ctypes, os, sys
 libc = ctypes.CDLL(None, use_errno=True)
 
 def mount(source, target, fstype, flags, data):
@@ -31,8 +31,8 @@ def mount(source, target, fstype, flags, data):
         error = ctypes.get_errno()
         raise OSError(error, f"mount {target}: {os.strerror(error)}")
 
-uid, gid, home, closed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-command = sys.argv[5:]
+user, uid, gid, home, closed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:6]
+command = sys.argv[6:]
 for directory in closed.split("\0") if closed else ():
     original = os.open(directory, os.O_PATH | os.O_DIRECTORY)
     entries = list(os.scandir(directory))
@@ -52,7 +52,7 @@ os.setgroups([])
 os.setresgid(gid, gid, gid)
 os.setresuid(uid, uid, uid)
 os.chdir(os.environ.get("PWD", "/"))
-os.execvpe(command[0], command, {**os.environ, "HOME": home, "USER": "harmony-sandbox-test"})
+os.execvpe(command[0], command, {**os.environ, "HOME": home, "USER": user})
 """
 
 
@@ -104,7 +104,8 @@ def run_as_user(
     os.chown(home, user.pw_uid, user.pw_gid)
     needed = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable), cwd]
     closed = "\0".join(_closed_directories(needed))
-    enter = [sys.executable, "-c", _ENTER, str(user.pw_uid), str(user.pw_gid), str(home), closed]
+    ids = [USER, str(user.pw_uid), str(user.pw_gid)]
+    enter = [sys.executable, "-c", _ENTER, *ids, str(home), closed]
     return subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "--", *enter, *command],
         cwd=cwd,
