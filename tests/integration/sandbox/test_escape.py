@@ -102,7 +102,7 @@ async def test_fork_bomb_is_capped() -> None:
 
 
 _ORPHAN = """
-import asyncio, json, sys
+import asyncio, json, os, sys
 from harmony_agent.sandbox import KernelPool, Sandbox, SandboxConfig
 
 async def main(fork):
@@ -110,11 +110,19 @@ async def main(fork):
     pool = KernelPool(config, size=1, fork=True) if fork else None
     sandbox = Sandbox(config, pool=pool)
     await sandbox.start()
-    await sandbox.execute("1")
-    cgroup = sandbox.kernel.cgroup
-    print(json.dumps({"procs": [str(p) for p in cgroup.procs_files],
-                      "root": str(sandbox.kernel.root)}), flush=True)
+    await sandbox.execute("import subprocess; subprocess.Popen(['sleep', '600'])")
+    kernel = sandbox.kernel
+    procs = [str(p) for p in kernel.cgroup.procs_files] if kernel.cgroup else []
+    print(json.dumps({"pids": [kernel.pid, *descendants(kernel.pid)], "procs": procs,
+                      "root": str(kernel.root)}), flush=True)
     await asyncio.sleep(600)
+
+def descendants(pid):
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        for child in open(f"/proc/{pid}/task/{task}/children").read().split():
+            found += [int(child), *descendants(int(child))]
+    return found
 
 asyncio.run(main(sys.argv[1] == "fork"))
 """
@@ -134,30 +142,46 @@ def running_with(text: str) -> list[int]:
 
 @pytest.mark.parametrize("mode", ["start", "fork"])
 async def test_killing_the_parent_leaves_no_kernel_behind(mode: str) -> None:
-    if not cgroups_here():
-        pytest.skip("finding the kernel's processes needs its cgroup")
+    """The kernel's processes (a `sleep` it started among them) end with the process that
+    owns the sandbox, found by their pids and, where there is one, by the kernel's cgroup.
+    """
     parent = await asyncio.create_subprocess_exec(
         sys.executable, "-c", _ORPHAN, mode, stdout=subprocess.PIPE
     )
     assert parent.stdout is not None
     line = await asyncio.wait_for(parent.stdout.readline(), 60)
     info = json.loads(line)
-    procs = [Path(p) for p in info["procs"]]
-    assert any(p.read_text().split() for p in procs)  # the kernel runs
+    pids, procs = info["pids"], [Path(p) for p in info["procs"]]
+    assert len(pids) >= 3 and _alive(pids) == pids  # a wrapper or init, the kernel, sleep
+    assert cgroups_here() == any(p.read_text().split() for p in procs)
     parent.send_signal(signal.SIGKILL)
     await parent.wait()
     # the wrappers (bubblewrap, a kernel template) go too: their command lines name the root
     marker = str(Path(info["root"]).parent.parent if mode == "fork" else Path(info["root"]))
     for _ in range(100):
-        if not any(p.read_text().split() for p in procs) and not running_with(marker):
+        if not _alive(pids) and not running_with(marker):
             break
         await asyncio.sleep(0.05)
+    assert _alive(pids) == []
     assert [p.read_text().split() for p in procs] == [[] for _ in procs]
     assert await asyncio.to_thread(running_with, marker) == []
     # what a killed parent could not clean up goes with the next process's first kernel
     await asyncio.to_thread(_remove_orphans.__wrapped__)
     assert not any(p.parent.exists() for p in procs)
     assert not await asyncio.to_thread(Path(info["root"]).exists)
+
+
+def _alive(pids: list[int]) -> list[int]:
+    """Those of `pids` that still run (a zombie has ended)."""
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
 
 
 @needs_cgroup
