@@ -147,7 +147,7 @@ class TaskSandbox(BuiltinTool):
                     note = None
             program = _PROGRAM.format(prepare=_PREPARE.format(answer=final_answer), code=code)
             result = await runner.run(program, directory=copy)
-        return _program_check(result, config, note)
+        return _check_run(result, config, note)
 
     async def _check_in_kernel(
         self, run: PythonSession | None, code: str, final_answer: str
@@ -168,13 +168,7 @@ class TaskSandbox(BuiltinTool):
                 owner = NOBODY if checker.report.layers.setpriv else None
                 note = await self._copy_for_check(run, checker.workdir, owner=owner)
             result = await checker.execute(code)
-        if result.ok:
-            return CheckRun(True, _lines(result.stdout, note))
-        if result.timed_out:
-            reason = f"the check ran past {config.cell_timeout_s:g} s"
-        else:
-            reason = _failure(result)
-        return CheckRun(False, _lines(result.stdout, result.stderr, reason, note))
+        return _check_run(result, config, note)
 
     async def _copy_for_check(
         self, run: PythonSession, target: Path, *, owner: int | None = None
@@ -200,12 +194,16 @@ class TaskSandbox(BuiltinTool):
             await session.aclose()
 
 
-def _program_check(result: ProgramResult, config: SandboxConfig, note: str | None) -> CheckRun:
-    """The check's outcome from its program's result."""
+def _check_run(
+    result: ExecutionResult | ProgramResult, config: SandboxConfig, note: str | None
+) -> CheckRun:
+    """The check's outcome from the result of its code (a cell's or a program's)."""
     if result.ok:
         return CheckRun(True, _lines(result.stdout, note))
     if result.timed_out:
         reason = f"the check ran past {config.cell_timeout_s:g} s"
+    elif isinstance(result, ExecutionResult):
+        reason = _failure(result)
     elif result.memory_killed:
         reason = f"the check was killed at its memory limit ({config.memory_mb} MB)"
     else:
