@@ -54,9 +54,9 @@ from harmony_agent.sandbox._process import (
     log_tail,
 )
 from harmony_agent.sandbox._result import ExecutionResult
-from harmony_agent.sandbox._template import KernelTemplate
+from harmony_agent.sandbox._template import KernelTemplate, memory_directory
 
-__all__ = ["Kernel", "make_root"]
+__all__ = ["Kernel", "make_root", "remove_orphans"]
 
 logger = logging.getLogger("harmony_agent.sandbox")
 
@@ -374,14 +374,16 @@ class Kernel:
 
 
 @functools.cache
-def _remove_orphans() -> None:
+def remove_orphans() -> None:
     """Once per process: removes what killed processes left (their cgroups, directories)."""
     groups = Cgroup.remove_orphans()
     directories = 0
-    for directory in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
-        if directory.is_dir() and not owner_alive(directory.name):
-            shutil.rmtree(directory, ignore_errors=True)
-            directories += 1
+    temporary = Path(tempfile.gettempdir())
+    for place in {temporary, memory_directory() or temporary}:  # kernels', programs' places
+        for directory in place.glob(f"{PREFIX}*"):
+            if directory.is_dir() and not owner_alive(directory.name):
+                shutil.rmtree(directory, ignore_errors=True)
+                directories += 1
     if groups or directories:
         logger.info("removed %d cgroups and %d directories of dead sandboxes", groups, directories)
 
@@ -397,7 +399,7 @@ def make_root(report: IsolationReport, template: KernelTemplate | None) -> Path:
     """Creates a kernel's host directory: `work/` for the code, `host/` for the host only
     (`run/` is made at each start).
     """
-    _remove_orphans()
+    remove_orphans()
     if template is not None:
         root = template.new_root()
     else:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import functools
 import json
 import math
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from harmony_agent.sandbox._cgroup import Cgroup, CgroupPool
@@ -37,17 +38,19 @@ from harmony_agent.sandbox._errors import (
 )
 from harmony_agent.sandbox._files import CopyLimits, copy_tree_now, write_files
 from harmony_agent.sandbox._isolation import IsolationReport, check_isolation
-from harmony_agent.sandbox._kernel import make_root
+from harmony_agent.sandbox._kernel import make_root, remove_orphans
 from harmony_agent.sandbox._launch import NOBODY, kernel_limits
 from harmony_agent.sandbox._output import BoundedText
 from harmony_agent.sandbox._process import log_tail
 from harmony_agent.sandbox._result import ProgramResult
-from harmony_agent.sandbox._template import KernelTemplate, PendingFork
+from harmony_agent.sandbox._template import KernelTemplate, PendingFork, memory_directory
 
 __all__ = ["ProgramRunner"]
 
 _CHUNK = 1 << 16
 _MAX_USAGE_BYTES = 4096
+_SMALL_BYTES = 1 << 20
+"""Stdin and files up to this size are written in the event loop, larger ones in a thread."""
 
 
 class ProgramRunner:
@@ -60,8 +63,10 @@ class ProgramRunner:
     ```
     The config's limits apply to each program (memory, processes, file size, open files,
     network, read-only mounts); `cell_timeout_s` is the default timeout, `output_chars` the
-    characters kept per stream. It needs what the kernel template needs (bubblewrap, as
-    root or as a user with user namespaces): elsewhere `start` raises `IsolationUnavailable`.
+    characters kept per stream. Where a cgroup caps memory, each program's directory is in
+    memory (/dev/shm): the files it writes count toward `memory_mb`. It needs what the
+    kernel template needs (bubblewrap, as root or as a user with user namespaces):
+    elsewhere `start` raises `IsolationUnavailable`.
     """
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
@@ -95,7 +100,11 @@ class ProgramRunner:
                 "one-shot programs need bubblewrap and an unprivileged uid (as forked kernels "
                 "do): " + "; ".join(report.lines())
             )
-        self._template = await KernelTemplate.start(self.config, kernels=False)
+        await asyncio.to_thread(remove_orphans)
+        # a program's files count toward its memory where a cgroup caps it: then they are
+        # in memory, which is several times faster to make and remove than a disk's
+        directory = memory_directory() if report.layers.cgroup else None
+        self._template = await KernelTemplate.start(self.config, kernels=False, directory=directory)
         self._report = report
         self._spare = asyncio.ensure_future(self._new_task())
 
@@ -136,19 +145,13 @@ class ProgramRunner:
             name: data.encode() if isinstance(data, str) else data
             for name, data in (files or {}).items()
         }
+        data = stdin.encode() if isinstance(stdin, str) else stdin
         task = await self._take()
         try:
-            filling = asyncio.ensure_future(
-                asyncio.to_thread(
-                    task.fill, stdin.encode() if isinstance(stdin, str) else stdin, given, directory
-                )
-            )
-            try:
-                await asyncio.shield(filling)
-            except BaseException:  # the thread goes on (when cancelled): let it end first
-                with contextlib.suppress(BaseException):
-                    await filling
-                raise
+            if directory is None and len(data) + sum(map(len, given.values())) <= _SMALL_BYTES:
+                task.fill(data, given, None)  # a few small writes: no thread
+            else:
+                await _in_thread(functools.partial(task.fill, data, given, directory))
             return await task.run(code, limits, limit)
         finally:  # every process of it is gone: the result need not wait for the removal
             self._clean_up(task)
@@ -170,13 +173,10 @@ class ProgramRunner:
     async def _new_task(self) -> _Task:
         """A task with its directory and cgroup made and its init forked, waiting."""
         task = _Task(self.config, self.report, self._require(), self._cgroups)
-        preparing = asyncio.ensure_future(asyncio.to_thread(task.prepare))
         try:
-            await asyncio.shield(preparing)
+            task.prepare()  # a few small files and a kept cgroup: no thread
             await task.fork()
-        except BaseException:  # the thread goes on (when cancelled): remove what it made
-            with contextlib.suppress(BaseException):
-                await preparing
+        except BaseException:
             await task.close()
             raise
         return task
@@ -370,6 +370,17 @@ class _Stream:
             pass
         self._text.add(self._decoder.decode(b"", final=True))
         return self._text.text()
+
+
+async def _in_thread(work: Callable[[], None]) -> None:
+    """Runs `work` in a thread; cancelled, waits for it to end first (it cannot be stopped)."""
+    running = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        await asyncio.shield(running)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            await running
+        raise
 
 
 def _read_usage(path: Path) -> dict[str, float]:

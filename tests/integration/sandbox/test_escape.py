@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from harmony_agent.sandbox import Sandbox, check_isolation
-from harmony_agent.sandbox._kernel import _remove_orphans
+from harmony_agent.sandbox._kernel import remove_orphans
 
 from .kernels import (
     FAST,
@@ -166,7 +166,7 @@ async def test_killing_the_parent_leaves_no_kernel_behind(mode: str) -> None:
     assert [p.read_text().split() for p in procs] == [[] for _ in procs]
     assert await asyncio.to_thread(running_with, marker) == []
     # what a killed parent could not clean up goes with the next process's first kernel
-    await asyncio.to_thread(_remove_orphans.__wrapped__)
+    await asyncio.to_thread(remove_orphans.__wrapped__)
     assert not any(p.parent.exists() for p in procs)
     assert not await asyncio.to_thread(Path(info["root"]).exists)
 

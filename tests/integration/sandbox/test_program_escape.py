@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import signal
 import stat
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from harmony_agent.sandbox import ProgramResult, ProgramRunner
+from harmony_agent.sandbox._kernel import remove_orphans
+from harmony_agent.sandbox._template import memory_directory
 
 from .kernels import FAST, assert_every_layer_this_user_can_have, needs_cgroup
 from .test_escape import running_with
@@ -107,6 +114,36 @@ async def test_memory_of_the_whole_task_is_capped(runner: ProgramRunner) -> None
     assert result.peak_memory_bytes <= FAST.memory_mb << 20
 
 
+@needs_cgroup
+async def test_files_it_writes_count_toward_its_memory(runner: ProgramRunner) -> None:
+    """Where a cgroup caps memory, the working directory is memory (fast to make and remove):
+    writing more than the cap there, in files each under `max_file_mb`, is killed as memory,
+    and nothing of it is left on the host.
+    """
+    directories = runner._require().kernels
+    assert await asyncio.to_thread(memory_directory) in directories.parents
+    assert runner._spare is not None
+    await asyncio.shield(runner._spare)  # the directory the program will run in
+    (made,) = await asyncio.to_thread(lambda: list(directories.iterdir()))
+    result = await runner.run(
+        "chunk = b'x' * 2**20\n"
+        "for number in range(12):\n"
+        "    with open(f'file-{number}', 'wb') as file:\n"
+        "        for _ in range(60):\n"
+        "            file.write(chunk)\n"
+        "print('wrote 720 MiB')",
+        timeout_s=30,
+    )
+    assert result.memory_killed and not result.ok, (result.stdout, result.stderr)
+    assert result.peak_memory_bytes is not None
+    assert result.peak_memory_bytes <= FAST.memory_mb << 20
+    for _ in range(100):  # removed after the result
+        if not await asyncio.to_thread(made.exists):
+            break
+        await asyncio.sleep(0.05)
+    assert not await asyncio.to_thread(made.exists)
+
+
 async def test_fork_bomb_is_capped_and_nothing_outlives_the_task(runner: ProgramRunner) -> None:
     mark = f"{uuid.uuid4().int % 10**6}.5"
     result = await runner.run(
@@ -181,3 +218,46 @@ async def test_links_planted_in_the_working_directory_are_not_followed(
     status = victim.lstat()
     assert victim.read_text() == "root's own file\n"
     assert (status.st_uid, stat.S_IMODE(status.st_mode)) == (os.geteuid(), 0o600)
+
+
+_OWNER = """
+import asyncio, json, sys
+from harmony_agent.sandbox import ProgramRunner, SandboxConfig
+
+async def main(mark):
+    async with ProgramRunner(SandboxConfig()) as runner:
+        print(json.dumps(str(runner._require().root)), flush=True)
+        await runner.run(f"import os; os.execv('/bin/sleep', ['sleep', {mark!r}])", timeout_s=600)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_killing_the_parent_leaves_no_program_behind() -> None:
+    """A process killed while its program runs leaves neither the program nor the template;
+    its directories (in memory, where there is a cgroup) go with the next process's first
+    program.
+    """
+    mark = f"{uuid.uuid4().int % 10**6}.75"
+    program = f"sleep\0{mark}"
+    owner = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _OWNER, mark, stdout=subprocess.PIPE
+    )
+    assert owner.stdout is not None
+    root = Path(json.loads(await asyncio.wait_for(owner.stdout.readline(), 60)))
+    for _ in range(200):  # the program runs
+        if await asyncio.to_thread(running_with, program):
+            break
+        await asyncio.sleep(0.05)
+    assert await asyncio.to_thread(running_with, program)
+    owner.send_signal(signal.SIGKILL)
+    await owner.wait()
+    for _ in range(100):
+        if not await asyncio.to_thread(running_with, str(root)):
+            break
+        await asyncio.sleep(0.05)
+    assert await asyncio.to_thread(running_with, str(root)) == []  # the template
+    assert await asyncio.to_thread(running_with, program) == []
+    assert await asyncio.to_thread(root.exists)
+    await asyncio.to_thread(remove_orphans.__wrapped__)
+    assert not await asyncio.to_thread(root.exists)
