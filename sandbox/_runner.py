@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import collections
 import contextlib
 import functools
 import json
@@ -49,7 +50,7 @@ __all__ = ["ProgramRunner"]
 
 _CHUNK = 1 << 16
 _MAX_USAGE_BYTES = 4096
-_SMALL_BYTES = 1 << 20
+_SMALL = 1 << 20
 """Stdin and files up to this size are written in the event loop, larger ones in a thread."""
 
 
@@ -79,7 +80,9 @@ class ProgramRunner:
         self._cgroups = CgroupPool(
             memory_bytes=self.config.memory_mb << 20, max_processes=self.config.max_processes
         )
-        self._spare: asyncio.Future[_Task] | None = None
+        self._spares: collections.deque[asyncio.Future[_Task]] = collections.deque()
+        """Tasks made ahead, as many as runs are in flight (at least one)."""
+        self._running = 0
 
     async def __aenter__(self) -> ProgramRunner:
         await self.start()
@@ -106,7 +109,7 @@ class ProgramRunner:
         directory = memory_directory() if report.layers.cgroup else None
         self._template = await KernelTemplate.start(self.config, kernels=False, directory=directory)
         self._report = report
-        self._spare = asyncio.ensure_future(self._new_task())
+        self._spares.append(self._new_spare())
 
     @property
     def report(self) -> IsolationReport:
@@ -146,29 +149,36 @@ class ProgramRunner:
             for name, data in (files or {}).items()
         }
         data = stdin.encode() if isinstance(stdin, str) else stdin
-        task = await self._take()
+        self._running += 1
         try:
-            if directory is None and len(data) + sum(map(len, given.values())) <= _SMALL_BYTES:
-                task.fill(data, given, None)  # a few small writes: no thread
-            else:
-                await _in_thread(functools.partial(task.fill, data, given, directory))
-            return await task.run(code, limits, limit)
-        finally:  # every process of it is gone: the result need not wait for the removal
-            self._clean_up(task)
+            task = await self._take()
+            try:
+                if directory is None and len(data) + sum(map(len, given.values())) <= _SMALL:
+                    task.fill(data, given, None)  # a few small writes: no thread
+                else:
+                    await _in_thread(functools.partial(task.fill, data, given, directory))
+                return await task.run(code, limits, limit)
+            finally:  # every process of it is gone: the result need not wait for the removal
+                self._clean_up(task)
+        finally:
+            self._running -= 1
 
     async def _take(self) -> _Task:
-        """The spare task (its directory, cgroup and init made ahead, the init waiting for
-        the code), and the next spare started in the background.
+        """A spare task (its directory, cgroup and init made ahead, the init waiting for the
+        code); as many new spares are started in the background as runs are in flight, so
+        that each of them finds one made when it ends and takes the next.
         """
-        spare, self._spare = self._spare, None
-        if spare is None:
-            spare = asyncio.ensure_future(self._new_task())
-        self._spare = asyncio.ensure_future(self._new_task())
+        spare = self._spares.popleft() if self._spares else self._new_spare()
+        while len(self._spares) < self._running:
+            self._spares.append(self._new_spare())
         try:
             return await asyncio.shield(spare)
         except asyncio.CancelledError:  # made for nobody now: removed once it is made
             spare.add_done_callback(self._clean_up_made)
             raise
+
+    def _new_spare(self) -> asyncio.Future[_Task]:
+        return asyncio.ensure_future(self._new_task())
 
     async def _new_task(self) -> _Task:
         """A task with its directory and cgroup made and its init forked, waiting."""
@@ -204,11 +214,10 @@ class ProgramRunner:
 
     async def _settle(self) -> None:
         """Waits for the spare and every clean-up, those of runs that end meanwhile too."""
-        while self._spare is not None or self._cleanups:
-            spare, self._spare = self._spare, None
-            if spare is not None:
+        while self._spares or self._cleanups:
+            if self._spares:
                 with contextlib.suppress(Exception):
-                    self._clean_up(await spare)
+                    self._clean_up(await self._spares.popleft())
             await asyncio.gather(*self._cleanups, return_exceptions=True)
 
     def _require(self) -> KernelTemplate:

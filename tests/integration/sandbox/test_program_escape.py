@@ -122,8 +122,8 @@ async def test_files_it_writes_count_toward_its_memory(runner: ProgramRunner) ->
     """
     directories = runner._require().kernels
     assert await asyncio.to_thread(memory_directory) in directories.parents
-    assert runner._spare is not None
-    await asyncio.shield(runner._spare)  # the directory the program will run in
+    (spare,) = runner._spares
+    await asyncio.shield(spare)  # the directory the program will run in
     (made,) = await asyncio.to_thread(lambda: list(directories.iterdir()))
     result = await runner.run(
         "chunk = b'x' * 2**20\n"
@@ -200,8 +200,8 @@ async def test_links_planted_in_the_working_directory_are_not_followed(
     victim.chmod(0o600)
     async with ProgramRunner(FAST) as runner:
         directories = runner._require().kernels
-        assert runner._spare is not None
-        await asyncio.shield(runner._spare)  # the directory the program will run in
+        (spare,) = runner._spares
+        await asyncio.shield(spare)  # the directory the program will run in
         (made,) = await asyncio.to_thread(lambda: list(directories.iterdir()))
         result = await runner.run(
             "import os\n"

@@ -126,6 +126,23 @@ async def test_concurrent_programs_each_get_their_own_directory(runner: ProgramR
     assert [r.stdout for r in results] == [f"['mine'] {n}\n" for n in range(4)]
 
 
+async def test_as_many_sandboxes_are_made_ahead_as_programs_run() -> None:
+    """Each run in flight has a next sandbox made (its init forked) while it runs, so that
+    runs that follow one another each find one ready.
+    """
+    async with ProgramRunner(FAST) as runner:
+        await asyncio.shield(runner._spares[0])
+        assert len(runner._spares) == 1
+        runs = [asyncio.ensure_future(runner.run("import time\ntime.sleep(0.5)")) for _ in range(3)]
+        await asyncio.sleep(0.25)  # all three run
+        assert len(runner._spares) == 3
+        made = await asyncio.gather(*runner._spares)
+        assert all(task._init is not None for task in made)  # forked, waiting
+        assert all(result.ok for result in await asyncio.gather(*runs))
+        assert (await runner.run("pass")).ok  # takes one made ahead: none is added
+        assert len(runner._spares) == 2
+
+
 async def test_concurrent_programs_with_mounts_below_tmp(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -179,8 +196,8 @@ async def test_cgroups_serve_program_after_program_with_their_counts_started_aga
         return created[-1]
 
     async with ProgramRunner(FAST) as runner:
-        assert runner._spare is not None
-        await asyncio.shield(runner._spare)  # made with the first group
+        (spare,) = runner._spares
+        await asyncio.shield(spare)  # made with the first group
         monkeypatch.setattr(Cgroup, "create", counted)
         for name, code in programs.items():
             await asyncio.gather(*runner._cleanups)  # each program's cgroup is back first
@@ -213,8 +230,8 @@ async def test_closing_the_runner_leaves_no_directory_cgroup_or_process() -> Non
     runner = ProgramRunner(FAST)
     await runner.start()
     assert (await runner.run("print('ran')")).stdout == "ran\n"
-    assert runner._spare is not None
-    await asyncio.shield(runner._spare)  # the next program's directory, cgroup and init
+    (spare,) = runner._spares
+    await asyncio.shield(spare)  # the next program's directory, cgroup and init
     template = runner._require()
     assert template._process is not None
     pids = [template._process.pid, *_children(template._process.pid)]
