@@ -85,8 +85,6 @@ class ForkedProcess:
         self._exit_file = exit_file
         self._pidfd = os.pidfd_open(pid)
         self._watch: asyncio.Task[int] | None = None
-        self.reported = False
-        """Whether its init reported an exit code (set once `wait` returns)."""
 
     @property
     def pid(self) -> int:
@@ -117,7 +115,6 @@ class ForkedProcess:
                 code = int(report.read(16))
         except (OSError, ValueError):
             return -signal.SIGKILL  # its init was killed (or failed) before it could report
-        self.reported = True
         return code
 
     def kill(self) -> None:

@@ -301,9 +301,9 @@ class _Task:
             for stream in self._streams:
                 loop.remove_reader(stream.fd)
         self._account()
-        if not (process.reported or timed_out):
-            failure = await asyncio.to_thread(log_tail, self._root / "host" / "kernel.log")
-            if failure:  # its init failed: the program's sandbox, not the program
+        if exit_code != 0 and not timed_out:  # its log has lines if none of its code ran
+            failure = log_tail(self._root / "host" / "kernel.log")
+            if failure:
                 raise KernelStartError(f"the program's sandbox failed: {failure}")
         stdout, stderr = (stream.finish() for stream in self._streams)
         peak = self._peak

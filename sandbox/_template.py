@@ -170,9 +170,9 @@ class KernelTemplate:
                 ForkedProcess(int(str(answer["pid"])), root / "host" / "exit"),
                 self._send,
             )
-            try:
+            try:  # a program's own process (its init stays out), else the kernel's init
                 if cgroup is not None:  # two short writes: no thread
-                    cgroup.join(pending.process.pid)
+                    cgroup.join(int(str(answer.get("program") or answer["pid"])))
             except BaseException:
                 await pending.drop()
                 raise

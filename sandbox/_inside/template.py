@@ -7,8 +7,8 @@ JSON lines on stdin from the host and answers on stdout:
     {"op": "fork", "id": ID, "dir": DIR, "connection": {...}, "tmp_bytes": N}
         -> {"id": ID, "pid": P}
     {"op": "run", "id": ID, "dir": DIR, "tmp_bytes": N}
-        -> {"id": ID, "pid": P}     (a one-shot program instead of a kernel)
-    {"op": "go", "id": ID, "limits": {...}}     (after the host put P in its cgroup; a
+        -> {"id": ID, "pid": P, "program": Q}     (a one-shot program Q instead of a kernel)
+    {"op": "go", "id": ID, "limits": {...}}     (after the host put P (or Q) in its cgroup; a
         program's "go" also carries its "code", written by then with its stdin and files)
     {"op": "drop", "id": ID}    (the host gave up on it: the child exits)
     {"op": "ping", "id": ID}  -> {"id": ID}
@@ -23,10 +23,13 @@ namespaces, its directory DIR's `work` and `run` at the usual paths, a private /
 rest of the kernels hidden (DIR's `host`, where the kernel's log and exit code go, among
 them); it forks the kernel, which runs as uid 65534 with no capabilities, no new privileges
 and the given rlimits (from "go" on, the init dies with the template), and writes its own
-connection file. A one-shot program gets the same
-init and the same privileges; it runs CODE as `__main__` by `exec`, with DIR's `host/stdin`
-on its standard input and the fifos `host/stdout` and `host/stderr` (whose reading ends the
-host holds) as its output, and its init writes the CPU time the task used to `host/usage`.
+connection file. A one-shot program gets the same namespaces and privileges, without a
+Python init: pid 1 of its pid namespace is `cat` of a pipe the template holds (it ends with
+the template; killed, it takes every process of the namespace with it), and the program is
+pid 2, the template's child, which isolates itself and runs CODE as `__main__` by `exec`,
+with DIR's `host/stdin` on its standard input and the fifos `host/stdout` and `host/stderr`
+(whose reading ends the host holds) as its output. The template reaps it, writes its CPU
+time to `host/usage` and its exit code to `host/exit`, and kills its pid 1.
 It imports nothing from harmony_agent: the sandbox cannot see the project's source.
 """
 
@@ -84,6 +87,8 @@ RUN_DIR = "/run/kernel"
 KERNELS = "/sandbox"
 NOBODY = 65534
 CONNECTION_FILE = "/run/kernel/kernel.json"
+CAT = next(path for path in ("/usr/bin/cat", "/bin/cat") if os.access(path, os.X_OK))
+"""What each program's pid namespace runs as its pid 1 (see `_spawn_init`)."""
 PROGRAM = "<program>"
 """The file name a one-shot program's tracebacks show."""
 ARGV = ["-f", CONNECTION_FILE, "--HistoryManager.enabled=False"]
@@ -280,8 +285,9 @@ def main() -> None:
     if USER_NAMESPACE:  # inits forked through a middle child become the template's
         _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl")
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    lifeline, _held = os.pipe()  # never written: its readers see its end with the template's
     below_tmp = _mount_points_below("/tmp")  # each fork starts with the template's mounts
-    gates: dict[str, tuple[int, int]] = {}
+    gates: dict[str, tuple[int, int, int | None, str]] = {}
     while line := sys.stdin.readline():
         request = json.loads(line)
         if request["op"] == "ping":
@@ -289,22 +295,34 @@ def main() -> None:
             sys.stdout.flush()
         elif request["op"] == "run" or (request["op"] == "fork" and app is not None):
             read, write = os.pipe()
-            pid = _fork_init(own_pids)
-            if pid == 0:  # no write end of any gate (its own reads to the end of "go"),
-                for other in [write, own_pids, *(other for other, _ in gates.values())]:
-                    os.close(other)  # nor the template's pid namespace
+            if request["op"] == "run":
+                init, program = _fork_program(own_pids, lifeline)
+                forked = program
+            else:
+                init = forked = _fork_init(own_pids)
+                program = None
+            if forked == 0:  # no write end of any gate (its own reads to the end of "go"),
+                closing = [write, own_pids, lifeline, _held]  # nor the template's pid
+                for other in closing + [other for other, _, _, _ in gates.values()]:
+                    os.close(other)  # namespace or lifeline
+                if request["op"] == "run":
+                    _program_process(request, read, below_tmp)
                 _init(request, read, app, below_tmp)
             os.close(read)
-            gates[request["id"]] = (write, pid)
-            sys.stdout.write(json.dumps({"id": request["id"], "pid": pid}) + "\n")
+            gates[request["id"]] = (write, init, program, request["dir"])
+            answer = {"id": request["id"], "pid": init, "program": program}
+            sys.stdout.write(json.dumps(answer) + "\n")
             sys.stdout.flush()
         elif (gate := gates.pop(request["id"], None)) is not None:
-            write, pid = gate
+            write, init, program, directory = gate
             if request["op"] == "go":
                 with contextlib.suppress(BrokenPipeError):  # the init is gone already
                     _write_all(write, b"g" + line.encode())
             os.close(write)
-            children.release(pid)
+            children.release(init)
+            if program is not None:
+                report = (init, f"{directory}/host") if request["op"] == "go" else None
+                children.release(program, report)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -315,28 +333,135 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 class _Children:
-    """The template's children (inits), each reaped only once the host has released it: until
-    then its pid stays taken, even by a child that died at once, so the pid the host was
-    given cannot name another process when it opens it.
+    """The template's children (inits, programs), each reaped only once the host has
+    released it: until then its pid stays taken, even by a child that died at once, so the
+    pid the host was given cannot name another process when it opens it. A program that ran
+    has its exit code and usage written to its `host` directory, then its init is killed
+    (the host waits for the init).
     """
 
     def __init__(self) -> None:
         self._released: set[int] = set()
+        self._reports: dict[int, tuple[int, str]] = {}
 
-    def release(self, pid: int) -> None:
-        """The host holds `pid` (or dropped it): reap it once it ends."""
+    def release(self, pid: int, report: tuple[int, str] | None = None) -> None:
+        """The host holds `pid` (or dropped it): reap it once it ends; a program's `report`
+        is its init's pid and its `host` directory.
+        """
+        if report is not None:
+            self._reports[pid] = report
         self._released.add(pid)
         self.reap()
 
     def reap(self, *_signal: object) -> None:
-        """Reaps every released child that ended (the SIGCHLD handler)."""
+        """Reaps every released child that ended (the SIGCHLD handler, which may also run
+        while the main loop is in here: each child is reaped and reported once).
+        """
         for pid in list(self._released):
             try:
-                ended, _status = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                ended = pid
-            if ended:
+                ended, status, usage = os.wait4(pid, os.WNOHANG)
+            except ChildProcessError:  # reaped by this handler, run inside this call
                 self._released.discard(pid)
+                continue
+            if not ended:
+                continue
+            self._released.discard(pid)
+            if (report := self._reports.pop(pid, None)) is not None:
+                init, host = report
+                _report_exit(host, status, usage)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(init, signal.SIGKILL)  # and every process of its namespace
+
+
+def _report_exit(host: str, status: int, usage: resource.struct_rusage) -> None:
+    """Writes a program's CPU time (its children's that it waited for included) and largest
+    size to `host/usage`, then its exit code to `host/exit` (never following a link).
+    """
+    try:
+        directory = os.open(host, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:  # the host removed it: nobody waits for the report
+        return
+    try:
+        cpu = {"cpu_s": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss}
+        for name, text in (
+            ("usage", json.dumps(cpu)),
+            ("exit", str(os.waitstatus_to_exitcode(status))),
+        ):
+            with contextlib.suppress(OSError):
+                fd = _create(name, dir_fd=directory)
+                try:
+                    os.write(fd, text.encode())
+                finally:
+                    os.close(fd)
+    finally:
+        os.close(directory)
+
+
+def _fork_program(own_pids: int, lifeline: int) -> tuple[int, int]:
+    """Makes a pid namespace with `_spawn_init` as its pid 1 and forks a program into it
+    (the template stays in its own): (init, program), program 0 in the program.
+    """
+    if USER_NAMESPACE:
+        return _fork_program_through_middle(lifeline)
+    _check(_libc.unshare(_NEWPID), "unshare")
+    init = 0
+    try:
+        init = _spawn_init(lifeline)
+        program = os.fork()
+    except BaseException:
+        _check(_libc.setns(own_pids, _NEWPID), "setns")
+        if init:
+            os.kill(init, signal.SIGKILL)
+            os.waitpid(init, 0)
+        raise
+    if program != 0:
+        _check(_libc.setns(own_pids, _NEWPID), "setns")
+    return init, program
+
+
+def _fork_program_through_middle(lifeline: int) -> tuple[int, int]:
+    """`_fork_program` for a template in a user namespace (see
+    `_fork_init_through_middle`): both become the template's children.
+    """
+    said, say = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        os.close(said)
+        try:
+            _check(_libc.unshare(_NEWPID), "unshare")
+            init = _spawn_init(lifeline)
+            program = os.fork()
+            if program == 0:
+                os.close(say)
+                return init, 0
+            _write_all(say, f"{init} {program}".encode())
+        except BaseException:
+            traceback.print_exc()
+        os._exit(0)
+    os.close(say)
+    pids = _read_all(said).split()
+    os.close(said)
+    os.waitpid(middle, 0)
+    if len(pids) != 2:
+        raise OSError("the middle child made no program (see the template's log)")
+    return int(pids[0]), int(pids[1])
+
+
+def _spawn_init(lifeline: int) -> int:
+    """Starts pid 1 of the namespace being made: `cat` of `lifeline` to /dev/null, a small
+    process without Python that holds the namespace (killing it kills every process in it)
+    and ends with the template. Orphans it does not reap wait as zombies for that end.
+    """
+    return os.posix_spawn(
+        CAT,
+        ["cat"],
+        {},
+        file_actions=[
+            (os.POSIX_SPAWN_DUP2, lifeline, 0),
+            (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+    )
 
 
 def _fork_init(own_pids: int) -> int:
@@ -383,9 +508,9 @@ def _fork_init_through_middle() -> int:
 
 
 def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: list[str]) -> None:
-    """Pid 1 of the kernel's (or program's) namespaces: isolates itself, waits for "go" (it
-    is in its cgroup then), forks the kernel (or program), reaps, and reports its exit.
-    `below_tmp` are the outermost mount points below /tmp.
+    """Pid 1 of a kernel's namespaces: isolates itself, waits for "go" (it is in its cgroup
+    then), forks the kernel, reaps, and reports the kernel's exit. `below_tmp` are the
+    outermost mount points below /tmp.
     """
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -393,66 +518,93 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
         # signals it has no handler for, and undumpable it cannot be traced or opened
         handlers = _default_handlers()
         _check(_libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl")
-        null = os.open("/dev/null", os.O_RDWR)
-        os.dup2(null, 0)
-        os.close(null)
-        host = f"{request['dir']}/host"
-        log = _create(f"{host}/kernel.log")
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.close(log)
-        exit_code = _create(f"{host}/exit")
-        host_dir = os.open(host, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
-        program = request["op"] == "run"
-        # isolated before "go": the host may still be writing a program's stdin and files
-        _check(_libc.unshare(_CLONE), "unshare")
-        _mount(None, "/", None, _MS_REC | _MS_PRIVATE, "")
-        _mount(f"{request['dir']}/work", WORKDIR, None, _MS_BIND, "")
-        if not program:  # a program has no sockets: its working directory is all it writes
-            _mount(f"{request['dir']}/run", RUN_DIR, None, _MS_BIND, "")
-        _mount("tmpfs", KERNELS, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4096,mode=555")
-        _private_tmp(request["tmp_bytes"], below_tmp, parking=KERNELS)
-        _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
-        socket.sethostname("sandbox")
-        _loopback_up()
+        host = _output_to_log(request)
+        exit_code = _create("exit", dir_fd=host)
+        os.close(host)
+        _isolate(request, below_tmp)
+        go = _read_all(gate)  # ends early when the template dies
+        os.close(gate)
+        if go[:1] != b"g":
+            os._exit(0)
+        _die_with_parent()  # not before: a middle child may have been its parent
+        request["limits"] = json.loads(go[1:])["limits"]
+        child = os.fork()
+        if child == 0:
+            for number, handler in handlers.items():
+                signal.signal(number, handler)
+            os.close(exit_code)
+            assert app is not None  # a kernel is forked only from a template that has one
+            _kernel(request, app)
+        while True:
+            pid, status = os.waitpid(-1, 0)
+            if pid == child:
+                os.write(exit_code, str(os.waitstatus_to_exitcode(status)).encode())
+                os._exit(0)
+    except BaseException:
+        traceback.print_exc()
+        os._exit(70)
+
+
+def _program_process(request: dict[str, Any], gate: int, below_tmp: list[str]) -> None:
+    """A one-shot program, pid 2 of its pid namespace (the template reaps it and reports its
+    end): isolates itself, waits for "go" with the code (meanwhile the host writes its stdin
+    and files and puts it in its cgroup), and runs it unprivileged on its directory's
+    `host/stdin` and the fifos `host/stdout` and `host/stderr`. Its log gets only what
+    failed before the code ran.
+    """
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        host = _output_to_log(request)
+        _isolate(request, below_tmp)
         go = _read_all(gate)  # ends early when the template dies
         os.close(gate)
         if go[:1] != b"g":
             os._exit(0)
         _die_with_parent()  # not before: a middle child may have been its parent
         sent = json.loads(go[1:])
-        request["limits"] = sent["limits"]
-        if program:  # opened before the program exists: it gets the descriptors only
-            request["code"] = sent["code"]
-            streams = (
-                os.open("stdin", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=host_dir),
-                os.open("stdout", os.O_WRONLY | os.O_NOFOLLOW, dir_fd=host_dir),
-                os.open("stderr", os.O_WRONLY | os.O_NOFOLLOW, dir_fd=host_dir),
-            )
-            usage = _create("usage", dir_fd=host_dir)
-        os.close(host_dir)
-        child = os.fork()
-        if child == 0:
-            for number, handler in handlers.items():
-                signal.signal(number, handler)
-            if program:
-                _program(request, streams)
-            assert app is not None  # a kernel is forked only from a template that has one
-            os.close(exit_code)
-            _kernel(request, app)
-        if program:
-            for stream in streams:
-                os.close(stream)
-        while True:
-            pid, status = os.waitpid(-1, 0)
-            if pid == child:
-                if program:
-                    os.write(usage, json.dumps(_cpu_seconds()).encode())
-                os.write(exit_code, str(os.waitstatus_to_exitcode(status)).encode())
-                os._exit(0)
+        request.update(limits=sent["limits"], code=sent["code"])
+        streams = (
+            os.open("stdin", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=host),
+            os.open("stdout", os.O_WRONLY | os.O_NOFOLLOW, dir_fd=host),
+            os.open("stderr", os.O_WRONLY | os.O_NOFOLLOW, dir_fd=host),
+        )
+        os.close(host)
     except BaseException:
         traceback.print_exc()
         os._exit(70)
+    _program(request, streams)
+
+
+def _output_to_log(request: dict[str, Any]) -> int:
+    """Points standard input at /dev/null and output at the new `host/kernel.log` of the
+    request's directory; returns that `host` directory (opened as a path only).
+    """
+    null = os.open("/dev/null", os.O_RDWR)
+    os.dup2(null, 0)
+    os.close(null)
+    host = os.open(f"{request['dir']}/host", os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+    log = _create("kernel.log", dir_fd=host)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    return host
+
+
+def _isolate(request: dict[str, Any], below_tmp: list[str]) -> None:
+    """Enters its own mount, network, ipc and uts namespaces: its directory's `work` (and a
+    kernel's `run`) at the usual paths, the other kernels hidden, a private /tmp, its pid
+    namespace's /proc, loopback up.
+    """
+    _check(_libc.unshare(_CLONE), "unshare")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE, "")
+    _mount(f"{request['dir']}/work", WORKDIR, None, _MS_BIND, "")
+    if request["op"] != "run":  # a program has no sockets: its working directory is all
+        _mount(f"{request['dir']}/run", RUN_DIR, None, _MS_BIND, "")  # it writes
+    _mount("tmpfs", KERNELS, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=4096,mode=555")
+    _private_tmp(request["tmp_bytes"], below_tmp, parking=KERNELS)
+    _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, "")
+    socket.sethostname("sandbox")
+    _loopback_up()
 
 
 def _default_handlers() -> dict[int, Any]:
@@ -472,18 +624,6 @@ def _read_all(fd: int) -> bytes:
     while chunk := os.read(fd, 1 << 16):
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _cpu_seconds() -> dict[str, float]:
-    """The CPU time of this init and of the processes it reaped (the program, its orphans)."""
-    own, reaped = (
-        resource.getrusage(resource.RUSAGE_SELF),
-        resource.getrusage(resource.RUSAGE_CHILDREN),
-    )
-    return {
-        "cpu_s": own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime,
-        "max_rss_kb": reaped.ru_maxrss,
-    }
 
 
 def _create(path: str, dir_fd: int | None = None) -> int:
