@@ -20,7 +20,7 @@ from harmony_agent.sandbox._kernel import remove_orphans
 from harmony_agent.sandbox._template import memory_directory
 
 from .kernels import FAST, assert_every_layer_this_user_can_have, needs_cgroup
-from .test_escape import running_with
+from .test_escape import _alive, running_with
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -250,6 +250,8 @@ async def test_killing_the_parent_leaves_no_program_behind() -> None:
             break
         await asyncio.sleep(0.05)
     assert await asyncio.to_thread(running_with, program)
+    below = await asyncio.to_thread(_descendants, owner.pid)  # bwrap, template, pid 1, program
+    assert len(below) >= 4
     owner.send_signal(signal.SIGKILL)
     await owner.wait()
     for _ in range(100):
@@ -258,6 +260,20 @@ async def test_killing_the_parent_leaves_no_program_behind() -> None:
         await asyncio.sleep(0.05)
     assert await asyncio.to_thread(running_with, str(root)) == []  # the template
     assert await asyncio.to_thread(running_with, program) == []
+    for _ in range(100):  # the program's pid 1 (cat of the template's pipe) ends too
+        if not await asyncio.to_thread(_alive, below):
+            break
+        await asyncio.sleep(0.05)
+    assert await asyncio.to_thread(_alive, below) == []
     assert await asyncio.to_thread(root.exists)
     await asyncio.to_thread(remove_orphans.__wrapped__)
     assert not await asyncio.to_thread(root.exists)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every descendant of `pid`."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *_descendants(int(child))]
+    return found
