@@ -47,6 +47,7 @@ import linecache
 import os
 import re
 import resource
+import select
 import signal
 import socket
 import struct
@@ -54,6 +55,7 @@ import sys
 import threading
 import traceback
 import types
+from collections.abc import Iterator
 from typing import Any
 
 ENVIRONMENT = dict(os.environ)
@@ -281,14 +283,18 @@ def main() -> None:
         sys.modules.pop(name, None)
     gc.freeze()  # the collector leaves the template's objects alone: fewer copied pages
     children = _Children()
-    signal.signal(signal.SIGCHLD, children.reap)
+    ended, ends = os.pipe()  # a byte per signal: the main loop reaps (see `_requests`)
+    os.set_blocking(ended, False)
+    os.set_blocking(ends, False)
+    signal.set_wakeup_fd(ends)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     if USER_NAMESPACE:  # inits forked through a middle child become the template's
         _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl")
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
     lifeline, _held = os.pipe()  # never written: its readers see its end with the template's
     below_tmp = _mount_points_below("/tmp")  # each fork starts with the template's mounts
     gates: dict[str, tuple[int, int, int | None, str]] = {}
-    while line := sys.stdin.readline():
+    for line in _requests(children, ended):
         request = json.loads(line)
         if request["op"] == "ping":
             sys.stdout.write(json.dumps({"id": request["id"]}) + "\n")
@@ -302,9 +308,10 @@ def main() -> None:
                 init = forked = _fork_init(own_pids)
                 program = None
             if forked == 0:  # no write end of any gate (its own reads to the end of "go"),
-                closing = [write, own_pids, lifeline, _held]  # nor the template's pid
+                signal.set_wakeup_fd(-1)  # nor the template's pid namespace, lifeline
+                closing = [write, own_pids, lifeline, _held, ended, ends]  # or signal pipe
                 for other in closing + [other for other, _, _, _ in gates.values()]:
-                    os.close(other)  # namespace or lifeline
+                    os.close(other)
                 if request["op"] == "run":
                     _program_process(request, read, below_tmp)
                 _init(request, read, app, below_tmp)
@@ -317,7 +324,7 @@ def main() -> None:
             write, init, program, directory = gate
             if request["op"] == "go":
                 with contextlib.suppress(BrokenPipeError):  # the init is gone already
-                    _write_all(write, b"g" + line.encode())
+                    _write_all(write, b"g" + line)
             os.close(write)
             children.release(init)
             if program is not None:
@@ -330,6 +337,28 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+
+
+def _requests(children: _Children, ended: int) -> Iterator[bytes]:
+    """The host's request lines on stdin until it closes, reaping `children` whenever a
+    signal came (a byte on `ended`, the wakeup fd: a Python handler run between two
+    bytecodes may come too late to cut short the read the main loop then blocks in, and a
+    program's pid 1 waits until the template has reaped it).
+    """
+    pending = b""
+    while True:
+        ready, _, _ = select.select([0, ended], [], [])
+        if ended in ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(ended, 4096):
+                    pass
+            children.reap()
+        if 0 in ready:
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                return
+            *lines, pending = (pending + chunk).split(b"\n")
+            yield from lines
 
 
 class _Children:
@@ -353,16 +382,10 @@ class _Children:
         self._released.add(pid)
         self.reap()
 
-    def reap(self, *_signal: object) -> None:
-        """Reaps every released child that ended (the SIGCHLD handler, which may also run
-        while the main loop is in here: each child is reaped and reported once).
-        """
+    def reap(self) -> None:
+        """Reaps every released child that ended."""
         for pid in list(self._released):
-            try:
-                ended, status, usage = os.wait4(pid, os.WNOHANG)
-            except ChildProcessError:  # reaped by this handler, run inside this call
-                self._released.discard(pid)
-                continue
+            ended, status, usage = os.wait4(pid, os.WNOHANG)
             if not ended:
                 continue
             self._released.discard(pid)

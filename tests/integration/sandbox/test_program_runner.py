@@ -143,6 +143,24 @@ async def test_as_many_sandboxes_are_made_ahead_as_programs_run() -> None:
         assert len(runner._spares) == 2
 
 
+async def test_a_thousand_programs_back_to_back_each_end(runner: ProgramRunner) -> None:
+    """A program's pid 1 waits until the template has reaped the program: many short
+    programs in a row must each end. (The template reaped in a Python signal handler, which
+    runs between two bytecodes: a SIGCHLD just before its loop blocked reading the host's
+    next request went unseen, and the runs waiting for it hung. That showed in a few
+    thousand programs beside other work; `test_inside` checks the wakeup it reaps on now.)
+    """
+    gate = asyncio.Semaphore(4)
+
+    async def one(number: int) -> str:
+        async with gate:
+            return (await runner.run(f"print({number})")).stdout
+
+    async with asyncio.timeout(120):
+        printed = await asyncio.gather(*(one(number) for number in range(1000)))
+    assert printed == [f"{number}\n" for number in range(1000)]
+
+
 async def test_concurrent_programs_with_mounts_below_tmp(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

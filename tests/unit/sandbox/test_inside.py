@@ -5,6 +5,8 @@ import the project): each of those values must be the host's.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -56,3 +58,48 @@ def test_inside_code_imports_nothing_of_the_project(module: str) -> None:
         for alias in node.names
     }
     assert not {name for name in imported if name.startswith("harmony_agent")}
+
+
+_REAPS_WITHOUT_REQUESTS = """
+import os, signal, sys, time
+calls = []
+
+class Children:
+    def reap(self):
+        calls.append(time.monotonic())
+
+ended, ends = os.pipe()
+os.set_blocking(ended, False)
+os.set_blocking(ends, False)
+signal.set_wakeup_fd(ends)
+signal.signal(signal.SIGCHLD, lambda *_: None)
+host, requests = os.pipe()
+os.dup2(host, 0)
+if os.fork() == 0:
+    time.sleep(0.2)
+    os._exit(0)
+if os.fork() == 0:  # the host: a line after the child ended, then the end
+    time.sleep(0.6)
+    os.write(requests, b'{"op": "ping"}\\n')
+    os._exit(0)
+os.close(requests)
+start = time.monotonic()
+lines = list(_requests(Children(), ended))
+print(lines == [b'{"op": "ping"}'], [round(at - start, 1) for at in calls][:1])
+"""
+
+
+def test_the_template_reaps_when_a_child_ends_without_a_request() -> None:
+    """The template's loop reaps on SIGCHLD's byte on the wakeup fd, not in a Python handler
+    that may run too late: here a child ends while the loop waits for a request that comes
+    only later.
+    """
+    source = inside_source("template").replace('if __name__ == "__main__":', "if False:")
+    run = subprocess.run(
+        [sys.executable, "-c", source + _REAPS_WITHOUT_REQUESTS, "programs"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert run.stdout == "True [0.2]\n", run.stderr
