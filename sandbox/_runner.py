@@ -7,11 +7,13 @@ capabilities, its own cgroup, the rlimits, only its working directory writable),
 Jupyter messaging: it runs as `__main__` by `exec` with its stdin from a file and its stdout
 and stderr on fifos. Its directory is the host's, like a kernel's: `work/` (the program's
 working directory, with the given files), and `host/` (never visible to the program: its
-stdin, the fifos, its init's log, exit status and CPU count). The host holds each fifo's
-reading end open for reading and writing before the program exists, reads what arrives into
-bounded text, and names nothing in `work/` once the program has started. When the program
-ends or its time is up, its init is killed and with it every process of its pid namespace,
-then its cgroup is emptied and removed.
+stdin, the fifos, its log, exit status and CPU count). The host holds each fifo's reading
+end open for reading and writing before the program exists, reads what arrives into bounded
+text, and names nothing in `work/` once the program has started. The program is pid 2 of
+its pid namespace, under a pid 1 that is no Python (see the template): when the program
+ends or its time is up, that pid 1 is killed and with it every process of the namespace,
+then its cgroup is emptied and removed. Where a cgroup caps memory, the directory is in
+memory.
 """
 
 from __future__ import annotations
@@ -136,7 +138,7 @@ class ProgramRunner:
         Raises `CopyError` for a file path outside the working directory or a copy the host
         fails, `CopyLimitExceeded` when `directory` holds more than 10,000 entries, a file
         over `max_file_mb` or 1 GiB in all, `SandboxClosed` before `start` or after
-        `aclose`, `KernelStartError` when the template or the program's init fails (with
+        `aclose`, `KernelStartError` when the template or the program's sandbox fails (with
         what it said).
         """
         self._require()
@@ -164,8 +166,8 @@ class ProgramRunner:
             self._running -= 1
 
     async def _take(self) -> _Task:
-        """A spare task (its directory, cgroup and init made ahead, the init waiting for the
-        code); as many new spares are started in the background as runs are in flight, so
+        """A spare task (its directory, cgroup and process made ahead, the process waiting
+        for the code); as many new spares are started in the background as runs are in flight, so
         that each of them finds one made when it ends and takes the next.
         """
         spare = self._spares.popleft() if self._spares else self._new_spare()
@@ -181,7 +183,7 @@ class ProgramRunner:
         return asyncio.ensure_future(self._new_task())
 
     async def _new_task(self) -> _Task:
-        """A task with its directory and cgroup made and its init forked, waiting."""
+        """A task with its directory and cgroup made and its process forked, waiting."""
         task = _Task(self.config, self.report, self._require(), self._cgroups)
         try:
             task.prepare()  # a few small files and a kept cgroup: no thread
@@ -263,7 +265,7 @@ class _Task:
             self._cgroup = self._cgroups.take()
 
     async def fork(self) -> None:
-        """Forks the init, which waits in the cgroup for the code."""
+        """Forks the program's process, which waits isolated in the cgroup for the code."""
         assert self._root is not None
         self._init = await self._template.fork_program(self._root, self._cgroup)
 
@@ -294,7 +296,7 @@ class _Task:
             except TimeoutError:
                 timed_out, exit_code = True, None
         finally:
-            process.kill()  # its init: the pid namespace and every process in it go too
+            process.kill()  # its pid 1: the namespace and every process in it go too
             await process.wait()
             duration = time.monotonic() - started
             process.close()
@@ -323,9 +325,9 @@ class _Task:
         )
 
     def _account(self) -> None:
-        """Reads what the task used: its init's count and its cgroup's peak and OOM kills
-        (three small reads, in place: a pid namespace's init ends after every process of
-        it, so nothing is left to kill here; `finish` checks).
+        """Reads what the task used: the template's count and its cgroup's peak and OOM
+        kills (three small reads, in place: a pid namespace's pid 1 ends after every
+        process of it, so nothing is left to kill here; `finish` checks).
         """
         assert self._root is not None
         self._usage = _read_usage(self._root / "host" / "usage")
@@ -334,7 +336,7 @@ class _Task:
             self._oom_kills = self._cgroup.oom_kills()
 
     async def close(self) -> None:
-        """Ends the init if the program never started, then `finish`es."""
+        """Ends the program's process if its code never started, then `finish`es."""
         if self._init is not None and not self._started:
             await self._init.drop()
             self._init.process.close()
@@ -393,7 +395,9 @@ async def _in_thread(work: Callable[[], None]) -> None:
 
 
 def _read_usage(path: Path) -> dict[str, float]:
-    """The CPU count its init wrote (empty when it was killed first); at most 4 KiB is read."""
+    """The CPU count the template wrote (empty when it was killed first); at most 4 KiB is
+    read.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:

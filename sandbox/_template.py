@@ -146,10 +146,10 @@ class KernelTemplate:
         return await pending.go(kernel_limits(self.config, cgroup=cgroup is not None))
 
     async def fork_program(self, root: Path, cgroup: Cgroup | None) -> PendingFork:
-        """Forks the init of a one-shot program for the directory `root` (from `new_root`,
-        with the fifos `host/stdout` and `host/stderr` made), in `cgroup`. It waits, before
-        anything of the program exists, for `PendingFork.go` with the code (by then
-        `host/stdin` and the program's files must be written).
+        """Forks a one-shot program for the directory `root` (from `new_root`, with the fifos
+        `host/stdout` and `host/stderr` made), in `cgroup`. It waits, isolated, before any of
+        its code exists, for `PendingFork.go` with the code (by then `host/stdin` and the
+        program's files must be written). The pending process is its pid namespace's pid 1.
         """
         return await self._fork(root, cgroup, {"op": "run"})
 
@@ -170,7 +170,7 @@ class KernelTemplate:
                 ForkedProcess(int(str(answer["pid"])), root / "host" / "exit"),
                 self._send,
             )
-            try:  # a program's own process (its init stays out), else the kernel's init
+            try:  # a program's own process (its pid 1 stays out), else the kernel's init
                 if cgroup is not None:  # two short writes: no thread
                     cgroup.join(int(str(answer.get("program") or answer["pid"])))
             except BaseException:
@@ -219,8 +219,8 @@ class KernelTemplate:
 
 
 class PendingFork:
-    """A forked init, in its cgroup, waiting for `go` (or `drop`) before anything of its
-    kernel or program exists.
+    """A forked kernel's init or program, in its cgroup, waiting for `go` (or `drop`) before
+    anything of its kernel or program's code exists.
     """
 
     def __init__(

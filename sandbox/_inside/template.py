@@ -129,7 +129,8 @@ def _maps_nobody() -> bool:
 USER_NAMESPACE = not _maps_nobody()
 """Whether the template runs in a user namespace of a non-root host user, where that user is
 its only uid (0). Then each kernel or program enters a user namespace of its own to be 65534
-(`_own_users`), and inits are forked through a middle child (`_fork_init_through_middle`).
+(`_own_users`), and inits and programs are forked through a middle child
+(`_fork_through_middle`).
 Else root started it: code becomes the host's uid 65534.
 """
 
@@ -301,18 +302,15 @@ def main() -> None:
             sys.stdout.flush()
         elif request["op"] == "run" or (request["op"] == "fork" and app is not None):
             read, write = os.pipe()
-            if request["op"] == "run":
-                init, program = _fork_program(own_pids, lifeline)
-                forked = program
-            else:
-                init = forked = _fork_init(own_pids)
-                program = None
+            runs = request["op"] == "run"
+            init, forked = _fork_in_new_pids(own_pids, lifeline if runs else None)
+            program = forked if runs else None
             if forked == 0:  # no write end of any gate (its own reads to the end of "go"),
                 signal.set_wakeup_fd(-1)  # nor the template's pid namespace, lifeline
                 closing = [write, own_pids, lifeline, _held, ended, ends]  # or signal pipe
                 for other in closing + [other for other, _, _, _ in gates.values()]:
                     os.close(other)
-                if request["op"] == "run":
+                if runs:
                     _program_process(request, read, below_tmp)
                 _init(request, read, app, below_tmp)
             os.close(read)
@@ -420,31 +418,34 @@ def _report_exit(host: str, status: int, usage: resource.struct_rusage) -> None:
         os.close(directory)
 
 
-def _fork_program(own_pids: int, lifeline: int) -> tuple[int, int]:
-    """Makes a pid namespace with `_spawn_init` as its pid 1 and forks a program into it
-    (the template stays in its own): (init, program), program 0 in the program.
+def _fork_in_new_pids(own_pids: int, lifeline: int | None) -> tuple[int, int]:
+    """Forks a child into a new pid namespace (the template stays in its own): a kernel's
+    init, pid 1 there, or, given the `lifeline`, a program, pid 2 under `_spawn_init`.
+    Returns (pid 1, child) as the template sees them, the child 0 in the child.
     """
     if USER_NAMESPACE:
-        return _fork_program_through_middle(lifeline)
+        return _fork_through_middle(lifeline)
     _check(_libc.unshare(_NEWPID), "unshare")
     init = 0
     try:
-        init = _spawn_init(lifeline)
-        program = os.fork()
+        if lifeline is not None:
+            init = _spawn_init(lifeline)
+        child = os.fork()
     except BaseException:
         _check(_libc.setns(own_pids, _NEWPID), "setns")
         if init:
             os.kill(init, signal.SIGKILL)
             os.waitpid(init, 0)
         raise
-    if program != 0:
+    if child != 0:
         _check(_libc.setns(own_pids, _NEWPID), "setns")
-    return init, program
+    return init or child, child
 
 
-def _fork_program_through_middle(lifeline: int) -> tuple[int, int]:
-    """`_fork_program` for a template in a user namespace (see
-    `_fork_init_through_middle`): both become the template's children.
+def _fork_through_middle(lifeline: int | None) -> tuple[int, int]:
+    """`_fork_in_new_pids` for a template in a user namespace, which may make pid namespaces
+    but not enter the host's again: a middle child makes one, starts the processes in it,
+    says their pids and exits; they become the template's children (a subreaper).
     """
     said, say = os.pipe()
     middle = os.fork()
@@ -452,12 +453,12 @@ def _fork_program_through_middle(lifeline: int) -> tuple[int, int]:
         os.close(said)
         try:
             _check(_libc.unshare(_NEWPID), "unshare")
-            init = _spawn_init(lifeline)
-            program = os.fork()
-            if program == 0:
+            init = _spawn_init(lifeline) if lifeline is not None else 0
+            child = os.fork()
+            if child == 0:
                 os.close(say)
                 return init, 0
-            _write_all(say, f"{init} {program}".encode())
+            _write_all(say, f"{init or child} {child}".encode())
         except BaseException:
             traceback.print_exc()
         os._exit(0)
@@ -466,7 +467,7 @@ def _fork_program_through_middle(lifeline: int) -> tuple[int, int]:
     os.close(said)
     os.waitpid(middle, 0)
     if len(pids) != 2:
-        raise OSError("the middle child made no program (see the template's log)")
+        raise OSError("the middle child made no child (see the template's log)")
     return int(pids[0]), int(pids[1])
 
 
@@ -485,49 +486,6 @@ def _spawn_init(lifeline: int) -> int:
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ],
     )
-
-
-def _fork_init(own_pids: int) -> int:
-    """Forks a child that is pid 1 of a new pid namespace (the template stays in its own)."""
-    if USER_NAMESPACE:
-        return _fork_init_through_middle()
-    _check(_libc.unshare(_NEWPID), "unshare")
-    try:
-        pid = os.fork()
-    except BaseException:
-        _check(_libc.setns(own_pids, _NEWPID), "setns")
-        raise
-    if pid != 0:
-        _check(_libc.setns(own_pids, _NEWPID), "setns")
-    return pid
-
-
-def _fork_init_through_middle() -> int:
-    """`_fork_init` for a template in a user namespace, which may make pid namespaces but
-    not enter the host's again: a middle child makes one, forks the init into it, says the
-    init's pid and exits; the init becomes the template's child (a subreaper).
-    """
-    said, say = os.pipe()
-    middle = os.fork()
-    if middle == 0:
-        os.close(said)
-        try:
-            _check(_libc.unshare(_NEWPID), "unshare")
-            init = os.fork()
-            if init == 0:
-                os.close(say)
-                return 0
-            _write_all(say, str(init).encode())
-        except BaseException:
-            traceback.print_exc()
-        os._exit(0)
-    os.close(say)
-    pid = _read_all(said)
-    os.close(said)
-    os.waitpid(middle, 0)
-    if not pid:
-        raise OSError("the middle child made no init (see the template's log)")
-    return int(pid)
 
 
 def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: list[str]) -> None:
