@@ -65,7 +65,8 @@ def main() -> None:
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
 
     def fork_into_pid_namespace() -> int:  # as the template forks a kernel's init
-        return template._fork_init(own_pids)
+        _init, child = template._fork_in_new_pids(own_pids, None)
+        return child
 
     def namespaces(task: str) -> None:  # the other four a kernel's init unshares
         template._check(template._libc.unshare(template._CLONE), "unshare")

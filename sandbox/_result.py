@@ -52,9 +52,10 @@ class ProgramResult:
     keeps its head and tail, with a note of the cut). `timed_out`: it ran past its timeout and
     every process of the task was killed. `memory_killed`: the kernel's OOM killer killed a
     process of the task at the memory limit. `duration_s`: wall time from its start to the end
-    of its last process. `cpu_s`: CPU time of the task's processes (None when it was killed
-    before its init could count it). `peak_memory_bytes`: the most memory the task used at
-    once (its cgroup's peak; without a cgroup, its largest process's peak resident size).
+    of its last process. `cpu_s`: CPU time of the program and of the processes it waited for
+    (None when the template could not count it). `peak_memory_bytes`: the most memory the
+    task used at once (its cgroup's peak; without a cgroup, its largest process's peak
+    resident size).
     `not_copied`: what the `directory` given held that was not copied, by kind (e.g.
     "2 symbolic links"); None when everything was.
     """

@@ -157,10 +157,10 @@ async def test_nothing_but_its_own_directories_is_writable(jail: Jail) -> None:
 
 
 async def test_its_init_can_be_neither_signalled_nor_inspected(jail: Jail) -> None:
-    """Pid 1 of a forked kernel's or a program's namespace is its init, which holds the host's
-    directory and may mount: as another user than root the code has the init's uid on the
-    host. (A started kernel's pid 1 is bubblewrap's, which keeps no capability: reaching it
-    gains nothing.)
+    """Pid 1 of a forked kernel's namespace is its init, which holds the host's directory and
+    may mount; a program's is a `cat` with the template's privileges: as another user than
+    root the code has their uid on the host. (A started kernel's pid 1 is bubblewrap's, which
+    keeps no capability: reaching it gains nothing.)
     """
     seen = await jail.output(
         "import ctypes, json, os, signal, time\n"

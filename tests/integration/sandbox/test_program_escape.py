@@ -69,7 +69,7 @@ async def test_other_tasks_and_the_host_directory_are_out_of_sight(runner: Progr
     )
     held, sought = await asyncio.gather(holder, seeker)
     assert held.ok and sought.ok, sought.stderr
-    assert sought.stdout == "[] ['1', '2']\n[]\n"  # its init and itself: no other process
+    assert sought.stdout == "[] ['1', '2']\n[]\n"  # its pid 1 (cat) and itself: no other
 
 
 async def test_the_kernel_templates_environment_does_not_reach_programs(

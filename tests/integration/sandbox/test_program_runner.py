@@ -127,7 +127,7 @@ async def test_concurrent_programs_each_get_their_own_directory(runner: ProgramR
 
 
 async def test_as_many_sandboxes_are_made_ahead_as_programs_run() -> None:
-    """Each run in flight has a next sandbox made (its init forked) while it runs, so that
+    """Each run in flight has a next sandbox made (its process forked) while it runs, so that
     runs that follow one another each find one ready.
     """
     async with ProgramRunner(FAST) as runner:
@@ -164,7 +164,7 @@ async def test_a_thousand_programs_back_to_back_each_end(runner: ProgramRunner) 
 async def test_concurrent_programs_with_mounts_below_tmp(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    # Each program's init moves the mounts below /tmp (a virtual environment there, read-only
+    # Each program's process moves the mounts below /tmp (a virtual environment there, read-only
     # mounts) aside while it mounts its own /tmp; when they waited in a directory the
     # template's programs share, concurrent ones took each other's places (about 1 in 30
     # failed, reported as killed, with empty output).
