@@ -503,12 +503,7 @@ def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: 
         exit_code = _create("exit", dir_fd=host)
         os.close(host)
         _isolate(request, below_tmp)
-        go = _read_all(gate)  # ends early when the template dies
-        os.close(gate)
-        if go[:1] != b"g":
-            os._exit(0)
-        _die_with_parent()  # not before: a middle child may have been its parent
-        request["limits"] = json.loads(go[1:])["limits"]
+        request["limits"] = _wait_for_go(gate)["limits"]
         child = os.fork()
         if child == 0:
             for number, handler in handlers.items():
@@ -537,12 +532,7 @@ def _program_process(request: dict[str, Any], gate: int, below_tmp: list[str]) -
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         host = _output_to_log(request)
         _isolate(request, below_tmp)
-        go = _read_all(gate)  # ends early when the template dies
-        os.close(gate)
-        if go[:1] != b"g":
-            os._exit(0)
-        _die_with_parent()  # not before: a middle child may have been its parent
-        sent = json.loads(go[1:])
+        sent = _wait_for_go(gate)
         request.update(limits=sent["limits"], code=sent["code"])
         streams = (
             os.open("stdin", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=host),
@@ -554,6 +544,20 @@ def _program_process(request: dict[str, Any], gate: int, below_tmp: list[str]) -
         traceback.print_exc()
         os._exit(70)
     _program(request, streams)
+
+
+def _wait_for_go(gate: int) -> dict[str, Any]:
+    """What "go" sent on `gate`; exits if the template dropped this fork or died instead.
+    From then on this process dies with the template (not before: a middle child may have
+    been its parent).
+    """
+    go = _read_all(gate)  # ends early when the template dies
+    os.close(gate)
+    if go[:1] != b"g":
+        os._exit(0)
+    _die_with_parent()
+    sent: dict[str, Any] = json.loads(go[1:])
+    return sent
 
 
 def _output_to_log(request: dict[str, Any]) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from harmony_agent.sandbox import (
@@ -63,3 +64,12 @@ def assert_every_layer_this_user_can_have(report: IsolationReport) -> None:
         assert report.complete, report.lines()
     else:
         assert not report.memory_capped and any("cgroup" in p for p in report.problems)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every descendant of `pid`."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += [int(child), *descendants(int(child))]
+    return found

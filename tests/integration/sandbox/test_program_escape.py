@@ -19,7 +19,7 @@ from harmony_agent.sandbox import ProgramResult, ProgramRunner
 from harmony_agent.sandbox._kernel import remove_orphans
 from harmony_agent.sandbox._template import memory_directory
 
-from .kernels import FAST, assert_every_layer_this_user_can_have, needs_cgroup
+from .kernels import FAST, assert_every_layer_this_user_can_have, descendants, needs_cgroup
 from .test_escape import _alive, running_with
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -250,7 +250,7 @@ async def test_killing_the_parent_leaves_no_program_behind() -> None:
             break
         await asyncio.sleep(0.05)
     assert await asyncio.to_thread(running_with, program)
-    below = await asyncio.to_thread(_descendants, owner.pid)  # bwrap, template, pid 1, program
+    below = await asyncio.to_thread(descendants, owner.pid)  # bwrap, template, pid 1, program
     assert len(below) >= 4
     owner.send_signal(signal.SIGKILL)
     await owner.wait()
@@ -268,12 +268,3 @@ async def test_killing_the_parent_leaves_no_program_behind() -> None:
     assert await asyncio.to_thread(root.exists)
     await asyncio.to_thread(remove_orphans.__wrapped__)
     assert not await asyncio.to_thread(root.exists)
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every descendant of `pid`."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            found += [int(child), *_descendants(int(child))]
-    return found

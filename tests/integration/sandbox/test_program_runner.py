@@ -24,7 +24,7 @@ from harmony_agent.sandbox._errors import (
 from harmony_agent.sandbox._runner import _Task
 from harmony_agent.sandbox._template import KernelTemplate
 
-from .kernels import FAST, cgroups_here, needs_cgroup
+from .kernels import FAST, cgroups_here, descendants, needs_cgroup
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -252,7 +252,7 @@ async def test_closing_the_runner_leaves_no_directory_cgroup_or_process() -> Non
     await asyncio.shield(spare)  # the next program's directory, cgroup and init
     template = runner._require()
     assert template._process is not None
-    pids = [template._process.pid, *_children(template._process.pid)]
+    pids = [template._process.pid, *descendants(template._process.pid)]
     await runner.aclose()
     assert not await asyncio.to_thread(template.root.exists)
     assert await asyncio.to_thread(_our_cgroups) == before
@@ -288,15 +288,6 @@ def _running(pids: list[int]) -> list[int]:
             if Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
                 running.append(pid)
     return running
-
-
-def _children(pid: int) -> list[int]:
-    """Every descendant of `pid`."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            found += [int(child), *_children(int(child))]
-    return found
 
 
 async def test_a_failing_init_is_an_error_with_its_words(
