@@ -1,8 +1,9 @@
 """The least a fresh isolated process per HumanEval task can cost on this machine, measured
-in steps from the kernel template: a fork of it, its namespaces, the program run by `exec`,
-the program run by IPython's shell. What a forked kernel adds on top of the last step
-(ipykernel's sockets, threads and event loops, which none survives a fork; the cgroup, the
-rlimits, its init process, the messages to and from the host) is left out.
+in steps from the kernel template: a fork of it, its namespaces (and the pid 1 of its pid
+namespace), the program run by `exec`, the program run by IPython's shell. What a forked
+kernel adds on top of the last step (ipykernel's sockets, threads and event loops, which
+none survives a fork; the cgroup, the rlimits, the messages to and from the host) is left
+out.
 
 Run by `bench/sandbox.py floor` (root: the namespaces need it); prints one JSON object,
 {step: machine CPU ms per task}.
@@ -34,20 +35,27 @@ def humaneval_programs() -> list[str]:
     ]
 
 
-def per_task_ms(fork: Callable[[], int], step: Callable[[str], None], tasks: list[str]) -> float:
+Fork = Callable[[], tuple[int, Callable[[], None]]]
+"""Forks this process: (the child's pid, what ends the rest of what the fork made once the
+child ended), the pid 0 in the child.
+"""
+
+
+def per_task_ms(fork: Fork, step: Callable[[str], None], tasks: list[str]) -> float:
     """Machine CPU ms per task when each task `fork`s this process and runs `step` in the
     child.
     """
     time.sleep(0.5)  # the previous step's exits are done
     busy = busy_cpu_s()
     for task in tasks:
-        pid = fork()
+        pid, end = fork()
         if pid == 0:
             try:
                 step(task)
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
+        end()
     time.sleep(0.2)  # namespaces are torn down after the exit
     return (busy_cpu_s() - busy) * 1000 / len(tasks)
 
@@ -55,20 +63,34 @@ def per_task_ms(fork: Callable[[], int], step: Callable[[str], None], tasks: lis
 def main() -> None:
     """Prepares a template as the sandbox's does and measures each step over all tasks."""
     # imported here: the template's module keeps debugpy and jedi from being imported
+    from harmony_agent.sandbox._channels import connection_info
     from harmony_agent.sandbox._inside import template
 
     tasks = humaneval_programs()
-    app = template._prepare()
+    app = template._prepare(dict(connection_info(template.RUN_DIR, "")))
     shell = app.shell
     assert shell is not None
     gc.freeze()
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
 
-    def fork_into_pid_namespace() -> int:  # as the template forks a kernel's init
-        _init, child = template._fork_in_new_pids(own_pids, None)
-        return child
+    def plain_fork() -> tuple[int, Callable[[], None]]:
+        return os.fork(), lambda: None
 
-    def namespaces(task: str) -> None:  # the other four a kernel's init unshares
+    def fork_into_pid_namespace() -> tuple[int, Callable[[], None]]:  # as for a kernel
+        lifeline, held = os.pipe()
+        init, child = template._fork_in_new_pids(own_pids, lifeline, reaper=True)
+        os.close(lifeline)
+        if child == 0:
+            os.close(held)
+            return 0, lambda: None
+
+        def end() -> None:  # the pid 1 ends with its pipe, as with the template
+            os.close(held)
+            os.waitpid(init, 0)
+
+        return child, end
+
+    def namespaces(task: str) -> None:  # the other four a kernel unshares
         template._check(template._libc.unshare(template._CLONE), "unshare")
 
     def plain(task: str) -> None:
@@ -79,8 +101,8 @@ def main() -> None:
         namespaces(task)
         shell.run_cell(task, store_history=True)
 
-    steps: list[tuple[str, Callable[[], int], Callable[[str], None]]] = [
-        ("fork", os.fork, lambda task: None),
+    steps: list[tuple[str, Fork, Callable[[str], None]]] = [
+        ("fork", plain_fork, lambda task: None),
         ("fork + namespaces", fork_into_pid_namespace, namespaces),
         ("fork + namespaces + exec", fork_into_pid_namespace, plain),
         ("fork + namespaces + IPython run_cell", fork_into_pid_namespace, ipython),

@@ -2,7 +2,8 @@
 
 Each kernel owns a host directory (root's, where code runs as another uid) with:
 - `work/`: the code's working directory;
-- `run/`: the kernel's ipc sockets and its connection file, both written by the kernel;
+- `run/`: the kernel's ipc sockets (and a started kernel's connection file), written by the
+  kernel;
 - `host/`: the kernel's log and exit code and the images its cells displayed, never visible
   to the code.
 The code can change anything in `work/` and `run/`, so the host names nothing there after the
@@ -128,7 +129,6 @@ class Kernel:
         config, layers = self.config, self.report.layers
         install = python_install(config.python)
         inside = RUN_DIR if layers.bubblewrap else str(self._run)
-        connection = connection_info(inside, self._key)
         preparing = asyncio.ensure_future(asyncio.to_thread(self._prepare))
         try:
             self._cgroup = await asyncio.shield(preparing)
@@ -137,7 +137,7 @@ class Kernel:
                 self._cgroup = await preparing
             raise
         if self._template is not None:
-            self._process = await self._template.fork(self.root, self._cgroup, connection)
+            self._process = await self._template.fork(self.root, self._cgroup, self._key)
         else:
             inner = bootstrap_command(
                 install, config, f"{inside}/kernel.json", cgroup=self._cgroup is not None
@@ -156,7 +156,7 @@ class Kernel:
                 launch.env,
                 launch.cwd,
                 log=self._host / "kernel.log",
-                stdin=json.dumps(connection).encode(),
+                stdin=json.dumps(connection_info(inside, self._key)).encode(),
             )
         self._exited = asyncio.create_task(self._process.wait())
         ready = asyncio.create_task(self._connect())

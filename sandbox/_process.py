@@ -76,8 +76,10 @@ class SpawnedProcess:
 
 
 class ForkedProcess:
-    """A kernel forked by the template process; its init writes the exit code to `exit_file`
-    (in a directory only the host and the template can see).
+    """A kernel or program forked by the template process, watched through the pid 1 of its
+    pid namespace: the template writes the exit code to `exit_file` (in a directory only the
+    host and the template can see) when it has reaped the kernel or program, then kills that
+    pid 1.
     """
 
     def __init__(self, pid: int, exit_file: Path) -> None:
@@ -88,11 +90,11 @@ class ForkedProcess:
 
     @property
     def pid(self) -> int:
-        """The pid of the forked child (outside the kernel's pid namespace)."""
+        """The host pid of the pid 1 of the kernel's (or program's) pid namespace."""
         return self._pid
 
     async def wait(self) -> int:
-        """Waits until the child is gone, then reads the code its init reported."""
+        """Waits until the pid 1 is gone, then reads the code the template reported."""
         if self._watch is None:
             self._watch = asyncio.create_task(self._watch_exit())
         return await asyncio.shield(self._watch)
@@ -114,16 +116,16 @@ class ForkedProcess:
             with self._exit_file.open("rb") as report:
                 code = int(report.read(16))
         except (OSError, ValueError):
-            return -signal.SIGKILL  # its init was killed (or failed) before it could report
+            return -signal.SIGKILL  # its pid 1 was killed before the template reported
         return code
 
     def kill(self) -> None:
-        """SIGKILLs the child; its pid namespace (init and kernel) dies with it."""
+        """SIGKILLs the pid 1; its pid namespace (the kernel or program) dies with it."""
         with contextlib.suppress(ProcessLookupError):
             signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
 
     def close(self) -> None:
-        """Releases the pidfd (after the child is gone)."""
+        """Releases the pidfd (after the pid 1 is gone)."""
         os.close(self._pidfd)
 
 
@@ -133,7 +135,7 @@ def _create(path: Path) -> int:
 
 
 def log_tail(log: Path, limit: int = 2000) -> str:
-    """The end of a log a kernel (or a program's init) wrote to through its output; never
+    """The end of a log a kernel (or a program's process) wrote to through its output; never
     more than `limit` bytes are read.
     """
     try:

@@ -23,13 +23,19 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from harmony_agent.sandbox._cgroup import PREFIX, Cgroup
+from harmony_agent.sandbox._channels import connection_info
 from harmony_agent.sandbox._config import SandboxConfig
 from harmony_agent.sandbox._errors import KernelStartError
 from harmony_agent.sandbox._inside import inside_source
 from harmony_agent.sandbox._isolation import IsolationReport
-from harmony_agent.sandbox._launch import Layers, build_launch, kernel_limits, python_install
+from harmony_agent.sandbox._launch import (
+    RUN_DIR,
+    Layers,
+    build_launch,
+    kernel_limits,
+    python_install,
+)
 from harmony_agent.sandbox._process import ForkedProcess
-from jupyter_client.connect import KernelConnectionInfo
 
 __all__ = ["KernelTemplate", "PendingFork", "memory_directory"]
 
@@ -104,8 +110,9 @@ class KernelTemplate:
             (self.root / name).mkdir()
         install = python_install(self.config.python)
         source = inside_source("template")
+        kind = json.dumps(connection_info(RUN_DIR, "")) if self.forks_kernels else "programs"
         launch = build_launch(
-            [install.executable, "-c", source, *(() if self.forks_kernels else ("programs",))],
+            [install.executable, "-c", source, kind],
             layers=Layers(bubblewrap=True, setpriv=False, cgroup=False),
             config=self.config,
             install=install,
@@ -134,15 +141,13 @@ class KernelTemplate:
         root.mkdir()
         return root
 
-    async def fork(
-        self, root: Path, cgroup: Cgroup | None, connection: KernelConnectionInfo
-    ) -> ForkedProcess:
+    async def fork(self, root: Path, cgroup: Cgroup | None, key: str) -> ForkedProcess:
         """Forks a kernel for the directory `root` (from `new_root`), in `cgroup`, listening
-        as `connection` says.
+        where `connection_info` says in its `run` directory (`RUN_DIR` inside), with `key`.
         """
         if not self.forks_kernels:
             raise KernelStartError("this template runs one-shot programs only")
-        pending = await self._fork(root, cgroup, {"op": "fork", "connection": connection})
+        pending = await self._fork(root, cgroup, {"op": "fork", "key": key})
         return await pending.go(kernel_limits(self.config, cgroup=cgroup is not None))
 
     async def fork_program(self, root: Path, cgroup: Cgroup | None) -> PendingFork:
@@ -167,12 +172,12 @@ class KernelTemplate:
             )
             pending = PendingFork(
                 str(answer["id"]),
-                ForkedProcess(int(str(answer["pid"])), root / "host" / "exit"),
+                ForkedProcess(int(str(answer["init"])), root / "host" / "exit"),
                 self._send,
             )
-            try:  # a program's own process (its pid 1 stays out), else the kernel's init
+            try:  # the kernel's or program's process (its pid 1 stays out)
                 if cgroup is not None:  # two short writes: no thread
-                    cgroup.join(int(str(answer.get("program") or answer["pid"])))
+                    cgroup.join(int(str(answer["pid"])))
             except BaseException:
                 await pending.drop()
                 raise
@@ -219,8 +224,8 @@ class KernelTemplate:
 
 
 class PendingFork:
-    """A forked kernel's init or program, in its cgroup, waiting for `go` (or `drop`) before
-    anything of its kernel or program's code exists.
+    """A forked kernel's or program's process, in its cgroup, waiting for `go` (or `drop`)
+    before anything of its kernel or program's code exists.
     """
 
     def __init__(
@@ -243,6 +248,6 @@ class PendingFork:
 
     async def drop(self) -> None:
         """Ends it (nothing of its kernel or program ran)."""
-        with contextlib.suppress(KernelStartError):  # the template is gone: so is the init
+        with contextlib.suppress(KernelStartError):  # the template is gone: so is the child
             await self._send({"op": "drop", "id": self._id})
         self.process.kill()

@@ -4,32 +4,32 @@ Run inside bubblewrap (read-only system, no network) as root, the host's or, sta
 another user, a user namespace's (see `USER_NAMESPACE`), as `python -c <this source>`, with
 JSON lines on stdin from the host and answers on stdout:
 
-    {"op": "fork", "id": ID, "dir": DIR, "connection": {...}, "tmp_bytes": N}
-        -> {"id": ID, "pid": P}
+    {"op": "fork", "id": ID, "dir": DIR, "key": KEY, "tmp_bytes": N}
+        -> {"id": ID, "init": I, "pid": P}     (a kernel P, pid 1 of its namespace I)
     {"op": "run", "id": ID, "dir": DIR, "tmp_bytes": N}
-        -> {"id": ID, "pid": P, "program": Q}     (a one-shot program Q instead of a kernel)
-    {"op": "go", "id": ID, "limits": {...}}     (after the host put P (or Q) in its cgroup; a
+        -> {"id": ID, "init": I, "pid": P}     (a one-shot program P instead of a kernel)
+    {"op": "go", "id": ID, "limits": {...}}     (after the host put P in its cgroup; a
         program's "go" also carries its "code", written by then with its stdin and files)
-    {"op": "drop", "id": ID}    (the host gave up on it: the child exits)
+    {"op": "drop", "id": ID}    (the host gave up on it: P exits)
     {"op": "ping", "id": ID}  -> {"id": ID}
 
-A child is reaped only after its "go" or "drop": P names it (or its zombie) until the host
-has opened it.
+Children are reaped only after their "go" or "drop": I and P name them (or their zombies)
+until the host has opened them.
 
 The template parses ipykernel's arguments and configuration and creates the IPython shell
 once; a fork makes only what cannot cross a fork (ZMQ sockets, threads, event loops). Each
-fork is pid 1 of a pid namespace of its own, with its own mount, network, ipc and uts
-namespaces, its directory DIR's `work` and `run` at the usual paths, a private /tmp and the
-rest of the kernels hidden (DIR's `host`, where the kernel's log and exit code go, among
-them); it forks the kernel, which runs as uid 65534 with no capabilities, no new privileges
-and the given rlimits (from "go" on, the init dies with the template), and writes its own
-connection file. A one-shot program gets the same namespaces and privileges, without a
-Python init: pid 1 of its pid namespace is `cat` of a pipe the template holds (it ends with
-the template; killed, it takes every process of the namespace with it), and the program is
-pid 2, the template's child, which isolates itself and runs CODE as `__main__` by `exec`,
-with DIR's `host/stdin` on its standard input and the fifos `host/stdout` and `host/stderr`
-(whose reading ends the host holds) as its output. The template reaps it, writes its CPU
-time to `host/usage` and its exit code to `host/exit`, and kills its pid 1.
+kernel or one-shot program P is the template's child in a pid namespace of its own, whose
+pid 1, I, is no Python (see `_spawn_init`): it holds the namespace while the template lives
+(killed, it takes every process of the namespace with it), and a kernel's reaps the orphans
+of the kernel's processes. P enters its own mount, network, ipc and uts namespaces, with its
+directory DIR's `work` (and a kernel's `run`) at the usual paths, a private /tmp and the rest
+of the kernels hidden (DIR's `host`, where its log goes, among them); it waits for "go" and
+then runs as uid 65534 with no capabilities, no new privileges and the given rlimits, dying
+with the template. A kernel serves on the sockets of its `run` directory; a program runs
+CODE as `__main__` by `exec`, with DIR's `host/stdin` on its standard input and the fifos
+`host/stdout` and `host/stderr` (whose reading ends the host holds) as its output. The
+template reaps P, writes its CPU time to `host/usage` and its exit code to `host/exit`, and
+kills I.
 It imports nothing from harmony_agent: the sandbox cannot see the project's source.
 """
 
@@ -55,6 +55,7 @@ import sys
 import threading
 import traceback
 import types
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,7 +64,9 @@ ENVIRONMENT = dict(os.environ)
 
 PROGRAMS_ONLY = sys.argv[1:] == ["programs"]
 """Started as `python -c <source> programs`: a template for one-shot programs only, which
-imports no ipykernel (a small process forks and exits several times faster).
+imports no ipykernel (a small process forks and exits several times faster). A template for
+kernels is started as `python -c <source> CONNECTION`: where every kernel listens (in its own
+`RUN_DIR`), as JSON without the key, which each kernel's request brings.
 """
 
 PRELOADED = ("ast", "typing")
@@ -77,10 +80,11 @@ traceback imports `ast` (a few milliseconds each, per program otherwise).
 UNUSED = ("debugpy", "jedi")
 if not PROGRAMS_ONLY:
     sys.modules.update(dict.fromkeys(UNUSED))  # type: ignore[arg-type]
-    from ipykernel.compiler import XCachingCompiler
+    from ipykernel.ipkernel import IPythonKernel
     from ipykernel.kernelapp import IPKernelApp
     from ipykernel.zmqshell import ZMQInteractiveShell
     from IPython.core.application import BaseIPythonApplication
+    from IPython.core.compilerop import CachingCompiler
 
 __all__ = ["main"]
 
@@ -88,12 +92,17 @@ WORKDIR = "/mnt/data"
 RUN_DIR = "/run/kernel"
 KERNELS = "/sandbox"
 NOBODY = 65534
-CONNECTION_FILE = "/run/kernel/kernel.json"
 CAT = next(path for path in ("/usr/bin/cat", "/bin/cat") if os.access(path, os.X_OK))
 """What each program's pid namespace runs as its pid 1 (see `_spawn_init`)."""
+REAPER = ["/bin/sh", "-c", "trap '' INT; exec 3<&0 </dev/null; cat <&3 3<&- & exec 3<&-; wait"]
+"""What each kernel's pid namespace runs as its pid 1: a shell whose `wait` for a `cat` of
+its standard input reaps every child it is given (the orphans of the kernel's processes).
+It ignores SIGINT: a shell run with -c would end on it, and a pid 1 gets from the code the
+signals it handles.
+"""
 PROGRAM = "<program>"
 """The file name a one-shot program's tracebacks show."""
-ARGV = ["-f", CONNECTION_FILE, "--HistoryManager.enabled=False"]
+ARGV = ["--HistoryManager.enabled=False"]
 
 _NEWPID, _NEWUSER = 0x20000000, 0x10000000
 _CLONE = 0x00020000 | 0x04000000 | 0x08000000 | 0x40000000  # ns uts ipc net
@@ -129,8 +138,7 @@ def _maps_nobody() -> bool:
 USER_NAMESPACE = not _maps_nobody()
 """Whether the template runs in a user namespace of a non-root host user, where that user is
 its only uid (0). Then each kernel or program enters a user namespace of its own to be 65534
-(`_own_users`), and inits and programs are forked through a middle child
-(`_fork_through_middle`).
+(`_own_users`), and is forked with its pid 1 through a middle child (`_fork_through_middle`).
 Else root started it: code becomes the host's uid 65534.
 """
 
@@ -174,30 +182,85 @@ if not PROGRAMS_ONLY:
         def initialize(self, argv: Any = None) -> None:
             """Nothing to do: `configure` ran before the fork."""
 
-    class KernelApp(IPKernelApp, _ConfiguredApplication):
-        """ipykernel's application as a forked kernel runs it: `prepare` (in the template) does
-        all that can cross a fork, `initialize` (in the kernel) the rest: sockets, threads, the
-        kernel object. It has no heartbeat (the host sees a kernel's death as its process
-        exiting) and no subshells.
+    class PreparedKernel(IPythonKernel):
+        """ipykernel's kernel object, made once in the template (`KernelApp.prepare`): each
+        fork's `init_kernel` hands it that fork's session, streams, sockets and threads where
+        ipykernel would make a new kernel.
         """
 
-        def prepare(self, argv: list[str]) -> None:
-            """Configures the application and creates the shell (which the kernel made after
-            the fork takes), with its extensions and start-up code.
+        @classmethod
+        def instance(cls, *args: Any, **kwargs: Any) -> PreparedKernel:
+            """Makes the kernel (in the template), or gives the prepared one what `kwargs`
+            hold that it does not (in a fork).
+            """
+            if not cls.initialized():
+                kernel: PreparedKernel = super().instance(*args, **kwargs)
+                return kernel
+            prepared = cls._instance
+            assert isinstance(prepared, PreparedKernel)
+            for name, value in kwargs.items():
+                if getattr(prepared, name) is not value:
+                    setattr(prepared, name, value)
+            prepared.ident = str(uuid.uuid4())  # (kernels' ids are unique in Jupyter)
+            # what `IPythonKernel.__init__` gave the shell from the (then unset) channels
+            shell = prepared.shell
+            assert shell is not None
+            shell.displayhook.pub_socket = prepared.iopub_socket
+            shell.displayhook.topic = prepared._topic("execute_result")
+            shell.display_pub.pub_socket = prepared.iopub_socket
+            prepared._stdout, prepared._stderr = sys.stdout, sys.stderr  # made by `init_io`
+            return prepared
+
+    class KernelApp(IPKernelApp, _ConfiguredApplication):
+        """ipykernel's application as a forked kernel runs it: `prepare` (in the template) does
+        all that can cross a fork, `initialize` (in the kernel) the rest: sockets, threads,
+        what the kernel object holds of them. It has no heartbeat (the host sees a kernel's
+        death as its process exiting) and no connection file (the host knows where its
+        kernels listen).
+        """
+
+        def prepare(self, argv: list[str], connection: dict[str, Any]) -> None:
+            """Configures the application, loads `connection` (in the session: its key is
+            each kernel's own) and creates the shell and the kernel object (which each fork
+            takes), with the shell's extensions and start-up code.
             """
             self.configure(argv)
+            self.load_connection_info(connection)  # type: ignore[arg-type]
+            super().init_pdb()  # type: ignore[no-untyped-call]
+            # IPython's compiler: ipykernel's hashes each cell in Python, for its debugger
             self.shell = ZMQInteractiveShell.instance(
                 parent=self,
                 profile_dir=self.profile_dir,
                 user_ns=self.user_ns,
-                compiler_class=XCachingCompiler,
+                compiler_class=CachingCompiler,
             )
+            self.kernel_class = PreparedKernel
+            kernel = PreparedKernel.instance(
+                parent=self,
+                session=self.session,
+                log=self.log,
+                profile_dir=self.profile_dir,
+                user_ns=self.user_ns,
+            )
+            self.shell.kernel = kernel
             super().init_gui_pylab()  # type: ignore[no-untyped-call]
             super().init_extensions()  # type: ignore[no-untyped-call]
             super().init_code()  # type: ignore[no-untyped-call]
             formatter = self.shell.display_formatter
             assert formatter is not None
             formatter.format(0)  # type: ignore[no-untyped-call]  # fills the formatters' caches
+
+        def init_pdb(self) -> None:
+            """Done by `prepare`."""
+
+        def init_connection_file(self) -> None:
+            """Done by `prepare` (`_kernel` gives the session its key)."""
+
+        def write_connection_file(self, **kwargs: Any) -> None:
+            """No connection file."""
+
+        def log_connection_info(self) -> None:
+            """No connection file to tell of."""
 
         def init_gui_pylab(self) -> None:
             """Done by `prepare`."""
@@ -210,16 +273,6 @@ if not PROGRAMS_ONLY:
 
         def init_heartbeat(self) -> None:
             """No heartbeat channel (nobody listens to it)."""
-
-        def init_control(self, context: Any) -> None:
-            """The control channel, without ipykernel 7's shell-channel thread: the host runs no
-            subshells, so shell requests go straight to the main thread.
-            """
-            super().init_control(context)  # type: ignore[no-untyped-call]
-            channel = getattr(self, "shell_channel_thread", None)
-            if channel is not None:
-                channel.io_loop.close()
-                self.shell_channel_thread = None
 
 
 def _silenced(function: Any) -> Any:
@@ -258,17 +311,26 @@ def _warm_up() -> None:
     )
     shell = app.shell
     assert shell is not None
-    shell.run_cell("1 + 1", store_history=True)
+    shell.run_cell(WARM_UP_CELL, store_history=True)
     app.close()  # type: ignore[no-untyped-call]
     for singleton in (type(app.kernel), type(shell), IPKernelApp):  # the fork makes its own
         singleton.clear_instance()
 
 
-def _prepare() -> KernelApp:
-    """The application every kernel forks from, prepared, with a fresh shell."""
+WARM_UP_CELL = """
+def double(text: str = 'a') -> str:
+    \"\"\"Its words, twice.\"\"\"
+    return rf"{text!r}" + b"\\x00".decode() + f'{text * 2}'  # a comment
+double()
+"""
+"""A cell with the kinds of tokens most code has (each kind of string compiles a pattern)."""
+
+
+def _prepare(connection: dict[str, Any]) -> KernelApp:
+    """The application every kernel forks from, prepared, with a fresh shell and kernel."""
     _silenced(_warm_up)
     app = KernelApp.instance()
-    _silenced(lambda: app.prepare(ARGV))
+    _silenced(lambda: app.prepare(ARGV, connection))
     if threading.active_count() != 1:  # a fork keeps only the forking thread
         raise RuntimeError(f"the kernel's preparation left threads: {threading.enumerate()}")
     return app
@@ -276,7 +338,7 @@ def _prepare() -> KernelApp:
 
 def main() -> None:
     """Serves fork requests until stdin closes."""
-    app = None if PROGRAMS_ONLY else _prepare()
+    app = None if PROGRAMS_ONLY else _prepare(json.loads(sys.argv[1]))
     if PROGRAMS_ONLY:
         for name in PRELOADED:
             importlib.import_module(name)
@@ -289,12 +351,12 @@ def main() -> None:
     os.set_blocking(ends, False)
     signal.set_wakeup_fd(ends)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    if USER_NAMESPACE:  # inits forked through a middle child become the template's
+    if USER_NAMESPACE:  # children forked through a middle child become the template's
         _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl")
     own_pids = os.open("/proc/self/ns/pid", os.O_RDONLY)
     lifeline, _held = os.pipe()  # never written: its readers see its end with the template's
     below_tmp = _mount_points_below("/tmp")  # each fork starts with the template's mounts
-    gates: dict[str, tuple[int, int, int | None, str]] = {}
+    gates: dict[str, tuple[int, int, int, str]] = {}
     for line in _requests(children, ended):
         request = json.loads(line)
         if request["op"] == "ping":
@@ -302,32 +364,26 @@ def main() -> None:
             sys.stdout.flush()
         elif request["op"] == "run" or (request["op"] == "fork" and app is not None):
             read, write = os.pipe()
-            runs = request["op"] == "run"
-            init, forked = _fork_in_new_pids(own_pids, lifeline if runs else None)
-            program = forked if runs else None
-            if forked == 0:  # no write end of any gate (its own reads to the end of "go"),
+            init, pid = _fork_in_new_pids(own_pids, lifeline, reaper=request["op"] == "fork")
+            if pid == 0:  # no write end of any gate (its own reads to the end of "go"),
                 signal.set_wakeup_fd(-1)  # nor the template's pid namespace, lifeline
                 closing = [write, own_pids, lifeline, _held, ended, ends]  # or signal pipe
                 for other in closing + [other for other, _, _, _ in gates.values()]:
                     os.close(other)
-                if runs:
-                    _program_process(request, read, below_tmp)
-                _init(request, read, app, below_tmp)
+                _child(request, read, app, below_tmp)
             os.close(read)
-            gates[request["id"]] = (write, init, program, request["dir"])
-            answer = {"id": request["id"], "pid": init, "program": program}
+            gates[request["id"]] = (write, init, pid, request["dir"])
+            answer = {"id": request["id"], "init": init, "pid": pid}
             sys.stdout.write(json.dumps(answer) + "\n")
             sys.stdout.flush()
         elif (gate := gates.pop(request["id"], None)) is not None:
-            write, init, program, directory = gate
+            write, init, pid, directory = gate
             if request["op"] == "go":
-                with contextlib.suppress(BrokenPipeError):  # the init is gone already
+                with contextlib.suppress(BrokenPipeError):  # the child is gone already
                     _write_all(write, b"g" + line)
             os.close(write)
             children.release(init)
-            if program is not None:
-                report = (init, f"{directory}/host") if request["op"] == "go" else None
-                children.release(program, report)
+            children.release(pid, (init, f"{directory}/host") if request["op"] == "go" else None)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -360,11 +416,11 @@ def _requests(children: _Children, ended: int) -> Iterator[bytes]:
 
 
 class _Children:
-    """The template's children (inits, programs), each reaped only once the host has
-    released it: until then its pid stays taken, even by a child that died at once, so the
-    pid the host was given cannot name another process when it opens it. A program that ran
-    has its exit code and usage written to its `host` directory, then its init is killed
-    (the host waits for the init).
+    """The template's children (kernels, programs and their pid 1s), each reaped only once
+    the host has released it: until then its pid stays taken, even by a child that died at
+    once, so the pid the host was given cannot name another process when it opens it. A
+    kernel or program that ran has its exit code and usage written to its `host` directory,
+    then its pid 1 is killed (the host waits for the pid 1).
     """
 
     def __init__(self) -> None:
@@ -372,8 +428,8 @@ class _Children:
         self._reports: dict[int, tuple[int, str]] = {}
 
     def release(self, pid: int, report: tuple[int, str] | None = None) -> None:
-        """The host holds `pid` (or dropped it): reap it once it ends; a program's `report`
-        is its init's pid and its `host` directory.
+        """The host holds `pid` (or dropped it): reap it once it ends; the `report` of a
+        kernel or program that ran is its pid 1 and its `host` directory.
         """
         if report is not None:
             self._reports[pid] = report
@@ -395,8 +451,9 @@ class _Children:
 
 
 def _report_exit(host: str, status: int, usage: resource.struct_rusage) -> None:
-    """Writes a program's CPU time (its children's that it waited for included) and largest
-    size to `host/usage`, then its exit code to `host/exit` (never following a link).
+    """Writes a kernel's or program's CPU time (its children's that it waited for included)
+    and largest size to `host/usage`, then its exit code to `host/exit` (never following a
+    link).
     """
     try:
         directory = os.open(host, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -418,18 +475,17 @@ def _report_exit(host: str, status: int, usage: resource.struct_rusage) -> None:
         os.close(directory)
 
 
-def _fork_in_new_pids(own_pids: int, lifeline: int | None) -> tuple[int, int]:
-    """Forks a child into a new pid namespace (the template stays in its own): a kernel's
-    init, pid 1 there, or, given the `lifeline`, a program, pid 2 under `_spawn_init`.
-    Returns (pid 1, child) as the template sees them, the child 0 in the child.
+def _fork_in_new_pids(own_pids: int, lifeline: int, *, reaper: bool) -> tuple[int, int]:
+    """Forks a child into a new pid namespace (the template stays in its own), pid 2 there
+    under `_spawn_init`'s pid 1. Returns (pid 1, child) as the template sees them, the child
+    0 in the child.
     """
     if USER_NAMESPACE:
-        return _fork_through_middle(lifeline)
+        return _fork_through_middle(lifeline, reaper=reaper)
     _check(_libc.unshare(_NEWPID), "unshare")
     init = 0
     try:
-        if lifeline is not None:
-            init = _spawn_init(lifeline)
+        init = _spawn_init(lifeline, reaper=reaper)
         child = os.fork()
     except BaseException:
         _check(_libc.setns(own_pids, _NEWPID), "setns")
@@ -439,10 +495,10 @@ def _fork_in_new_pids(own_pids: int, lifeline: int | None) -> tuple[int, int]:
         raise
     if child != 0:
         _check(_libc.setns(own_pids, _NEWPID), "setns")
-    return init or child, child
+    return init, child
 
 
-def _fork_through_middle(lifeline: int | None) -> tuple[int, int]:
+def _fork_through_middle(lifeline: int, *, reaper: bool) -> tuple[int, int]:
     """`_fork_in_new_pids` for a template in a user namespace, which may make pid namespaces
     but not enter the host's again: a middle child makes one, starts the processes in it,
     says their pids and exits; they become the template's children (a subreaper).
@@ -453,12 +509,12 @@ def _fork_through_middle(lifeline: int | None) -> tuple[int, int]:
         os.close(said)
         try:
             _check(_libc.unshare(_NEWPID), "unshare")
-            init = _spawn_init(lifeline) if lifeline is not None else 0
+            init = _spawn_init(lifeline, reaper=reaper)
             child = os.fork()
             if child == 0:
                 os.close(say)
                 return init, 0
-            _write_all(say, f"{init or child} {child}".encode())
+            _write_all(say, f"{init} {child}".encode())
         except BaseException:
             traceback.print_exc()
         os._exit(0)
@@ -471,14 +527,15 @@ def _fork_through_middle(lifeline: int | None) -> tuple[int, int]:
     return int(pids[0]), int(pids[1])
 
 
-def _spawn_init(lifeline: int) -> int:
-    """Starts pid 1 of the namespace being made: `cat` of `lifeline` to /dev/null, a small
-    process without Python that holds the namespace (killing it kills every process in it)
-    and ends with the template. Orphans it does not reap wait as zombies for that end.
+def _spawn_init(lifeline: int, *, reaper: bool) -> int:
+    """Starts pid 1 of the namespace being made: `cat` of `lifeline`, or, for a kernel (a
+    `reaper`), `REAPER`, which also reaps the orphans it is given. Small processes without
+    Python, they hold the namespace (killing pid 1 kills every process in it) and end with
+    the template; orphans a `cat` does not reap wait as zombies for that end.
     """
     return os.posix_spawn(
-        CAT,
-        ["cat"],
+        REAPER[0] if reaper else CAT,
+        REAPER if reaper else ["cat"],
         {},
         file_actions=[
             (os.POSIX_SPAWN_DUP2, lifeline, 0),
@@ -488,52 +545,23 @@ def _spawn_init(lifeline: int) -> int:
     )
 
 
-def _init(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: list[str]) -> None:
-    """Pid 1 of a kernel's namespaces: isolates itself, waits for "go" (it is in its cgroup
-    then), forks the kernel, reaps, and reports the kernel's exit. `below_tmp` are the
-    outermost mount points below /tmp.
-    """
-    try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        # the code may have its uid on the host (see USER_NAMESPACE): as pid 1 it ignores
-        # signals it has no handler for, and undumpable it cannot be traced or opened
-        handlers = _default_handlers()
-        _check(_libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0), "prctl")
-        host = _output_to_log(request)
-        exit_code = _create("exit", dir_fd=host)
-        os.close(host)
-        _isolate(request, below_tmp)
-        request["limits"] = _wait_for_go(gate)["limits"]
-        child = os.fork()
-        if child == 0:
-            for number, handler in handlers.items():
-                signal.signal(number, handler)
-            os.close(exit_code)
-            assert app is not None  # a kernel is forked only from a template that has one
-            _kernel(request, app)
-        while True:
-            pid, status = os.waitpid(-1, 0)
-            if pid == child:
-                os.write(exit_code, str(os.waitstatus_to_exitcode(status)).encode())
-                os._exit(0)
-    except BaseException:
-        traceback.print_exc()
-        os._exit(70)
-
-
-def _program_process(request: dict[str, Any], gate: int, below_tmp: list[str]) -> None:
-    """A one-shot program, pid 2 of its pid namespace (the template reaps it and reports its
-    end): isolates itself, waits for "go" with the code (meanwhile the host writes its stdin
-    and files and puts it in its cgroup), and runs it unprivileged on its directory's
-    `host/stdin` and the fifos `host/stdout` and `host/stderr`. Its log gets only what
-    failed before the code ran.
+def _child(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp: list[str]) -> None:
+    """A kernel or one-shot program, pid 2 of its pid namespace (the template reaps it and
+    reports its end): isolates itself, waits for "go" (meanwhile the host puts it in its
+    cgroup, and writes a program's stdin and files) and runs, unprivileged. Its log gets a
+    kernel's output and what failed before a program's code ran.
     """
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         host = _output_to_log(request)
         _isolate(request, below_tmp)
         sent = _wait_for_go(gate)
-        request.update(limits=sent["limits"], code=sent["code"])
+        request["limits"] = sent["limits"]
+        if request["op"] == "fork":
+            os.close(host)
+            assert app is not None  # a kernel is forked only from a template that has one
+            _kernel(request, app)
+        request["code"] = sent["code"]
         streams = (
             os.open("stdin", os.O_RDONLY | os.O_NOFOLLOW, dir_fd=host),
             os.open("stdout", os.O_WRONLY | os.O_NOFOLLOW, dir_fd=host),
@@ -592,17 +620,6 @@ def _isolate(request: dict[str, Any], below_tmp: list[str]) -> None:
     _loopback_up()
 
 
-def _default_handlers() -> dict[int, Any]:
-    """Sets every signal with a Python handler to its default; returns the handlers."""
-    handlers: dict[int, Any] = {}
-    for number in signal.valid_signals():
-        handler = signal.getsignal(number)
-        if callable(handler):
-            handlers[number] = handler
-            signal.signal(number, signal.SIG_DFL)
-    return handlers
-
-
 def _read_all(fd: int) -> bytes:
     """What the pipe `fd` holds until its writer closes it."""
     chunks = []
@@ -659,9 +676,8 @@ def _loopback_up() -> None:
 
 def _unprivileged(limits: dict[str, int]) -> None:
     """In the working directory, as uid 65534 without capabilities or new privileges, under
-    `limits` (never above the template's own hard limits); killed when its init dies.
+    `limits` (never above the template's own hard limits).
     """
-    _die_with_parent()
     os.chdir(WORKDIR)
     if USER_NAMESPACE:  # a user namespace of its own, before the limits: see `_own_users`
         _own_users()
@@ -678,6 +694,7 @@ def _unprivileged(limits: dict[str, int]) -> None:
         os.setresuid(NOBODY, NOBODY, NOBODY)
     _no_capabilities()
     _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+    _die_with_parent()  # again: a change of uid or capabilities clears it
 
 
 def _own_users() -> None:
@@ -720,17 +737,13 @@ def _kernel(request: dict[str, Any], app: KernelApp) -> None:
     """Drops every privilege, applies the limits and runs the kernel in this process."""
     try:
         _unprivileged(request["limits"])
-        connection = os.open(
-            CONNECTION_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600
-        )
-        with os.fdopen(connection, "w", encoding="utf-8") as file:
-            json.dump(request["connection"], file)
+        app.session.key = request["key"].encode()
+        app.session.session = str(uuid.uuid4())  # (sessions' ids are unique in Jupyter)
+        app.session.pid = os.getpid()  # it sends (a session warns when its pid changed)
         assert app.profile_dir is not None
         os.makedirs(app.profile_dir.location, exist_ok=True)  # in this kernel's own /tmp
         app.profile_dir.check_dirs()  # type: ignore[no-untyped-call]
         app.initialize()  # type: ignore[no-untyped-call]
-        assert app.kernel is not None
-        app.kernel.shell.kernel = app.kernel  # the shell was created before the kernel
         app.start()  # type: ignore[no-untyped-call]
     except BaseException:
         traceback.print_exc()

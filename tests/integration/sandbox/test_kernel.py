@@ -37,6 +37,16 @@ async def test_stdout_stderr_and_value(sandbox: Sandbox) -> None:
     assert result.error is None
 
 
+async def test_top_level_await_runs_and_gives_its_value(sandbox: Sandbox) -> None:
+    """A cell may await at its top level, as in Jupyter (ipykernel runs it on its own
+    asyncio loop): its output and value come back.
+    """
+    result = await sandbox.execute(
+        "import asyncio\nawait asyncio.sleep(0)\nprint('awaited')\nawait asyncio.sleep(0, 'value')"
+    )
+    assert (result.stdout, result.result, result.error) == ("awaited\n", "'value'", None)
+
+
 async def test_error_has_a_plain_traceback(sandbox: Sandbox) -> None:
     result = await sandbox.execute("def f():\n    return 1 / 0\nf()")
     assert result.error is not None

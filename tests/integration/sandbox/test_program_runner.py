@@ -12,7 +12,6 @@ import pytest
 import pytest_asyncio
 from harmony_agent.sandbox import ProgramResult, ProgramRunner, SandboxConfig
 from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, _find_hierarchy
-from harmony_agent.sandbox._channels import connection_info
 from harmony_agent.sandbox._config import ReadOnlyMount
 from harmony_agent.sandbox._errors import (
     ConfigError,
@@ -365,7 +364,7 @@ async def test_programs_fork_from_a_template_without_ipykernel(runner: ProgramRu
     template = await KernelTemplate.start(FAST, kernels=False)
     try:
         with pytest.raises(KernelStartError, match="one-shot programs only"):
-            await template.fork(template.new_root(), None, connection_info("/run/kernel", "k"))
+            await template.fork(template.new_root(), None, "key")
     finally:
         await template.aclose()
 

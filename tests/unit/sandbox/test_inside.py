@@ -41,7 +41,6 @@ def test_the_template_shares_the_hosts_paths_uid_and_limits() -> None:
     assert template["RUN_DIR"] == RUN_DIR
     assert template["KERNELS"] == KERNELS
     assert template["NOBODY"] == NOBODY
-    assert template["CONNECTION_FILE"] == f"{RUN_DIR}/kernel.json"
     assert template["_LIMITS"] == LIMIT_NAMES
 
 
