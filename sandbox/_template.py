@@ -175,12 +175,19 @@ class KernelTemplate:
                 ForkedProcess(int(str(answer["init"])), root / "host" / "exit"),
                 self._send,
             )
-            try:  # the kernel's or program's process (its pid 1 stays out)
-                if cgroup is not None:  # two short writes: no thread
-                    cgroup.join(int(str(answer["pid"])))
-            except BaseException:
-                await pending.drop()
-                raise
+        if cgroup is None:
+            return pending
+        # the kernel's or program's process (its pid 1 stays out), in a thread: moving a
+        # process may wait for an RCU grace period (milliseconds under cgroup v1), which
+        # would hold up every other sandbox of this event loop
+        joining = asyncio.ensure_future(asyncio.to_thread(cgroup.join, int(str(answer["pid"]))))
+        try:
+            await asyncio.shield(joining)
+        except BaseException:
+            with contextlib.suppress(Exception):  # its pid names it until it is dropped
+                await joining
+            await pending.drop()
+            raise
         return pending
 
     async def _send(self, message: dict[str, object]) -> None:

@@ -182,6 +182,25 @@ if not PROGRAMS_ONLY:
         def initialize(self, argv: Any = None) -> None:
             """Nothing to do: `configure` ran before the fork."""
 
+    class Shell(ZMQInteractiveShell):
+        """ipykernel's shell, transforming each cell once: ipykernel transforms it (to see
+        whether it awaits at its top level) and hands the result to IPython only when it
+        does; else IPython transforms the same cell again to run it.
+        """
+
+        _transformed: tuple[str, int, str] | None = None
+
+        def transform_cell(self, raw_cell: str) -> str:
+            """IPython's transformation of `raw_cell`, kept for the next call on the same
+            cell in the same execution.
+            """
+            kept, self._transformed = self._transformed, None
+            if kept is not None and kept[0] is raw_cell and kept[1] == self.execution_count:
+                return kept[2]
+            cell: str = super().transform_cell(raw_cell)  # type: ignore[no-untyped-call]
+            self._transformed = (raw_cell, self.execution_count, cell)
+            return cell
+
     class PreparedKernel(IPythonKernel):
         """ipykernel's kernel object, made once in the template (`KernelApp.prepare`): each
         fork's `init_kernel` hands it that fork's session, streams, sockets and threads where
@@ -228,7 +247,7 @@ if not PROGRAMS_ONLY:
             self.load_connection_info(connection)  # type: ignore[arg-type]
             super().init_pdb()  # type: ignore[no-untyped-call]
             # IPython's compiler: ipykernel's hashes each cell in Python, for its debugger
-            self.shell = ZMQInteractiveShell.instance(
+            self.shell = Shell.instance(
                 parent=self,
                 profile_dir=self.profile_dir,
                 user_ns=self.user_ns,

@@ -47,6 +47,21 @@ async def test_forked_kernel_is_fresh_and_imports_what_the_template_left_out(
         assert result.result == "(2, 2, 0)", result.error  # as in a kernel started anew
 
 
+async def test_each_cell_is_transformed_once(pool: KernelPool) -> None:
+    """ipykernel transforms a cell, then IPython again to run it (a cost that grows with the
+    cell); a forked kernel's shell does it once, the same for the same cell.
+    """
+    async with Sandbox(pool=pool) as sandbox:
+        await sandbox.execute(
+            "seen = []\ndef count(lines):\n    seen.append(len(lines))\n    return lines\n"
+            "get_ipython().input_transformers_post.append(count)"
+        )
+        await sandbox.execute("x = 1")
+        for cell in ("x", "x"):  # the same text again: transformed again
+            assert (await sandbox.execute(cell)).result == "1"
+        assert (await sandbox.execute("len(seen)")).result == "4"  # x = 1, x, x, len(seen)
+
+
 async def test_forked_kernel_restarts_by_forking_again(pool: KernelPool) -> None:
     async with Sandbox(pool=pool) as sandbox:
         await sandbox.execute("x = 1")
