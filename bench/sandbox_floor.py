@@ -20,9 +20,19 @@ from pathlib import Path
 
 
 def busy_cpu_s() -> float:
-    """CPU seconds the whole machine has spent busy (all processes, kernel time included)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds the whole machine has spent busy (all processes, kernel time included; not
+    the time a virtual machine's host gave its CPUs to others, "steal").
+    """
+    user, nice, system, _idle, _iowait, irq, softirq = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]
+    )
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def steal_s() -> float:
+    """CPU seconds a virtual machine's host has given this machine's CPUs to others."""
+    steal = Path("/proc/stat").read_text().split("\n", 1)[0].split()[8]
+    return int(steal) / os.sysconf("SC_CLK_TCK")
 
 
 def humaneval_programs() -> list[str]:
