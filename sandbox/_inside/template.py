@@ -108,7 +108,7 @@ _NEWPID, _NEWUSER = 0x20000000, 0x10000000
 _CLONE = 0x00020000 | 0x04000000 | 0x08000000 | 0x40000000  # ns uts ipc net
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 2, 4, 8
 _MS_BIND, _MS_MOVE, _MS_REC, _MS_PRIVATE = 4096, 8192, 16384, 1 << 18
-_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP = 1, 4, 24
+_PR_SET_PDEATHSIG, _PR_CAPBSET_DROP = 1, 24
 _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 36, 38
 _CAPABILITY_VERSION_3 = 0x20080522
 _SIOCSIFFLAGS, _IFF_UP, _IFF_LOOPBACK, _IFF_RUNNING = 0x8914, 0x1, 0x8, 0x40
@@ -312,6 +312,15 @@ def _silenced(function: Any) -> Any:
         os.close(null)
 
 
+WARM_UP_CELL = """
+def double(text: str = 'a') -> str:
+    \"\"\"Its words, twice.\"\"\"
+    return rf"{text!r}" + b"\\x00".decode() + f'{text * 2}'  # a comment
+double()
+"""
+"""A cell with the kinds of tokens most code has (each kind of string compiles a pattern)."""
+
+
 def _warm_up() -> None:
     """Starts a throwaway kernel, runs a cell in it and closes it again, so that forks start
     with what a kernel's start loads and fills: modules, compiled regular expressions,
@@ -334,15 +343,6 @@ def _warm_up() -> None:
     app.close()  # type: ignore[no-untyped-call]
     for singleton in (type(app.kernel), type(shell), IPKernelApp):  # the fork makes its own
         singleton.clear_instance()
-
-
-WARM_UP_CELL = """
-def double(text: str = 'a') -> str:
-    \"\"\"Its words, twice.\"\"\"
-    return rf"{text!r}" + b"\\x00".decode() + f'{text * 2}'  # a comment
-double()
-"""
-"""A cell with the kinds of tokens most code has (each kind of string compiles a pattern)."""
 
 
 def _prepare(connection: dict[str, Any]) -> KernelApp:
@@ -495,8 +495,8 @@ def _report_exit(host: str, status: int, usage: resource.struct_rusage) -> None:
 
 
 def _fork_in_new_pids(own_pids: int, lifeline: int, *, reaper: bool) -> tuple[int, int]:
-    """Forks a child into a new pid namespace (the template stays in its own), pid 2 there
-    under `_spawn_init`'s pid 1. Returns (pid 1, child) as the template sees them, the child
+    """Forks a child into a new pid namespace (the template stays in its own), under the pid
+    1 `_spawn_init` starts there. Returns (pid 1, child) as the template sees them, the child
     0 in the child.
     """
     if USER_NAMESPACE:
