@@ -66,6 +66,30 @@ async def test_shell_commands_and_output_of_child_processes(sandbox: Sandbox) ->
     assert result.ok
 
 
+async def test_orphans_of_its_processes_are_reaped(sandbox: Sandbox) -> None:
+    """What a kernel's processes leave behind (a shell's background job) is reaped by pid 1
+    when it ends: zombies would fill a long-lived kernel's process limit. (A one-shot
+    program's wait for its end, when its pid 1 goes.)
+    """
+    result = await sandbox.execute(
+        "import os, subprocess, time\n"
+        "for _ in range(5):\n"
+        "    subprocess.run(['sh', '-c', 'sleep 0.05 &'], check=True)\n"
+        "time.sleep(0.5)\n"
+        "orphans = []\n"  # (state, parent) of each process pid 1 adopted
+        "for pid in os.listdir('/proc'):\n"
+        "    try:\n"
+        "        state, parent = open(f'/proc/{pid}/stat').read().rpartition(')')[2].split()[:2]\n"
+        "    except (OSError, ValueError):\n"
+        "        continue\n"
+        "    if parent == '1':\n"
+        "        orphans.append(state)\n"
+        "print(len(orphans), orphans.count('Z'))"
+    )
+    adopted, zombies = map(int, result.stdout.split())
+    assert adopted >= 1 and zombies == 0  # the kernel itself, or a cat, is pid 1's too
+
+
 async def test_working_directory_and_user(sandbox: Sandbox) -> None:
     result = await sandbox.execute("import os\nos.getcwd(), os.getuid() != 0")
     assert result.result == f"('{sandbox.code_workdir}', True)"
