@@ -253,7 +253,7 @@ async def concurrent() -> list[str]:
     lines += [
         "",
         "Memory is per kernel's cgroup: a started kernel and its bubblewrap; a forked kernel "
-        "alone (its pid namespace's pid 1, a shell and a `cat`, stays out of it: about 3 MiB "
+        "alone (its pid namespace's pid 1, a shell and its subshell, stays out of it: about 3 MiB "
         "RSS). PSS splits pages shared with other processes (a forked kernel shares the "
         "template's imports).",
         "",

@@ -95,11 +95,16 @@ KERNELS = "/sandbox"
 NOBODY = 65534
 CAT = next(path for path in ("/usr/bin/cat", "/bin/cat") if os.access(path, os.X_OK))
 """What each program's pid namespace runs as its pid 1 (see `_spawn_init`)."""
-REAPER = ["/bin/sh", "-c", "trap '' INT; exec 3<&0 </dev/null; cat <&3 3<&- & exec 3<&-; wait"]
-"""What each kernel's pid namespace runs as its pid 1: a shell whose `wait` for a `cat` of
-its standard input reaps every child it is given (the orphans of the kernel's processes).
-It ignores SIGINT: a shell run with -c would end on it, and a pid 1 gets from the code the
-signals it handles.
+REAPER = [
+    "/bin/sh",
+    "-c",
+    "trap '' INT; exec 3<&0 </dev/null; read -r _ <&3 3<&- & exec 3<&-; wait",
+]
+"""What each kernel's pid namespace runs as its pid 1: a shell whose `wait` for a subshell
+reading its standard input (to its end: the template's) reaps every child it is given (the
+orphans of the kernel's processes). It ignores SIGINT: a shell run with -c would end on it,
+and a pid 1 gets from the code the signals it handles. (A subshell's `read` is a fork of
+the shell; a `cat` would cost an exec and a C library's start-up, milliseconds.)
 """
 PROGRAM = "<program>"
 """The file name a one-shot program's tracebacks show."""
@@ -615,7 +620,7 @@ def _spawn_init(lifeline: int, *, reaper: bool) -> int:
     """Starts pid 1 of the namespace being made: `cat` of `lifeline`, or, for a kernel (a
     `reaper`), `REAPER`, which also reaps the orphans it is given. Small processes without
     Python, they hold the namespace (killing pid 1 kills every process in it) and end with
-    the template; orphans a `cat` does not reap wait as zombies for that end.
+    the template; orphans a program's `cat` does not reap wait as zombies for that end.
     """
     return os.posix_spawn(
         REAPER[0] if reaper else CAT,
