@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from harmony_agent.sandbox import ProgramResult, ProgramRunner, SandboxConfig
-from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, _find_hierarchy
+from harmony_agent.sandbox._cgroup import Cgroup
 from harmony_agent.sandbox._config import ReadOnlyMount
 from harmony_agent.sandbox._errors import (
     ConfigError,
@@ -234,19 +234,32 @@ async def test_cgroups_serve_program_after_program_with_their_counts_started_aga
     assert not any(d.exists() for group in created for d in group.directories)  # all removed
 
 
-def _our_cgroups() -> list[Path]:
-    """The cgroups this process made (none where it can make none)."""
-    hierarchy = _find_hierarchy()
-    if hierarchy is None:
-        assert not cgroups_here()
-        return []
-    parents = {p for p in (hierarchy.memory, hierarchy.pids) if p is not None}
-    return [d for parent in parents for d in parent.glob(f"{PREFIX}{os.getpid()}-*")]
+def cgroups_taken(runner: ProgramRunner, monkeypatch: pytest.MonkeyPatch) -> list[Cgroup]:
+    """The list of the cgroups `runner` takes from now on (none where none can be made);
+    other runners of this process (a module's) make theirs meanwhile, in the background.
+    """
+    taken: list[Cgroup] = []
+    take = runner._cgroups.take
+
+    def recorded() -> Cgroup:
+        taken.append(take())
+        return taken[-1]
+
+    monkeypatch.setattr(runner._cgroups, "take", recorded)
+    return taken
 
 
-async def test_closing_the_runner_leaves_no_directory_cgroup_or_process() -> None:
-    before = await asyncio.to_thread(_our_cgroups)
+def assert_removed(cgroups: list[Cgroup]) -> None:
+    """Every one of `cgroups` is gone (and there were some where cgroups can be made)."""
+    assert bool(cgroups) == cgroups_here()
+    assert not any(d.exists() for group in cgroups for d in group.directories)
+
+
+async def test_closing_the_runner_leaves_no_directory_cgroup_or_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     runner = ProgramRunner(FAST)
+    taken = cgroups_taken(runner, monkeypatch)
     await runner.start()
     assert (await runner.run("print('ran')")).stdout == "ran\n"
     (spare,) = runner._spares
@@ -256,7 +269,7 @@ async def test_closing_the_runner_leaves_no_directory_cgroup_or_process() -> Non
     pids = [template._process.pid, *descendants(template._process.pid)]
     await runner.aclose()
     assert not await asyncio.to_thread(template.root.exists)
-    assert await asyncio.to_thread(_our_cgroups) == before
+    await asyncio.to_thread(assert_removed, taken)
     for _ in range(100):  # killed: they end as soon as the kernel has torn them down
         alive = await asyncio.to_thread(_running, pids)
         if not alive:
@@ -265,9 +278,11 @@ async def test_closing_the_runner_leaves_no_directory_cgroup_or_process() -> Non
     assert not alive
 
 
-async def test_closing_the_runner_while_programs_run_leaves_no_cgroup() -> None:
-    before = await asyncio.to_thread(_our_cgroups)
+async def test_closing_the_runner_while_programs_run_leaves_no_cgroup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     runner = ProgramRunner(FAST)
+    taken = cgroups_taken(runner, monkeypatch)
     await runner.start()
     runs = [
         asyncio.ensure_future(runner.run("import time\ntime.sleep(60)", timeout_s=60))
@@ -278,7 +293,7 @@ async def test_closing_the_runner_while_programs_run_leaves_no_cgroup() -> None:
     ended = await asyncio.gather(*runs, return_exceptions=True)  # with the template
     assert all(isinstance(end, ProgramResult | SandboxError) for end in ended), ended
     await asyncio.gather(*runner._cleanups)  # given back after the close: removed
-    assert await asyncio.to_thread(_our_cgroups) == before
+    await asyncio.to_thread(assert_removed, taken)
 
 
 def _running(pids: list[int]) -> list[int]:
