@@ -221,8 +221,8 @@ class _Connection:
 
 async def _connected(path: str) -> socket.socket:
     """A socket connected to the unix socket `path`, tried every `_RETRY_S` until something
-    listens there (a plain non-blocking connect: a tenth of the CPU of an attempt through
-    asyncio's streams).
+    listens there (a plain non-blocking connect: less than half the CPU of an attempt
+    through asyncio's streams).
     """
     while True:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -195,23 +195,27 @@ if not PROGRAMS_ONLY:
     _ESCAPE_AFTER_ASSIGNMENT = re.compile(r"=[\s\\]*[%!]")
     """`a = %magic` and `a = !command`, spaces and continued lines between."""
 
+    _IPYTHON_TOKEN_TRANSFORMS = [
+        inputtransformer2.MagicAssign,
+        inputtransformer2.SystemAssign,
+        inputtransformer2.EscapedCommand,
+        inputtransformer2.HelpEnd,
+    ]
+    """IPython's own token transformations (`Transformer` knows what each looks for)."""
+
     class Transformer(inputtransformer2.TransformerManager):
         """IPython's input transformations, without tokenizing the cell where none of
-        IPython's special syntax can be in it (most code; Python's tokenizer is the
-        largest part of running a short cell).
+        IPython's special syntax can be in it (most code; Python's tokenizer, written in
+        Python, is a large part of running a short cell).
         """
 
         def do_token_transforms(self, lines: list[str]) -> list[str]:
             """IPython's token transformations of `lines`: none without a character any of
             its own four transformations looks for where it looks.
             """
-            default = [
-                inputtransformer2.MagicAssign,
-                inputtransformer2.SystemAssign,
-                inputtransformer2.EscapedCommand,
-                inputtransformer2.HelpEnd,
-            ]
-            if self.token_transformers == default and not _may_have_ipython_syntax(lines):
+            if self.token_transformers == _IPYTHON_TOKEN_TRANSFORMS and not (
+                _may_have_ipython_syntax(lines)
+            ):
                 return lines
             transformed: list[str] = super().do_token_transforms(lines)  # type: ignore[no-untyped-call]
             return transformed
