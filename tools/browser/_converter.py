@@ -68,6 +68,7 @@ class Converter:
         self._workers: set[_Worker] = set()
         self._idle: list[_Worker] = []
         self._starting: asyncio.Task[None] | None = None
+        self._waiters: set[asyncio.Future[None]] = set()
         self._closed = False
 
     def prepare(self) -> None:
@@ -114,6 +115,7 @@ class Converter:
                 await self._discard(worker)
                 raise
             self._idle.append(worker)
+            self._wake_waiters()
         if reply.page is None:
             raise OpenError(download.url, reply.error or "it could not be read.")
         return with_lines(reply.page, reply.lines)
@@ -121,6 +123,7 @@ class Converter:
     async def aclose(self) -> None:
         """Kills every worker, idle, busy or starting."""
         self._closed = True
+        self._wake_waiters()
         if self._starting is not None:
             self._starting.cancel()
             await asyncio.wait([self._starting])
@@ -128,17 +131,36 @@ class Converter:
             await self._discard(worker)
 
     async def _take(self) -> _Worker:
+        """An idle worker: one given back by another caller or a new one, whichever is first
+        (a start takes a second or more on a loaded machine; a conversion, milliseconds).
+        """
         while not self._idle:
             if self._closed:
                 raise RuntimeError("the browser's page converter is closed")
-            starting = self._start_task()
-            # Waited for, not awaited: a start cut short by this caller's time limit goes on,
-            # for the next caller.
-            await asyncio.wait([starting])
-            error = None if starting.cancelled() else starting.exception()
-            if error is not None:
-                raise error
+            starting = self._starting
+            if starting is None and len(self._workers) < self._max_workers:
+                starting = self._start_task()
+            # The start is a task of its own: cut short by this caller's time limit, it goes
+            # on for the next caller.
+            woken = asyncio.get_running_loop().create_future()
+            self._waiters.add(woken)
+            try:
+                await woken
+            finally:
+                self._waiters.discard(woken)
+            if not self._idle and starting is not None and starting.done():
+                error = None if starting.cancelled() else starting.exception()
+                if error is not None:
+                    raise error
         return self._idle.pop()
+
+    def _wake_waiters(self) -> None:
+        """Wakes the callers waiting in `_take`: a worker is idle, a start ended, or the
+        converter closed.
+        """
+        for woken in self._waiters:
+            if not woken.done():
+                woken.set_result(None)
 
     def _start_task(self) -> asyncio.Task[None]:
         if self._starting is None:
@@ -149,10 +171,11 @@ class Converter:
     async def _start(self) -> None:
         try:
             worker = await _Worker.start()
+            self._workers.add(worker)
+            self._idle.append(worker)
         finally:
             self._starting = None
-        self._workers.add(worker)
-        self._idle.append(worker)
+            self._wake_waiters()  # on a failed start too: a waiter starts another
 
     async def _discard(self, worker: _Worker) -> None:
         self._workers.discard(worker)

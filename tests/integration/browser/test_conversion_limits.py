@@ -16,7 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from harmony_agent.tools.browser import Browser, BrowserConfig
+from harmony_agent import HarmonyAgentError
+from harmony_agent.tools.browser import Browser, BrowserConfig, _converter
+from harmony_agent.tools.browser._content import Download
+from harmony_agent.tools.browser._converter import Converter
 from harmony_agent.tools.browser._errors import OpenError
 
 from tests.fakes import one_page_pdf
@@ -163,6 +166,67 @@ async def test_workers_are_reused_and_end_with_the_last_run(site: Site) -> None:
     await second.aclose()
     assert converter_processes() == []
     assert not alive(workers[0])
+
+
+def download(text: str) -> Download:
+    return Download(
+        url="https://example.com/", media_type="text/plain", charset="utf-8", body=text.encode()
+    )
+
+
+async def test_a_conversion_takes_a_worker_given_back_before_a_new_one_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two conversions wait for the first worker; the one that gets it second must not also
+    # wait for a second worker to start (seconds on a loaded machine) once the first is free.
+    start = _converter._Worker.start
+    release = asyncio.Event()
+    starts = 0
+
+    async def second_start_waits(cls: type[_converter._Worker]) -> _converter._Worker:
+        nonlocal starts
+        starts += 1
+        if starts > 1:
+            await release.wait()
+        return await start()
+
+    monkeypatch.setattr(_converter._Worker, "start", classmethod(second_start_waits))
+    converter = Converter(workers=2, max_chars=10_000)
+    try:
+        async with asyncio.timeout(60):  # it waited for `release`, which comes after
+            pages = await asyncio.gather(
+                *(
+                    converter.convert(download(f"text {i}"), view_source=False, timeout=30)
+                    for i in range(3)
+                )
+            )
+        assert [page.text.splitlines()[-1] for page in pages] == ["text 0", "text 1", "text 2"]
+        assert len(converter_processes()) == 1
+    finally:
+        release.set()
+        await converter.aclose()
+    assert converter_processes() == []
+
+
+async def test_a_worker_that_cannot_start_fails_every_waiting_conversion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the worker runs it
+    converter = Converter(workers=2, max_chars=10_000)
+    try:
+        async with asyncio.timeout(60):
+            outcomes = await asyncio.gather(
+                *(
+                    converter.convert(download("text"), view_source=False, timeout=30)
+                    for _ in range(3)
+                ),
+                return_exceptions=True,
+            )
+    finally:
+        await converter.aclose()
+    for outcome in outcomes:
+        assert isinstance(outcome, HarmonyAgentError)
+        assert "exited with code 1 while starting" in str(outcome)
 
 
 AGENT = """
