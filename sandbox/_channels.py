@@ -10,7 +10,8 @@ The host speaks ZMTP itself rather than through libzmq, for two guarantees libzm
   reconnects to the path whenever a connection drops, and the kernel's code can drop it and
   plant a symbolic link there; these connections are never made again.
 
-Only iopub is read; requests go out on shell and control and their replies are discarded.
+Iopub is read for output; requests go out on shell and control, and of their replies only
+those the host asked to see (`reply`) are parsed: the rest are discarded.
 The channels connect at once and keep trying until the kernel has bound its sockets;
 requests sent before that wait in order.
 """
@@ -82,8 +83,9 @@ class KernelChannels:
         self._control = _Connection(path.format(connection["control_port"]), b"DEALER")
         self._iopub = _Connection(path.format(connection["iopub_port"]), b"SUB")
         self._iopub.send([b"\x01"])  # subscribe to every topic (ZMTP 3.0's subscription)
+        self._replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._tasks = [
-            asyncio.create_task(self._shell.drain()),
+            asyncio.create_task(self._read_replies()),
             asyncio.create_task(self._control.drain()),
         ]
         self.dropped = 0
@@ -94,6 +96,42 @@ class KernelChannels:
         frames = self._session.serialize(message)
         (self._control if control else self._shell).send(frames)
         return str(message["header"]["msg_id"])
+
+    def reply(self, msg_id: str) -> asyncio.Future[dict[str, Any]]:
+        """The future shell reply to the request `msg_id` (ask before awaiting anything after
+        the request, and `forget` it when done); it fails with `ChannelBroken` when the
+        connection ends first.
+        """
+        future = self._replies.get(msg_id)
+        if future is None:
+            future = self._replies[msg_id] = asyncio.get_running_loop().create_future()
+        return future
+
+    def forget(self, msg_id: str) -> None:
+        """Stops waiting for the reply to `msg_id`."""
+        future = self._replies.pop(msg_id, None)
+        if future is not None:
+            future.cancel()
+
+    async def _read_replies(self) -> None:
+        """Reads shell replies, hands over the ones asked for and drops the rest."""
+        try:
+            while True:
+                frames = await self._shell.receive()
+                if frames is None or not self._replies:
+                    continue
+                message = self._parse(frames)
+                if message is None:
+                    self.dropped += 1
+                    continue
+                future = self._replies.pop(str(message["parent_header"].get("msg_id")), None)
+                if future is not None and not future.done():
+                    future.set_result(message)
+        except ChannelBroken as broken:
+            for future in self._replies.values():
+                if not future.done():
+                    future.set_exception(broken)
+                    future.exception()  # retrieved: nobody may await it any more
 
     async def output(self) -> dict[str, Any]:
         """The next well-formed message the kernel publishes on iopub; raises `ChannelBroken`

@@ -28,6 +28,7 @@ import signal
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from harmony_agent.sandbox._cgroup import PREFIX, Cgroup, owner_alive
 from harmony_agent.sandbox._channels import (
@@ -252,13 +253,18 @@ class Kernel:
                 "stop_on_error": True,
             },
         )
+        replied = channels.reply(msg_id)  # its payloads: what `name?` shows in a pager
         reading = asyncio.create_task(self._read(msg_id, collector))
         try:
             timed_out, finished = await self._wait(reading, limit_s)
+            if finished:
+                await self._take_payloads(replied, collector)
         except asyncio.CancelledError:  # the caller gave up: stop the cell, keep the kernel
             reading.cancel()
             self._interrupt()
             raise
+        finally:
+            channels.forget(msg_id)
         if channels.dropped > dropped:
             collector.stderr.add(
                 f"[{channels.dropped - dropped} messages from the kernel were dropped: over "
@@ -285,6 +291,20 @@ class Kernel:
             died=died,
             duration_s=time.monotonic() - started,
         )
+
+    async def _take_payloads(
+        self, replied: asyncio.Future[dict[str, Any]], collector: OutputCollector
+    ) -> None:
+        """Adds the pages of the execute reply to the output. The kernel sent the reply
+        before the idle status that ended the cell, on another socket: it is in, or on its
+        way; a kernel whose code withheld it gets `interrupt_grace_s`.
+        """
+        try:
+            async with asyncio.timeout(self.config.interrupt_grace_s):
+                reply = await asyncio.shield(replied)
+        except (TimeoutError, ChannelBroken):
+            return
+        collector.add_payloads(reply["content"])
 
     async def _wait(self, reading: asyncio.Task[None], limit_s: float) -> tuple[bool, bool]:
         """Waits for the cell to finish: (timed out, finished with the kernel alive)."""

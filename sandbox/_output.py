@@ -125,6 +125,19 @@ class OutputCollector:
             text = "\n".join(map(str, lines)) or f"{content.get('ename')}: {content.get('evalue')}"
             self.error.add(strip_ansi(text))
 
+    def add_payloads(self, content: Mapping[str, Any]) -> None:
+        """Takes the pages of an execute reply's `content` (what `name?`, `%pinfo` and
+        `%page` show in a frontend's pager) as output.
+        """
+        payloads = content.get("payload")
+        for payload in payloads if isinstance(payloads, list) else []:
+            if not isinstance(payload, Mapping) or payload.get("source") != "page":
+                continue
+            data = payload.get("data")
+            text = data.get("text/plain") if isinstance(data, Mapping) else None
+            if isinstance(text, str):
+                self.stdout.add(strip_ansi(text).rstrip("\n") + "\n")
+
     def _add_data(self, kind: str, data: Mapping[str, Any]) -> None:
         for mime, extension in _IMAGE_TYPES.items():
             if mime in data:

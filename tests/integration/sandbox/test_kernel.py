@@ -102,6 +102,38 @@ async def test_magics_in_a_cell(sandbox: Sandbox) -> None:
     assert result.ok
 
 
+async def test_help_is_shown(sandbox: Sandbox) -> None:
+    """`name?` and `%pinfo` send their text to the frontend's pager (a payload of the
+    execute reply, not output): the result shows it as output, without terminal colours.
+    """
+    result = await sandbox.execute("def area(r):\n    'The area of a circle.'\narea?")
+    assert "Signature: area(r)" in result.stdout
+    assert "The area of a circle." in result.stdout
+    assert "\x1b" not in result.stdout
+    result = await sandbox.execute("print('before')\n%pinfo len")
+    assert result.stdout.startswith("before\n")
+    assert "Return the number of items in a container." in result.stdout
+    assert result.ok
+
+
+async def test_a_kernel_that_withholds_its_replies_still_answers(sandbox: Sandbox) -> None:
+    """Code can stop the kernel's execute replies (where help text comes from): each cell's
+    output then comes after `interrupt_grace_s`, without its help.
+    """
+    await sandbox.execute(
+        "kernel = get_ipython().kernel\n"
+        "send = kernel.session.send\n"
+        "def withheld(stream, kind, *args, **kwargs):\n"
+        "    if kind == 'execute_reply':\n"
+        "        return {'content': {'status': 'ok'}}\n"
+        "    return send(stream, kind, *args, **kwargs)\n"
+        "kernel.session.send = withheld"
+    )
+    result = await sandbox.execute("print('still here')\n%pinfo len")
+    assert result.stdout == "still here\n"
+    assert result.ok and not result.restarted
+
+
 async def test_working_directory_and_user(sandbox: Sandbox) -> None:
     result = await sandbox.execute("import os\nos.getcwd(), os.getuid() != 0")
     assert result.result == f"('{sandbox.code_workdir}', True)"

@@ -54,6 +54,27 @@ def test_collector_sorts_messages(tmp_path: Path) -> None:
     assert collector.next_image == 4
 
 
+def test_collector_takes_pages_and_skips_what_is_malformed(tmp_path: Path) -> None:
+    collector = OutputCollector(1000, image_files(tmp_path), first_image=1)
+    collector.add("stream", {"name": "stdout", "text": "first\n"})
+    collector.add_payloads(
+        {
+            "payload": [
+                {"source": "page", "data": {"text/plain": "\x1b[31mDocstring:\x1b[0m hi\n\n"}},
+                {"source": "set_next_input", "text": "not shown"},
+                {"source": "page", "data": {"text/html": "<b>no text</b>"}},
+                {"source": "page", "data": ["not", "a", "mapping"]},
+                {"source": "page", "data": {"text/plain": 42}},
+                "not a payload",
+                {"source": "page", "data": {"text/plain": "second"}},
+            ]
+        }
+    )
+    collector.add_payloads({"payload": "not a list"})
+    collector.add_payloads({})
+    assert collector.stdout.text() == "first\nDocstring: hi\nsecond\n"
+
+
 def test_collector_error_without_traceback(tmp_path: Path) -> None:
     collector = OutputCollector(1000, image_files(tmp_path), first_image=1)
     collector.add("error", {"ename": "ValueError", "evalue": "bad", "traceback": []})
