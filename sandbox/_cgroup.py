@@ -124,6 +124,15 @@ class Cgroup:
         self.directories = directories
         self._memory = memory
         self._pids = pids
+        # read and written after each program: paths made once, files used without io objects
+        self._procs = tuple(f"{directory}/cgroup.procs" for directory in directories)
+        peak, events = (
+            ("memory.peak", "memory.events")
+            if version == 2
+            else ("memory.max_usage_in_bytes", "memory.oom_control")
+        )
+        self._peak_file = None if memory is None else f"{memory}/{peak}"
+        self._events_file = None if memory is None else f"{memory}/{events}"
         self._oom_kills_before = 0
 
     @property
@@ -202,19 +211,18 @@ class Cgroup:
 
     def join(self, pid: int) -> None:
         """Moves the process `pid` into the group (its later children follow it)."""
-        for procs in self.procs_files:
-            procs.write_text(str(pid))
+        for procs in self._procs:
+            _write(procs, str(pid))
 
     def oom_kills(self) -> int:
         """How many processes the kernel's OOM killer killed in this group (since `reset`)."""
         return self._oom_kills_total() - self._oom_kills_before
 
     def _oom_kills_total(self) -> int:
-        if self._memory is None:
+        if self._events_file is None:
             return 0
-        name = "memory.events" if self.version == 2 else "memory.oom_control"
         try:
-            text = (self._memory / name).read_text()
+            text = _read(self._events_file)
         except OSError:
             return 0
         for line in text.splitlines():
@@ -227,11 +235,10 @@ class Cgroup:
         """The most memory the group used at once, in bytes (None where the host does not
         say: no memory controller, or a cgroup v2 kernel before `memory.peak`).
         """
-        if self._memory is None:
+        if self._peak_file is None:
             return None
-        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
         try:
-            return int((self._memory / name).read_text())
+            return int(_read(self._peak_file))
         except (OSError, ValueError):
             return None
 
@@ -242,9 +249,9 @@ class Cgroup:
         """
         if self.version == 2 or self.pids():
             return False
-        if self._memory is not None:
+        if self._peak_file is not None:
             try:
-                (self._memory / "memory.max_usage_in_bytes").write_text("0")
+                _write(self._peak_file, "0")
             except OSError:
                 return False
         self._oom_kills_before = self._oom_kills_total()
@@ -253,9 +260,9 @@ class Cgroup:
     def pids(self) -> list[int]:
         """The processes in the group."""
         found: set[int] = set()
-        for procs in self.procs_files:
+        for procs in self._procs:
             with contextlib.suppress(OSError):
-                found.update(int(pid) for pid in procs.read_text().split())
+                found.update(int(pid) for pid in _read(procs).split())
         return sorted(found)
 
     def kill(self) -> None:
@@ -329,3 +336,24 @@ class CgroupPool:
             self._closed, idle, self._idle = True, self._idle, []
         for cgroup in idle:
             cgroup.dispose()
+
+
+def _read(path: str) -> str:
+    """The text of a cgroup file (a file object's buffers cost more than the read)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks).decode()
+    finally:
+        os.close(fd)
+
+
+def _write(path: str, text: str) -> None:
+    """Writes `text` to a cgroup file in one write (as the kernel expects)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)

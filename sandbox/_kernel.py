@@ -408,25 +408,31 @@ def remove_orphans() -> None:
         logger.info("removed %d cgroups and %d directories of dead sandboxes", groups, directories)
 
 
-def _make_directory(path: Path, report: IsolationReport) -> None:
+def _make_directory(path: str | Path, report: IsolationReport) -> None:
     """Creates `path`, owned by the sandbox uid where code runs as it."""
-    path.mkdir()
+    os.mkdir(path)
     if report.layers.setpriv:
         os.chown(path, NOBODY, NOBODY)
 
 
-def make_root(report: IsolationReport, template: KernelTemplate | None) -> Path:
-    """Creates a kernel's host directory: `work/` for the code, `host/` for the host only
-    (`run/` is made at each start).
+def make_root(
+    report: IsolationReport, template: KernelTemplate | None, *, images: bool = True
+) -> Path:
+    """Creates a kernel's host directory: `work/` for the code (owned by the sandbox uid
+    where code runs as it), `host/` for the host only, with `host/images/` for a kernel's
+    images unless `images` is False (a one-shot program shows none); `run/` is made at each
+    start.
     """
     remove_orphans()
     if template is not None:
         root = template.new_root()
     else:
         root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
-    _make_directory(root / "work", report)
-    (root / "host").mkdir(mode=0o700)
-    (root / "host" / "images").mkdir()
+    host = f"{root}/host"  # made once per program: no Path objects
+    _make_directory(f"{root}/work", report)
+    os.mkdir(host, 0o700)
+    if images:
+        os.mkdir(f"{host}/images")
     if report.layers.setpriv:
         os.chmod(root, 0o711)
     return root

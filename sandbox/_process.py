@@ -82,7 +82,7 @@ class ForkedProcess:
     pid 1.
     """
 
-    def __init__(self, pid: int, exit_file: Path) -> None:
+    def __init__(self, pid: int, exit_file: str) -> None:
         self._pid = pid
         self._exit_file = exit_file
         self._pidfd = os.pidfd_open(pid)
@@ -113,11 +113,13 @@ class ForkedProcess:
         finally:
             loop.remove_reader(self._pidfd)
         try:
-            with self._exit_file.open("rb") as report:
-                code = int(report.read(16))
+            report = os.open(self._exit_file, os.O_RDONLY | os.O_NOFOLLOW)
+            try:
+                return int(os.read(report, 16))
+            finally:
+                os.close(report)
         except (OSError, ValueError):
             return -signal.SIGKILL  # its pid 1 was killed before the template reported
-        return code
 
     def kill(self) -> None:
         """SIGKILLs the pid 1; its pid namespace (the kernel or program) dies with it."""

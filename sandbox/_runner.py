@@ -245,6 +245,8 @@ class _Task:
         self._template = template
         self._cgroups = cgroups
         self._root: Path | None = None
+        self._host = ""
+        """`host/` of the root, as text: a program's few file operations there make no Path."""
         self._cgroup: Cgroup | None = None
         self._init: PendingFork | None = None
         self._started = False
@@ -256,10 +258,12 @@ class _Task:
 
     def prepare(self) -> None:
         """Makes the directory (the output fifos) and takes or makes the cgroup. Blocking."""
-        self._root = root = make_root(self._report, self._template)
+        self._root = root = make_root(self._report, self._template, images=False)
+        self._host = f"{root}/host"
         for name in ("stdout", "stderr"):
-            os.mkfifo(root / "host" / name, 0o600)
-            fd = os.open(root / "host" / name, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW)
+            fifo = f"{self._host}/{name}"
+            os.mkfifo(fifo, 0o600)
+            fd = os.open(fifo, os.O_RDWR | os.O_NONBLOCK | os.O_NOFOLLOW)
             self._streams.append(_Stream(fd, self._config.output_chars))
         if self._report.layers.cgroup:
             self._cgroup = self._cgroups.take()
@@ -272,13 +276,14 @@ class _Task:
     def fill(self, stdin: bytes, files: Mapping[str, bytes], directory: Path | None) -> None:
         """Writes the program's stdin, copies `directory` and writes its files. Blocking."""
         assert self._root is not None
-        (self._root / "host" / "stdin").write_bytes(stdin)
+        _write_new(f"{self._host}/stdin", stdin)
         owner = NOBODY if self._report.layers.setpriv else None
         if directory is not None:
             limits = CopyLimits(file_bytes=self._config.max_file_mb << 20)
             copied = copy_tree_now(directory, self._root / "work", limits, owner)
             self._not_copied = copied.skipped_summary()
-        write_files(self._root / "work", files, owner=owner)
+        if files:
+            write_files(self._root / "work", files, owner=owner)
 
     async def run(self, code: str, limits: dict[str, int], limit_s: float) -> ProgramResult:
         """Runs the program, reading its output, until it ends or `limit_s` passes."""
@@ -289,12 +294,13 @@ class _Task:
         loop = asyncio.get_running_loop()
         for stream in self._streams:
             loop.add_reader(stream.fd, stream.read)
-        timed_out = False
+        timed_out, exit_code = False, None
         try:
             try:
-                exit_code: int | None = await asyncio.wait_for(process.wait(), limit_s)
+                async with asyncio.timeout(limit_s):
+                    exit_code = await process.wait()
             except TimeoutError:
-                timed_out, exit_code = True, None
+                timed_out = True
         finally:
             process.kill()  # its pid 1: the namespace and every process in it go too
             await process.wait()
@@ -329,8 +335,7 @@ class _Task:
         kills (three small reads, in place: a pid namespace's pid 1 ends after every
         process of it, so nothing is left to kill here; `finish` checks).
         """
-        assert self._root is not None
-        self._usage = _read_usage(self._root / "host" / "usage")
+        self._usage = _read_usage(f"{self._host}/usage")
         if self._cgroup is not None:
             self._peak = self._cgroup.peak_memory()
             self._oom_kills = self._cgroup.oom_kills()
@@ -394,7 +399,20 @@ async def _in_thread(work: Callable[[], None]) -> None:
         raise
 
 
-def _read_usage(path: Path) -> dict[str, float]:
+def _write_new(path: str, data: bytes) -> None:
+    """Writes `data` to the new file `path` (the host's own directory: no link expected,
+    none followed).
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _read_usage(path: str) -> dict[str, float]:
     """The CPU count the template wrote (empty when it was killed first); at most 4 KiB is
     read.
     """

@@ -172,7 +172,7 @@ class KernelTemplate:
             )
             pending = PendingFork(
                 str(answer["id"]),
-                ForkedProcess(int(str(answer["init"])), root / "host" / "exit"),
+                ForkedProcess(int(str(answer["init"])), f"{root}/host/exit"),
                 self._send,
             )
         if cgroup is None:
@@ -205,9 +205,8 @@ class KernelTemplate:
             if self._process is None or self._process.stdout is None:
                 raise KernelStartError("the kernel template process is not running")
             try:
-                line = await asyncio.wait_for(
-                    self._process.stdout.readline(), self.config.start_timeout_s
-                )
+                async with asyncio.timeout(self.config.start_timeout_s):
+                    line = await self._process.stdout.readline()
             except TimeoutError:
                 line = b""
             if not line:
