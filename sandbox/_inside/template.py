@@ -35,6 +35,7 @@ It imports nothing from harmony_agent: the sandbox cannot see the project's sour
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]
 import atexit
 import contextlib
 import ctypes
@@ -127,6 +128,8 @@ _LIMITS = {
     "core": resource.RLIMIT_CORE,
 }
 _libc = ctypes.CDLL(None, use_errno=True)
+for _function in ("capset", "mount", "prctl", "setns", "unshare"):
+    getattr(_libc, _function)  # found once here (dlsym), not again in each fork
 
 
 def _maps_nobody() -> bool:
@@ -645,7 +648,9 @@ def _child(request: dict[str, Any], gate: int, app: KernelApp | None, below_tmp:
     kernel's output and what failed before a program's code ran.
     """
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # `signal.signal` would look the template's handler up among the enum's values and
+        # format the error of that failed lookup
+        _signal.signal(signal.SIGCHLD, _signal.SIG_DFL)
         host = _output_to_log(request)
         _isolate(request, below_tmp)
         sent = _wait_for_go(gate)
@@ -852,7 +857,7 @@ def _program(request: dict[str, Any], streams: tuple[int, int, int]) -> None:
             os.dup2(stream, number)
         os.closerange(3, 1 << 20)  # the template's line to the host, other requests' gates
         _unprivileged(request["limits"])
-        if os.environ != ENVIRONMENT:  # ipykernel's additions (a kernel template's)
+        if not PROGRAMS_ONLY and os.environ != ENVIRONMENT:  # ipykernel's additions
             os.environ.clear()
             os.environ.update(ENVIRONMENT)
         sys.stdin = sys.__stdin__ = _text(0, "rb", "strict")  # type: ignore[misc]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
@@ -28,6 +30,13 @@ from tests.humaneval import humaneval
 from .kernels import FAST, cgroups_here, descendants, needs_cgroup
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+SIGNALS = (
+    "import signal\n"
+    "print('; '.join(f'{s.name}: {signal.getsignal(s)!s}' for s in sorted(signal.valid_signals())"
+    " if s < signal.SIGRTMIN))\n"
+)
+"""Prints the handler of every classic signal."""
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -73,6 +82,16 @@ async def test_the_program_is_main_with_its_own_future_flags(runner: ProgramRunn
     assert result.exit_code == 1 and "NameError" in result.stderr
     main = await runner.run("import sys\nprint(__name__, sys.modules['__main__'].__name__)")
     assert main.stdout == "__main__ __main__\n"
+
+
+async def test_signal_handlers_are_a_fresh_pythons(runner: ProgramRunner) -> None:
+    # the template handles SIGCHLD itself: a program must not inherit that
+    fresh = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-c", SIGNALS], capture_output=True, text=True
+    )
+    result = await runner.run(SIGNALS)
+    assert result.stdout == fresh.stdout
+    assert "; SIGCHLD: 0; " in result.stdout  # SIG_DFL
 
 
 async def test_threads_and_exit_handlers_run_before_the_end(runner: ProgramRunner) -> None:
