@@ -102,9 +102,7 @@ class KernelChannels:
         the request, and `forget` it when done); it fails with `ChannelBroken` when the
         connection ends first.
         """
-        future = self._replies.get(msg_id)
-        if future is None:
-            future = self._replies[msg_id] = asyncio.get_running_loop().create_future()
+        future = self._replies[msg_id] = asyncio.get_running_loop().create_future()
         return future
 
     def forget(self, msg_id: str) -> None:

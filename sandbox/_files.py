@@ -28,7 +28,15 @@ from pathlib import Path
 
 from harmony_agent.sandbox._errors import CopyError, CopyLimitExceeded
 
-__all__ = ["CopiedTree", "CopyLimits", "copy_in", "copy_tree", "copy_tree_now", "write_files"]
+__all__ = [
+    "CopiedTree",
+    "CopyLimits",
+    "copy_in",
+    "copy_tree",
+    "copy_tree_now",
+    "write_all",
+    "write_files",
+]
 
 _CHUNK = 1 << 20
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
@@ -143,7 +151,7 @@ def _write_file(root: int, parts: list[str], data: bytes, owner: int | None) -> 
             fd, parent = os.open(folder, _DIRECTORY, dir_fd=fd), fd
             os.close(parent)
         with _closing(os.open(base, _CREATE, 0o644, dir_fd=fd)) as created:
-            _write_all(created, data)
+            write_all(created, data)
             if owner is not None:
                 os.fchown(created, owner, owner)
     finally:
@@ -244,7 +252,7 @@ class _Walk:
                 size += len(chunk)
                 self._count_bytes(size, len(chunk), path)
                 self.bytes += len(chunk)
-                _write_all(target, chunk)
+                write_all(target, chunk)
             self.files += 1
             self._finish(target, info)
 
@@ -301,7 +309,8 @@ def _amount(size: int) -> str:
     return f"{size >> 20:,} MiB" if size >= 1 << 20 else f"{size:,} bytes"
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """Writes all of `data` to `fd` (a write may stop short)."""
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

@@ -428,7 +428,7 @@ def make_root(
         root = template.new_root()
     else:
         root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
-    host = f"{root}/host"  # made once per program: no Path objects
+    host = f"{root}/host"  # text paths: this runs for every one-shot program
     _make_directory(f"{root}/work", report)
     os.mkdir(host, 0o700)
     if images:

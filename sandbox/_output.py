@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harmony_agent.sandbox._files import write_all
+
 __all__ = ["MAX_IMAGES", "BoundedText", "ImageFiles", "OutputCollector", "strip_ansi"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
@@ -178,9 +180,7 @@ def _write_new_file(directory: Path, name: str, data: bytes, owner: int | None) 
         try:
             if owner is not None:
                 os.fchown(file, owner, owner)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(file, view) :]
+            write_all(file, data)
         finally:
             os.close(file)
     finally:

@@ -39,7 +39,7 @@ from harmony_agent.sandbox._errors import (
     KernelStartError,
     SandboxClosed,
 )
-from harmony_agent.sandbox._files import CopyLimits, copy_tree_now, write_files
+from harmony_agent.sandbox._files import CopyLimits, copy_tree_now, write_all, write_files
 from harmony_agent.sandbox._isolation import IsolationReport, check_isolation
 from harmony_agent.sandbox._kernel import make_root, remove_orphans
 from harmony_agent.sandbox._launch import NOBODY, kernel_limits
@@ -405,9 +405,7 @@ def _write_new(path: str, data: bytes) -> None:
     """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
     finally:
         os.close(fd)
 
