@@ -62,18 +62,21 @@ class Cluster:
         """Kills the second node's raylet and everything of its process group at once."""
         kill_group(self.second)
 
-    def second_node_calls(self, port: int) -> bool:
-        """Whether a process of the second node (its raylet's workers descend from its `ray
-        start`) is connected to `port`: its worker has sent a task's first request to the
-        engine there (a task then runs for seconds).
+    def second_node_ports(self, port: int) -> set[int]:
+        """The local ports of the connections from the second node's processes (its
+        raylet's workers descend from its `ray start`) to `port`.
         """
+        ports: set[int] = set()
         with contextlib.suppress(psutil.Error):
             node = psutil.Process(self.second.pid)
             for process in [node, *node.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
-                    if any(c.raddr and c.raddr.port == port for c in process.net_connections()):
-                        return True
-        return False
+                    ports.update(
+                        c.laddr.port
+                        for c in process.net_connections()
+                        if c.raddr and c.raddr.port == port
+                    )
+        return ports
 
 
 def start_node(*args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -225,9 +228,10 @@ def test_a_batch_survives_losing_a_node(
         env=ENV,
     )
     try:
-        # killed while its worker runs a task: as soon as that task reaches the engine
+        # killed while its worker runs a task: as soon as that task's completion streams (a
+        # connection alone is no task: the worker's engine reads the served models as it starts)
         deadline = time.monotonic() + TIMEOUT_S
-        while not ray_cluster.second_node_calls(vllm_server.port):
+        while not vllm_server.completions_from(ray_cluster.second_node_ports(vllm_server.port)):
             assert batch.poll() is None, batch.communicate()
             assert time.monotonic() < deadline, "the second node never ran a task"
             time.sleep(0.1)

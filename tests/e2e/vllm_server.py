@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -77,7 +77,13 @@ class VLLMServer:
             "--enable-prompt-tokens-details",
             *args,
         ]
-        self._env = {"VLLM_CPU_KVCACHE_SPACE": "1", **os.environ, **(env or {})}
+        # unbuffered: the access log (uvicorn's, on stdout) reaches the log file as it is written
+        self._env = {
+            "VLLM_CPU_KVCACHE_SPACE": "1",
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
         self._log_path = Path(tempfile.mkstemp(prefix="vllm-serve-", suffix=".log")[1])
         self._process: subprocess.Popen[bytes] | None = None
         self._started_at = 0.0
@@ -91,6 +97,14 @@ class VLLMServer:
         """The last lines of the server's output."""
         text = self._log_path.read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+    def completions_from(self, client_ports: Iterable[int]) -> bool:
+        """Whether the access log shows a `/v1/completions` request from a loopback client
+        port among `client_ports` (logged as its response starts: a streamed completion is
+        then under way).
+        """
+        text = self._log_path.read_text(errors="replace")
+        return any(f':{port} - "POST /v1/completions ' in text for port in client_ports)
 
     def __enter__(self) -> VLLMServer:
         self._start()
