@@ -2,7 +2,9 @@
 
 Such a user gets forked kernels and one-shot programs through user namespaces, and a cgroup
 only where one is delegated to it; the suites check the layers it can have
-(`kernels.assert_every_layer_this_user_can_have`) and every escape attempt against them.
+(`kernels.assert_every_layer_this_user_can_have`) and every escape attempt against them. The
+tests of what only a cgroup does run a second time as the user with a cgroup delegated to it,
+as an administrator or systemd (`Delegate=yes`) hands one to a user's service.
 """
 
 from __future__ import annotations
@@ -13,10 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.unprivileged import can_run_as_user, run_as_user
+from tests.integration.sandbox.kernels import DELEGATED_CGROUP
+from tests.unprivileged import can_run_as_user, delegated_cgroup, run_as_user
 
 ROOT = Path(__file__).resolve().parents[3]
 SUITES = ["tests/integration/sandbox", "tests/unit/sandbox"]
+CGROUP_SUITES = [
+    f"tests/integration/sandbox/{name}.py"
+    for name in ("test_program_runner", "test_program_escape", "test_forked", "test_escape")
+]
+"""The files with tests of what only a cgroup does (`kernels.needs_cgroup`)."""
+THIS_FILE = "tests/integration/sandbox/test_as_a_user.py"
+"""Run as the user too: its tests skip there, which shows whose run it was."""
 
 
 def test_the_sandbox_suites_pass_as_a_non_root_user(tmp_path: Path) -> None:
@@ -36,3 +46,37 @@ def test_the_sandbox_suites_pass_as_a_non_root_user(tmp_path: Path) -> None:
     summary = output.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary, output[-8000:]
     assert "this run is a non-root user's already" in output  # it ran as the user
+
+
+def test_the_cgroup_tests_pass_as_a_non_root_user_with_a_delegated_cgroup(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("this run is a non-root user's already")
+    why_not = can_run_as_user()
+    assert why_not is None, why_not
+    with delegated_cgroup(memory_bytes=8 << 30, max_processes=4096) as cgroup:
+        done = run_as_user(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                *CGROUP_SUITES,
+                THIS_FILE,
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-rs",
+            ],
+            cwd=ROOT,
+            home=tmp_path,
+            env={"PYTHONDONTWRITEBYTECODE": "1", DELEGATED_CGROUP: "1"},
+            cgroup=cgroup,
+            timeout=900,
+        )
+        # the user's sandboxes made their groups in the delegated one and removed them all
+        left = [p for d in cgroup.directories for p in d.iterdir() if p.is_dir()]
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-8000:]
+    assert " passed" in output.strip().splitlines()[-1], output[-8000:]
+    assert "this run is a non-root user's already" in output  # it ran as the user
+    assert "no cgroup for this user here" not in output  # ...and every cgroup test ran
+    assert not left, f"cgroups left in the delegated one: {left}"
