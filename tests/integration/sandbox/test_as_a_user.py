@@ -10,6 +10,7 @@ as an administrator or systemd (`Delegate=yes`) hands one to a user's service.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -20,13 +21,15 @@ from tests.unprivileged import can_run_as_user, delegated_cgroup, run_as_user
 
 ROOT = Path(__file__).resolve().parents[3]
 SUITES = ["tests/integration/sandbox", "tests/unit/sandbox"]
-CGROUP_SUITES = [
-    f"tests/integration/sandbox/{name}.py"
-    for name in ("test_program_runner", "test_program_escape", "test_forked", "test_escape")
-]
-"""The files with tests of what only a cgroup does (`kernels.needs_cgroup`)."""
-THIS_FILE = "tests/integration/sandbox/test_as_a_user.py"
+THIS_FILE = str(Path(__file__).resolve().relative_to(ROOT))
 """Run as the user too: its tests skip there, which shows whose run it was."""
+CGROUP_SUITES = [
+    str(path.relative_to(ROOT))
+    for path in sorted(Path(__file__).resolve().parent.glob("test_*.py"))
+    if path.name != Path(__file__).name
+    and re.search(r"\b(needs_cgroup|cgroups_here)\b", path.read_text())
+]
+"""The files with tests of what only a cgroup does (`kernels.needs_cgroup`, `cgroups_here`)."""
 
 
 def test_the_sandbox_suites_pass_as_a_non_root_user(tmp_path: Path) -> None:
