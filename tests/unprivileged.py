@@ -109,7 +109,7 @@ def delegated_cgroup(*, memory_bytes: int, max_processes: int) -> Iterator[Cgrou
     finally:
         group.kill()
         for directory in group.directories:  # what the user's run left in it, deepest first
-            for inner, _, _ in sorted(os.walk(directory), key=lambda w: -w[0].count("/")):
+            for inner, _, _ in os.walk(directory, topdown=False):
                 if inner != str(directory):
                     with contextlib.suppress(OSError):
                         os.rmdir(inner)
